@@ -1,0 +1,194 @@
+package engine
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+)
+
+// MaxConditionNodes bounds the size of one condition, so that a generated or
+// pasted expression cannot make loading slow.
+const MaxConditionNodes = 10000
+
+// Condition is a compiled expr-lang expression over Env that yields a bool.
+// It is safe for concurrent use.
+type Condition struct {
+	src     string
+	program *vm.Program
+}
+
+// CompileCondition compiles src against Env. Unknown names, type mismatches,
+// a result that is not a bool, and Vars.x where vars has no x are errors here,
+// not when a message arrives. An error is a *file.Error from expr, with its
+// (line:col) and caret snippet.
+func CompileCondition(src string, vars map[string]any) (*Condition, error) {
+	p, err := expr.Compile(src, expr.Env(Env{}), expr.AsBool(), expr.MaxNodes(MaxConditionNodes))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkVars(p, vars); err != nil {
+		return nil, err
+	}
+	return &Condition{src: src, program: p}, nil
+}
+
+// checkVars reports the first Vars.x that names no var: at run time it would
+// silently be nil, and the rule would silently never match.
+func checkVars(p *vm.Program, vars map[string]any) error {
+	v := &varsVisitor{vars: vars}
+	root := p.Node()
+	ast.Walk(&root, v)
+	if v.missing == nil {
+		return nil
+	}
+	name := v.missing.Property.(*ast.StringNode).Value
+	e := &file.Error{
+		Location: v.missing.Location(),
+		Message:  fmt.Sprintf("unknown var %q: define it under vars: in a rule file", name),
+	}
+	return e.Bind(p.Source())
+}
+
+type varsVisitor struct {
+	vars    map[string]any
+	missing *ast.MemberNode
+}
+
+func (v *varsVisitor) Visit(node *ast.Node) {
+	m, ok := (*node).(*ast.MemberNode)
+	if !ok || v.missing != nil {
+		return
+	}
+	id, ok := m.Node.(*ast.IdentifierNode)
+	if !ok || id.Value != "Vars" {
+		return
+	}
+	if key, ok := m.Property.(*ast.StringNode); ok {
+		if _, defined := v.vars[key.Value]; !defined {
+			v.missing = m
+		}
+	}
+}
+
+// Source is the condition as written.
+func (c *Condition) Source() string { return c.src }
+
+// vms are reused across evaluations: a VM's stack is the only allocation expr
+// makes for most conditions.
+var vms = sync.Pool{New: func() any { return new(vm.VM) }}
+
+// Eval runs the condition over env. A run-time failure (a nil value, a
+// division by zero, the memory budget spent) is an error, never a panic.
+func (c *Condition) Eval(env *Env) (bool, error) {
+	machine := vms.Get().(*vm.VM)
+	out, err := machine.Run(c.program, env)
+	vms.Put(machine)
+	if err != nil {
+		return false, err
+	}
+	b, ok := out.(bool)
+	if !ok {
+		return false, fmt.Errorf("condition gave %T, not a bool", out)
+	}
+	return b, nil
+}
+
+// KeywordMode says how keywords are compared with what the user said.
+type KeywordMode string
+
+// The keyword modes. All of them ignore case and the spaces around the text.
+const (
+	MatchContains KeywordMode = "contains" // the text contains a keyword
+	MatchEqual    KeywordMode = "equal"    // the text is a keyword
+	MatchPrefix   KeywordMode = "prefix"   // the text starts with a keyword
+	MatchRegex    KeywordMode = "regex"    // a keyword, a regular expression, matches the text
+)
+
+// KeywordModes lists the modes in the order the rule format documents them.
+var KeywordModes = []KeywordMode{MatchContains, MatchEqual, MatchPrefix, MatchRegex}
+
+// Keywords matches Event.Text against a list of keywords.
+type Keywords struct {
+	mode  KeywordMode
+	words []string // as written
+	lower []string
+	res   []*regexp.Regexp
+}
+
+// KeywordError is a keyword that does not compile in regex mode.
+type KeywordError struct {
+	Index int // into the keyword list
+	Err   error
+}
+
+func (e *KeywordError) Error() string { return e.Err.Error() }
+func (e *KeywordError) Unwrap() error { return e.Err }
+
+// NewKeywords compiles words for mode. An empty mode means MatchContains.
+func NewKeywords(mode KeywordMode, words []string) (*Keywords, error) {
+	if mode == "" {
+		mode = MatchContains
+	}
+	k := &Keywords{mode: mode, words: words}
+	switch mode {
+	case MatchContains, MatchEqual, MatchPrefix:
+		for _, w := range words {
+			k.lower = append(k.lower, strings.ToLower(strings.TrimSpace(w)))
+		}
+	case MatchRegex:
+		for i, w := range words {
+			re, err := regexp.Compile("(?i)" + w)
+			if err != nil {
+				return nil, &KeywordError{Index: i, Err: err}
+			}
+			k.res = append(k.res, re)
+		}
+	default:
+		return nil, fmt.Errorf("unknown match mode %q: use contains, equal, prefix or regex", mode)
+	}
+	return k, nil
+}
+
+// Mode is how the keywords are compared.
+func (k *Keywords) Mode() KeywordMode { return k.mode }
+
+// Words are the keywords as written.
+func (k *Keywords) Words() []string { return k.words }
+
+// Match reports whether text, trimmed, matches a keyword. lowered is the same
+// text trimmed and lower-cased, computed once per message by the caller.
+func (k *Keywords) Match(text, lowered string) bool {
+	switch k.mode {
+	case MatchRegex:
+		for _, re := range k.res {
+			if re.MatchString(text) {
+				return true
+			}
+		}
+	case MatchEqual:
+		for _, w := range k.lower {
+			if lowered == w {
+				return true
+			}
+		}
+	case MatchPrefix:
+		for _, w := range k.lower {
+			if strings.HasPrefix(lowered, w) {
+				return true
+			}
+		}
+	default:
+		for _, w := range k.lower {
+			if strings.Contains(lowered, w) {
+				return true
+			}
+		}
+	}
+	return false
+}

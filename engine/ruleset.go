@@ -1,0 +1,243 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+)
+
+// RuleSet is an immutable, ordered set of compiled rules: higher Priority
+// first, then in the order given to NewRuleSet (file name, then position in
+// the file, as package rules gives them). It is safe for concurrent use.
+type RuleSet struct {
+	rules   []*Rule
+	vars    map[string]any
+	version string
+
+	// Candidates by message type and by event name (lower-cased), so that a
+	// CLICK is not tried against a thousand keyword rules for text messages.
+	// Each list keeps the set's order.
+	byMsgType     map[string][]*Rule
+	byEvent       map[string][]*Rule
+	otherMsgTypes []*Rule // a MsgType no rule names
+	otherEvents   []*Rule // an Event no rule names
+}
+
+// messageTypes are WeChat's message types; each gets its own candidate list.
+var messageTypes = []string{"text", "image", "voice", "video", "shortvideo", "location", "link", "event"}
+
+// NewRuleSet orders rules and indexes them. vars are the values rules read as
+// Vars; version identifies the set (a checksum of its sources) in logs,
+// metrics and replies to the admin API.
+func NewRuleSet(rules []*Rule, vars map[string]any, version string) *RuleSet {
+	ordered := slices.Clone(rules)
+	slices.SortStableFunc(ordered, func(a, b *Rule) int { return b.Priority - a.Priority })
+	rs := &RuleSet{
+		rules:     ordered,
+		vars:      vars,
+		version:   version,
+		byMsgType: map[string][]*Rule{},
+		byEvent:   map[string][]*Rule{},
+	}
+
+	msgTypes := slices.Clone(messageTypes)
+	var events []string
+	for _, r := range ordered {
+		if r.MsgType != "" && !slices.Contains(msgTypes, r.MsgType) {
+			msgTypes = append(msgTypes, r.MsgType)
+		}
+		if e := strings.ToLower(r.Event); e != "" && !slices.Contains(events, e) {
+			events = append(events, e)
+		}
+	}
+	// An event name no rule uses stands for all such events; it cannot
+	// collide with a real one because WeChat's names have no spaces.
+	const unnamed = "an event no rule names"
+	for _, t := range append(msgTypes, unnamed) {
+		rs.byMsgType[t] = rs.candidates(t, "")
+	}
+	rs.otherMsgTypes = rs.byMsgType[unnamed]
+	delete(rs.byMsgType, unnamed)
+	for _, e := range append(events, unnamed) {
+		rs.byEvent[e] = rs.candidates("event", e)
+	}
+	rs.otherEvents = rs.byEvent[unnamed]
+	delete(rs.byEvent, unnamed)
+	return rs
+}
+
+// candidates lists, in order, the rules whose MsgType and Event allow a push
+// of msgType and (lower-cased) event.
+func (rs *RuleSet) candidates(msgType, event string) []*Rule {
+	var out []*Rule
+	for _, r := range rs.rules {
+		if r.MsgType != "" && r.MsgType != msgType {
+			continue
+		}
+		if r.Event != "" && (msgType != "event" || strings.ToLower(r.Event) != event) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// Rules returns the rules in match order. The slice must not be modified.
+func (rs *RuleSet) Rules() []*Rule { return rs.rules }
+
+// Vars returns the values rules read as Vars. The map must not be modified.
+func (rs *RuleSet) Vars() map[string]any { return rs.vars }
+
+// Version identifies the set.
+func (rs *RuleSet) Version() string { return rs.version }
+
+// Rule returns the rule with the given id, or nil.
+func (rs *RuleSet) Rule(id string) *Rule {
+	for _, r := range rs.rules {
+		if r.ID == id {
+			return r
+		}
+	}
+	return nil
+}
+
+// MatchOptions adjust one Match.
+type MatchOptions struct {
+	// Now is the time conditions and templates see, in the account's time
+	// zone. Zero means time.Now() in DefaultLocation.
+	Now time.Time
+	// Rand picks among a rule's alternative replies: Rand(n) returns a number
+	// in [0, n). Nil means math/rand/v2's IntN. Tests fix it to be repeatable.
+	Rand func(n int) int
+	// Explain asks for a Trace of every rule tried before the winner.
+	Explain bool
+}
+
+// Decision is the outcome of matching one push.
+type Decision struct {
+	// Rule is the first rule that matched and rendered, or nil: no reply.
+	Rule *Rule
+	// Reply is Rule's rendered reply, and Alternative its index in Rule.Replies.
+	Reply       *Reply
+	Alternative int
+	// Errors are the rules that failed at run time and were skipped.
+	Errors []*RuleError
+	// Trace explains each rule tried, in order, when MatchOptions.Explain is set.
+	Trace []Step
+}
+
+// Step is one rule tried by Match, as explained.
+type Step struct {
+	Rule    *Rule
+	Matched bool
+	// Reason says which condition did not hold, when Matched is false and
+	// Err is nil.
+	Reason string
+	Err    error
+}
+
+// RuleError is a rule that failed at run time: its condition errored, its
+// reply template errored, or it panicked. The rule counts as not matching.
+type RuleError struct {
+	Rule *Rule
+	Err  error
+}
+
+func (e *RuleError) Error() string {
+	return fmt.Sprintf("rule %q (%s): %v", e.Rule.ID, e.Rule.Source, e.Err)
+}
+
+func (e *RuleError) Unwrap() error { return e.Err }
+
+// Match finds the first rule whose conditions hold for ev and renders its
+// reply. A rule whose condition or reply fails at run time is recorded in
+// Decision.Errors, counted on the rule, and skipped: it never stops the
+// rules after it.
+func (rs *RuleSet) Match(ev *Event, opts MatchOptions) Decision {
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now().In(DefaultLocation)
+	}
+	env := NewEnv(ev, rs.vars, now)
+	text := strings.TrimSpace(ev.Text)
+	m := &matchState{
+		env:         env,
+		event:       strings.ToLower(ev.Event),
+		text:        text,
+		loweredText: strings.ToLower(text),
+		explain:     opts.Explain,
+	}
+
+	candidates := rs.rules
+	if !opts.Explain {
+		candidates = rs.candidatesFor(ev.MsgType, m.event)
+	}
+	var d Decision
+	for _, r := range candidates {
+		ok, reason, err := r.try(m)
+		var reply *Reply
+		alt := 0
+		if ok {
+			alt = pick(len(r.Replies), opts.Rand)
+			reply, err = renderReply(r.Replies[alt], env)
+		}
+		if err != nil {
+			r.evalErrors.Add(1)
+			d.Errors = append(d.Errors, &RuleError{Rule: r, Err: err})
+			ok = false
+		}
+		if opts.Explain {
+			d.Trace = append(d.Trace, Step{Rule: r, Matched: ok, Reason: reason, Err: err})
+		}
+		if ok {
+			d.Rule, d.Reply, d.Alternative = r, reply, alt
+			return d
+		}
+	}
+	return d
+}
+
+func (rs *RuleSet) candidatesFor(msgType, event string) []*Rule {
+	if msgType == "event" {
+		if c, ok := rs.byEvent[event]; ok {
+			return c
+		}
+		return rs.otherEvents
+	}
+	if c, ok := rs.byMsgType[msgType]; ok {
+		return c
+	}
+	return rs.otherMsgTypes
+}
+
+// try checks the rule, turning a panic in a condition into an error so that
+// one bad rule cannot take a request down.
+func (r *Rule) try(m *matchState) (ok bool, reason string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ok, reason, err = false, "", fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return r.check(m)
+}
+
+func renderReply(rt *ReplyTemplate, env *Env) (reply *Reply, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			reply, err = nil, fmt.Errorf("panic while rendering: %v", p)
+		}
+	}()
+	return rt.Render(env)
+}
+
+func pick(n int, random func(int) int) int {
+	if n <= 1 {
+		return 0
+	}
+	if random == nil {
+		return rand.IntN(n)
+	}
+	return random(n)
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/server"
+)
+
+func runExplain(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	rulesDir := fs.String("rules", "", "rule folder (default "+defaultRulesDir+", or the bundled examples)")
+	text := fs.String("text", "", "a text message saying `TEXT`")
+	event := fs.String("event", "", "an event such as subscribe, SCAN or CLICK")
+	key := fs.String("key", "", "the event's EventKey: a menu key, or qrscene_X for a QR-code follow")
+	xmlFile := fs.String("file", "", "a push as WeChat sends it, e.g. a fixture's XML")
+	from := fs.String("from", "oWx7Tb2LkQ9mZr5pYc3NvH8sDf1A", "the user's OpenID")
+	at := fs.String("now", "", "the time rules see, RFC 3339 (default now)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: wxreply explain [--rules DIR] (--text S | --event E [--key K] | --file MSG.xml)\n\nShows the rule that answers the message, its reply, and why each rule before it\ndid not match.\n\n")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	given := 0
+	for _, s := range []string{*text, *event, *xmlFile} {
+		if s != "" {
+			given++
+		}
+	}
+	if given != 1 || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "wxreply explain: give exactly one of --text, --event or --file")
+		return exitUsage
+	}
+
+	now := time.Now().In(engine.DefaultLocation)
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			fmt.Fprintf(stderr, "wxreply explain: --now: %v (write e.g. 2024-06-12T10:00:00+08:00)\n", err)
+			return exitUsage
+		}
+		now = t.In(engine.DefaultLocation)
+	}
+	fields := map[string]string{
+		"ToUserName":   "gh_wxreply_explain",
+		"FromUserName": *from,
+		"CreateTime":   strconv.FormatInt(now.Unix(), 10),
+	}
+	switch {
+	case *text != "":
+		fields["MsgType"], fields["Content"] = "text", *text
+	case *event != "":
+		fields["MsgType"], fields["Event"], fields["EventKey"] = "event", *event, *key
+	default:
+		f, err := os.Open(*xmlFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "wxreply explain: %v\n", err)
+			return exitFailure
+		}
+		fields, err = server.DecodeFields(f)
+		f.Close()
+		if err != nil {
+			fmt.Fprintf(stderr, "wxreply explain: %s: %v\n", *xmlFile, err)
+			return exitFailure
+		}
+	}
+	ev, err := engine.NewEvent(fields, engine.DefaultLocation)
+	if err != nil {
+		fmt.Fprintf(stderr, "wxreply explain: %v\n", err)
+		return exitFailure
+	}
+
+	res, err := loadRules(*rulesDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "wxreply explain: %v\n", err)
+		return exitFailure
+	}
+	d := res.RuleSet.Match(ev, engine.MatchOptions{Now: now, Explain: true})
+	writeExplanation(stdout, ev, d)
+	return exitOK
+}
+
+func writeExplanation(w io.Writer, ev *engine.Event, d engine.Decision) {
+	what := ev.MsgType + " message"
+	if ev.MsgType == "event" {
+		what = ev.Event + " event"
+	}
+	fmt.Fprintf(w, "message: %s", what)
+	if ev.Text != "" {
+		fmt.Fprintf(w, " %q", ev.Text)
+	}
+	if ev.EventKey != "" {
+		fmt.Fprintf(w, " (EventKey %q)", ev.EventKey)
+	}
+	fmt.Fprintln(w)
+	if d.Rule == nil {
+		fmt.Fprintf(w, "rule: none matched; the server answers \"success\" (no reply)\n")
+	} else {
+		fmt.Fprintf(w, "rule: %s (%s)\n", d.Rule.ID, d.Rule.Source)
+		if len(d.Rule.Replies) > 1 {
+			fmt.Fprintf(w, "reply %d of %d, picked at random:\n", d.Alternative+1, len(d.Rule.Replies))
+		} else {
+			fmt.Fprintf(w, "reply:\n")
+		}
+		fmt.Fprint(w, indent(d.Reply.String(), "  "))
+	}
+	tried := d.Trace
+	if d.Rule != nil && len(tried) > 0 {
+		tried = tried[:len(tried)-1]
+	}
+	if len(tried) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "not matched, in order:\n")
+	for _, s := range tried {
+		why := s.Reason
+		if s.Err != nil {
+			why = "error: " + s.Err.Error()
+		}
+		fmt.Fprintf(w, "  %s (%s): %s\n", s.Rule.ID, s.Rule.Source, why)
+	}
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	return prefix + strings.Join(lines, "\n"+prefix) + "\n"
+}

@@ -1,0 +1,84 @@
+// Command wxreply answers WeChat Official Account messages from rule files.
+//
+//	wxreply check [DIR]          check a rule folder
+//	wxreply explain [flags]      show which rule answers a message, and why
+//	wxreply version              print the version
+//
+// Run "wxreply COMMAND -h" for a command's flags.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Exit codes, as promtool has them.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the check found problems, or the command failed
+	exitUsage   = 2 // the command line is wrong
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+type command struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) int
+}
+
+var commands = []command{
+	{"check", "check a rule folder and report every problem with its position", runCheck},
+	{"explain", "show which rule answers a message, its reply, and why earlier rules did not", runExplain},
+	{"version", "print wxreply's version", func(_ []string, stdout, _ io.Writer) int {
+		fmt.Fprintf(stdout, "wxreply %s\n", version)
+		return exitOK
+	}},
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "wxreply: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "wxreply answers WeChat Official Account messages from rule files.\n\nUsage: wxreply COMMAND [flags]\n\nCommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun \"wxreply COMMAND -h\" for a command's flags.\n")
+}
+
+// parseFlags parses a subcommand's flags and maps the outcome to an exit code:
+// -h is not a failure, a bad flag is a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return exitOK, true
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK, false
+	default:
+		return exitUsage, false
+	}
+}

@@ -1,0 +1,468 @@
+package rules
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr/file"
+	"gopkg.in/yaml.v3"
+
+	"github.com/wxreply/wxreply/engine"
+)
+
+// MaxTextBytes is the longest text reply WeChat is known to deliver; longer
+// ones are reported to be dropped or cut.
+const MaxTextBytes = 2048
+
+// KnownMsgTypes and KnownEvents are what WeChat pushes today. A rule naming
+// something else gets a warning, not an error: WeChat adds types over time.
+var (
+	KnownMsgTypes = []string{"text", "image", "voice", "video", "shortvideo", "location", "link", "event"}
+	KnownEvents   = []string{"subscribe", "unsubscribe", "SCAN", "LOCATION", "CLICK", "VIEW",
+		"scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album", "pic_weixin",
+		"location_select", "view_miniprogram", "TEMPLATESENDJOBFINISH", "MASSSENDJOBFINISH"}
+)
+
+// compiler turns parsed files into a RuleSet, collecting every problem.
+type compiler struct {
+	errs, warnings Errors
+	set            *engine.RuleSet
+	sites          map[*engine.Template]site // where each template was written
+	rulePos        map[*engine.Rule]Pos
+}
+
+type site struct {
+	file  *parsedFile
+	node  *yaml.Node
+	rule  string
+	field string
+}
+
+func newCompiler() *compiler {
+	return &compiler{sites: map[*engine.Template]site{}, rulePos: map[*engine.Rule]Pos{}}
+}
+
+func (c *compiler) compile(files []*parsedFile, version string) {
+	vars := c.vars(files)
+	var good, all []*engine.Rule
+	seen := map[string]Pos{}
+	for _, f := range files {
+		rulesNode := lookup(f.root, "rules")
+		for i, def := range f.def.Rules {
+			rn := item(rulesNode, i)
+			r, ok := c.rule(f, i, def, rn, vars)
+			if def.ID != "" {
+				if first, dup := seen[def.ID]; dup {
+					c.errs = append(c.errs, &Error{Pos: f.pos(lookup(rn, "id")), Rule: def.ID,
+						Err: fmt.Errorf("duplicate id: first defined at %s; ids must be unique across the folder", first)})
+				} else {
+					seen[def.ID] = f.pos(lookup(rn, "id"))
+				}
+			}
+			all = append(all, r)
+			if ok && (def.Enabled == nil || *def.Enabled) {
+				good = append(good, r)
+			}
+		}
+	}
+	// Dry-run every reply that compiled, even of rules with other errors,
+	// so that one pass reports all there is to fix.
+	c.dryRun(engine.NewRuleSet(all, vars, version))
+	if len(c.errs) == 0 {
+		c.set = engine.NewRuleSet(good, vars, version)
+		c.unreachable()
+	}
+	c.sort()
+}
+
+func (c *compiler) sort() {
+	byPos := func(a, b *Error) int {
+		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col))
+	}
+	slices.SortStableFunc(c.errs, byPos)
+	slices.SortStableFunc(c.warnings, byPos)
+}
+
+// vars merges the vars of every file; a name may be defined only once.
+func (c *compiler) vars(files []*parsedFile) map[string]any {
+	vars := map[string]any{}
+	where := map[string]Pos{}
+	for _, f := range files {
+		for _, name := range keys(lookup(f.root, "vars")) {
+			p := f.pos(findKeyNode(lookup(f.root, "vars"), name))
+			if first, dup := where[name]; dup {
+				c.errs = append(c.errs, &Error{Pos: p, Err: fmt.Errorf("var %q is already defined at %s", name, first)})
+				continue
+			}
+			where[name] = p
+			vars[name] = f.def.Vars[name]
+		}
+	}
+	return vars
+}
+
+func findKeyNode(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; m != nil && i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i]
+		}
+	}
+	return nil
+}
+
+// rule compiles one rule definition. With errors, it returns what did
+// compile and ok false.
+func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars map[string]any) (r *engine.Rule, ok bool) {
+	name := def.ID
+	if name == "" {
+		name = "#" + strconv.Itoa(i+1)
+	}
+	nerrs := len(c.errs)
+	fail := func(n *yaml.Node, format string, args ...any) {
+		c.errs = append(c.errs, &Error{Pos: f.pos(n), Rule: name, Err: fmt.Errorf(format, args...)})
+	}
+	warn := func(n *yaml.Node, format string, args ...any) {
+		c.warnings = append(c.warnings, &Error{Pos: f.pos(n), Rule: name, Err: fmt.Errorf(format, args...)})
+	}
+	if def.ID == "" {
+		fail(rn, "missing id: every rule needs a unique id, used in logs, metrics and tests")
+	}
+	r = &engine.Rule{
+		ID:          def.ID,
+		Description: def.Description,
+		Source:      f.pos(rn).String(),
+		Priority:    def.Priority,
+		MsgType:     def.MsgType,
+		Event:       def.Event,
+		EventKeys:   def.EventKey,
+	}
+	c.rulePos[r] = f.pos(rn)
+
+	if n := lookup(rn, "msgtype"); n != nil && !slices.Contains(KnownMsgTypes, def.MsgType) {
+		warn(n, "msgtype %q is not one WeChat sends today (%s)", def.MsgType, strings.Join(KnownMsgTypes, ", "))
+	}
+	if n := lookup(rn, "event"); n != nil {
+		if def.MsgType != "" && def.MsgType != "event" {
+			fail(n, "event: events come with msgtype event, and this rule asks for msgtype %s", def.MsgType)
+		}
+		if !slices.ContainsFunc(KnownEvents, func(e string) bool { return strings.EqualFold(e, def.Event) }) {
+			warn(n, "event %q is not one WeChat sends today (%s)", def.Event, strings.Join(KnownEvents, ", "))
+		}
+	}
+	if n := lookup(rn, "event_key"); n != nil && len(def.EventKey) == 0 {
+		fail(n, "event_key is empty: give a key or a list of keys")
+	}
+
+	if kn := lookup(rn, "keywords"); kn != nil {
+		switch {
+		case len(def.Keywords) == 0:
+			fail(kn, "keywords is empty: give at least one")
+		case def.Event != "" || (def.MsgType != "" && def.MsgType != "text" && def.MsgType != "voice"):
+			fail(kn, "keywords never match here: they are compared with Text, which only text and voice messages have")
+		}
+		for j, w := range def.Keywords {
+			if strings.TrimSpace(w) == "" {
+				fail(item(kn, j), "keywords[%d] is empty: it would match every message", j)
+			}
+		}
+		k, err := engine.NewKeywords(engine.KeywordMode(def.Match), def.Keywords)
+		var ke *engine.KeywordError
+		switch {
+		case errors.As(err, &ke):
+			fail(item(kn, ke.Index), "keywords[%d]: not a regular expression: %v", ke.Index, ke.Err)
+		case err != nil:
+			fail(lookup(rn, "match"), "match: %v", err)
+		}
+		r.Keywords = k
+	} else if mn := lookup(rn, "match"); mn != nil {
+		fail(mn, "match applies to keywords, and this rule has none")
+	}
+
+	if wn := lookup(rn, "when"); wn != nil {
+		if strings.TrimSpace(def.When) == "" {
+			fail(wn, "when is empty: write a condition, or leave when out")
+		} else if cond, err := engine.CompileCondition(def.When, vars); err != nil {
+			c.errs = append(c.errs, c.exprError(f, wn, name, err))
+		} else {
+			r.When = cond
+		}
+	}
+
+	replyNode, repliesNode := lookup(rn, "reply"), lookup(rn, "replies")
+	switch {
+	case replyNode != nil && repliesNode != nil:
+		fail(repliesNode, "give reply or replies, not both")
+	case replyNode == nil && repliesNode == nil:
+		fail(rn, "no reply: give reply (or replies, for one picked at random)")
+	case replyNode != nil:
+		if rt := c.reply(f, name, "reply", def.Reply, replyNode); rt != nil {
+			r.Replies = []*engine.ReplyTemplate{rt}
+		}
+	default:
+		if len(def.Replies) == 0 {
+			fail(repliesNode, "replies is empty: give at least one reply")
+		}
+		for j := range def.Replies {
+			field := fmt.Sprintf("replies[%d]", j)
+			if rt := c.reply(f, name, field, &def.Replies[j], item(repliesNode, j)); rt != nil {
+				r.Replies = append(r.Replies, rt)
+			}
+		}
+	}
+	return r, len(c.errs) == nerrs
+}
+
+// exprError places expr's (line:col) inside the file.
+func (c *compiler) exprError(f *parsedFile, n *yaml.Node, rule string, err error) *Error {
+	p := f.pos(n)
+	var fe *file.Error
+	if errors.As(err, &fe) && fe.Line > 0 {
+		p = f.scalarPos(n, fe.Line, fe.Column+1)
+	}
+	return &Error{Pos: p, Rule: rule, Err: fmt.Errorf("when: %w", err)}
+}
+
+// reply compiles one reply; it returns nil when the reply has errors.
+func (c *compiler) reply(f *parsedFile, rule, field string, def *replyDef, n *yaml.Node) *engine.ReplyTemplate {
+	nerrs := len(c.errs)
+	fail := func(n *yaml.Node, format string, args ...any) {
+		c.errs = append(c.errs, &Error{Pos: f.pos(n), Rule: rule, Err: fmt.Errorf(field+": "+format, args...)})
+	}
+	var kinds []engine.Kind
+	for _, k := range keys(n) {
+		if slices.Contains(engine.Kinds, engine.Kind(k)) {
+			kinds = append(kinds, engine.Kind(k))
+		}
+	}
+	kindNames := make([]string, len(engine.Kinds))
+	for i, k := range engine.Kinds {
+		kindNames[i] = string(k)
+	}
+	switch {
+	case def == nil || len(kinds) == 0:
+		fail(n, "no reply kind: give one of %s", strings.Join(kindNames, ", "))
+		return nil
+	case len(kinds) > 1:
+		fail(n, "%s and %s: a reply has exactly one kind; use replies for alternatives", kinds[0], kinds[1])
+		return nil
+	}
+	kind := kinds[0]
+	kn := lookup(n, string(kind))
+	sub := field + "." + string(kind)
+	tpl := func(name, src string, node *yaml.Node) *engine.Template {
+		return c.template(f, rule, sub+name, src, node)
+	}
+	need := func(what, value string) bool {
+		if strings.TrimSpace(value) == "" {
+			fail(kn, "%s: %s is required", kind, what)
+			return false
+		}
+		return true
+	}
+	rt := &engine.ReplyTemplate{Kind: kind}
+	switch kind {
+	case engine.KindText:
+		if def.Text == nil || *def.Text == "" {
+			fail(kn, "text is empty: to send nothing, leave the rule out")
+			break
+		}
+		rt.Text = tpl("", *def.Text, kn)
+	case engine.KindImage, engine.KindVoice:
+		m := def.Image
+		if kind == engine.KindVoice {
+			m = def.Voice
+		}
+		if m == nil {
+			m = &mediaDef{}
+		}
+		if need("media_id (from WeChat's media upload API)", m.MediaID) {
+			rt.MediaID = tpl(".media_id", m.MediaID, lookup(kn, "media_id"))
+		}
+	case engine.KindVideo:
+		v := def.Video
+		if v == nil {
+			v = &videoDef{}
+		}
+		if need("media_id (from WeChat's media upload API)", v.MediaID) {
+			rt.MediaID = tpl(".media_id", v.MediaID, lookup(kn, "media_id"))
+		}
+		rt.Title = tpl(".title", v.Title, lookup(kn, "title"))
+		rt.Description = tpl(".description", v.Description, lookup(kn, "description"))
+	case engine.KindMusic:
+		m := def.Music
+		if m == nil {
+			m = &musicDef{}
+		}
+		if need("thumb_media_id (from WeChat's media upload API)", m.ThumbMediaID) {
+			rt.ThumbMediaID = tpl(".thumb_media_id", m.ThumbMediaID, lookup(kn, "thumb_media_id"))
+		}
+		rt.Title = tpl(".title", m.Title, lookup(kn, "title"))
+		rt.Description = tpl(".description", m.Description, lookup(kn, "description"))
+		rt.MusicURL = tpl(".music_url", m.MusicURL, lookup(kn, "music_url"))
+		rt.HQMusicURL = tpl(".hq_music_url", m.HQMusicURL, lookup(kn, "hq_music_url"))
+	case engine.KindNews:
+		switch {
+		case len(def.News) == 0:
+			fail(kn, "news has no articles: give 1 to %d", engine.MaxArticles)
+		case len(def.News) > engine.MaxArticles:
+			fail(kn, "news has %d articles: WeChat accepts at most %d", len(def.News), engine.MaxArticles)
+		}
+		for i, a := range def.News {
+			an := item(kn, i)
+			at := fmt.Sprintf("[%d]", i)
+			if strings.TrimSpace(a.Title) == "" {
+				fail(an, "news%s: title is required", at)
+			}
+			rt.News = append(rt.News, engine.ArticleTemplate{
+				Title:       tpl(at+".title", a.Title, lookup(an, "title")),
+				Description: tpl(at+".description", a.Description, lookup(an, "description")),
+				PicURL:      tpl(at+".pic_url", a.PicURL, lookup(an, "pic_url")),
+				URL:         tpl(at+".url", a.URL, lookup(an, "url")),
+			})
+		}
+	case engine.KindTransferService:
+		if def.Transfer != nil {
+			rt.KfAccount = tpl(".kf_account", def.Transfer.KfAccount, lookup(kn, "kf_account"))
+		}
+	}
+	if len(c.errs) > nerrs {
+		return nil
+	}
+	return rt
+}
+
+var templateMessage = regexp.MustCompile(`^template: [^:]*:(\d+)(?::(\d+))?: (?:executing "[^"]*" at )?(.*)$`)
+
+// template compiles one reply field; an empty field compiles to nil.
+func (c *compiler) template(f *parsedFile, rule, field, src string, n *yaml.Node) *engine.Template {
+	if src == "" {
+		return nil
+	}
+	t, err := engine.CompileTemplate(field, src)
+	if err != nil {
+		c.errs = append(c.errs, c.templateError(site{file: f, node: n, rule: rule, field: field}, err, ""))
+		return nil
+	}
+	c.sites[t] = site{file: f, node: n, rule: rule, field: field}
+	return t
+}
+
+// templateError places a text/template error, which counts lines and
+// columns inside the field, in the file.
+func (c *compiler) templateError(s site, err error, context string) *Error {
+	p := s.file.pos(s.node)
+	msg := err.Error()
+	if m := templateMessage.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		col, _ := strconv.Atoi(m[2])
+		p = s.file.scalarPos(s.node, line, col)
+		msg = m[3]
+	}
+	return &Error{Pos: p, Rule: s.rule, Err: fmt.Errorf("%s: %s%s", s.field, msg, context)}
+}
+
+// dryRunNow is the time the dry run renders at: a Wednesday morning.
+var dryRunNow = time.Date(2024, 6, 12, 10, 0, 0, 0, engine.DefaultLocation)
+
+// dryRun renders every reply against a sample of each push the rule could
+// answer, so that a template reading a var or field that is not there fails
+// now rather than when a user writes. It also warns about replies WeChat
+// would cut.
+func (c *compiler) dryRun(set *engine.RuleSet) {
+	names := make([]string, 0, len(engine.SampleFields))
+	for name := range engine.SampleFields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	failed := map[*engine.Template]bool{}
+	for _, r := range set.Rules() {
+		samples := c.samplesFor(r, names)
+		for _, rt := range r.Replies {
+			longest, longestSample := 0, ""
+			for _, s := range samples {
+				env := engine.NewEnv(s.event, set.Vars(), dryRunNow)
+				reply, err := rt.Render(env)
+				var te *engine.TemplateError
+				if errors.As(err, &te) {
+					if !failed[te.Template] {
+						failed[te.Template] = true
+						c.errs = append(c.errs, c.templateError(c.sites[te.Template], te.Err, fmt.Sprintf(" (rendering a sample %s)", s.name)))
+					}
+					continue
+				}
+				if err == nil && reply.Kind == engine.KindText && len(reply.Text) > longest {
+					longest, longestSample = len(reply.Text), s.name
+				}
+			}
+			if longest > MaxTextBytes {
+				s := c.sites[rt.Text]
+				c.warnings = append(c.warnings, &Error{Pos: s.file.pos(s.node), Rule: r.ID,
+					Err: fmt.Errorf("%s renders to %d bytes for a sample %s: WeChat may cut or drop text over %d bytes", s.field, longest, longestSample, MaxTextBytes)})
+			}
+			if rt.Kind == engine.KindNews && len(rt.News) > 1 && r.MsgType != "event" && r.Event == "" {
+				s := c.sites[rt.News[0].Title]
+				c.warnings = append(c.warnings, &Error{Pos: s.file.pos(s.node), Rule: r.ID,
+					Err: fmt.Errorf("news has %d articles and may answer a user message: WeChat then shows only the first; restrict the rule to events to send up to %d", len(rt.News), engine.MaxArticles)})
+			}
+		}
+	}
+}
+
+type sample struct {
+	name  string
+	event *engine.Event
+}
+
+// samplesFor picks the sample pushes the rule's msgtype and event allow.
+func (c *compiler) samplesFor(r *engine.Rule, names []string) []sample {
+	var out []sample
+	for _, name := range names {
+		ev := engine.SampleEvent(name, engine.DefaultLocation)
+		if r.MsgType != "" && ev.MsgType != r.MsgType {
+			continue
+		}
+		if r.Event != "" && !strings.EqualFold(ev.Event, r.Event) {
+			continue
+		}
+		if len(r.EventKeys) > 0 {
+			ev.EventKey = r.EventKeys[0]
+			ev.Raw["EventKey"] = r.EventKeys[0]
+		}
+		out = append(out, sample{name: sampleName(ev), event: ev})
+	}
+	if len(out) == 0 {
+		fields := map[string]string{"MsgType": cmp.Or(r.MsgType, "event"), "Event": r.Event}
+		ev, _ := engine.NewEvent(fields, engine.DefaultLocation)
+		out = append(out, sample{name: sampleName(ev), event: ev})
+	}
+	return out
+}
+
+func sampleName(ev *engine.Event) string {
+	if ev.MsgType == "event" {
+		return ev.Event + " event"
+	}
+	return ev.MsgType + " message"
+}
+
+// unreachable warns about rules that can never answer because an earlier
+// rule has no condition at all and so answers everything.
+func (c *compiler) unreachable() {
+	var catchAll *engine.Rule
+	for _, r := range c.set.Rules() {
+		if catchAll != nil {
+			c.warnings = append(c.warnings, &Error{Pos: c.rulePos[r], Rule: r.ID,
+				Err: fmt.Errorf("never matches: rule %q (%s) comes first and has no condition; lower its priority", catchAll.ID, catchAll.Source)})
+			continue
+		}
+		if r.MsgType == "" && r.Event == "" && len(r.EventKeys) == 0 && r.Keywords == nil && r.When == nil {
+			catchAll = r
+		}
+	}
+}

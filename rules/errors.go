@@ -1,0 +1,79 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Pos is a place in a rule file. Line and Col count from 1; zero means unknown.
+type Pos struct {
+	File      string
+	Line, Col int
+}
+
+func (p Pos) String() string {
+	switch {
+	case p.Line == 0:
+		return p.File
+	case p.Col == 0:
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Error is one problem in a rule file, written as the Go compiler writes
+// them, so that editors can jump to it:
+//
+//	examples/rules/shop.yaml:12:11: rule "welcome": when: unknown name Evnt (1:1)
+//	 | Evnt == "subscribe"
+//	 | ^
+type Error struct {
+	Pos Pos
+	// Rule names the rule: its id, or "#3" when it has none. Empty for
+	// problems outside a rule.
+	Rule string
+	Err  error
+}
+
+func (e *Error) Error() string { return e.format("") }
+
+func (e *Error) format(label string) string {
+	var b strings.Builder
+	b.WriteString(e.Pos.String())
+	b.WriteString(": ")
+	b.WriteString(label)
+	if e.Rule != "" {
+		if strings.HasPrefix(e.Rule, "#") {
+			fmt.Fprintf(&b, "rule %s: ", e.Rule)
+		} else {
+			fmt.Fprintf(&b, "rule %q: ", e.Rule)
+		}
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errors is every problem found in a rule folder, in file order.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap lets errors.Is and errors.As see each problem.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// Warning writes e as a warning: "file:line:col: warning: rule "id": message".
+func (e *Error) Warning() string { return e.format("warning: ") }

@@ -1,0 +1,379 @@
+package rules
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The YAML shape of a rule file. Decoding is strict (unknown fields are
+// errors); positions come from the file's yaml.Node tree, looked up by
+// the same keys, so the types below carry no position fields.
+type fileDef struct {
+	Vars  map[string]any `yaml:"vars"`
+	Rules []ruleDef      `yaml:"rules"`
+}
+
+type ruleDef struct {
+	ID          string     `yaml:"id"`
+	Description string     `yaml:"description"`
+	Priority    int        `yaml:"priority"`
+	Enabled     *bool      `yaml:"enabled"`
+	When        string     `yaml:"when"`
+	Keywords    []string   `yaml:"keywords"`
+	Match       string     `yaml:"match"`
+	MsgType     string     `yaml:"msgtype"`
+	Event       string     `yaml:"event"`
+	EventKey    stringList `yaml:"event_key"`
+	Reply       *replyDef  `yaml:"reply"`
+	Replies     []replyDef `yaml:"replies"`
+}
+
+type replyDef struct {
+	Text     *string      `yaml:"text"`
+	Image    *mediaDef    `yaml:"image"`
+	Voice    *mediaDef    `yaml:"voice"`
+	Video    *videoDef    `yaml:"video"`
+	Music    *musicDef    `yaml:"music"`
+	News     []articleDef `yaml:"news"`
+	Transfer *transferDef `yaml:"transfer_customer_service"`
+}
+
+type mediaDef struct {
+	MediaID string `yaml:"media_id"`
+}
+
+type videoDef struct {
+	MediaID     string `yaml:"media_id"`
+	Title       string `yaml:"title"`
+	Description string `yaml:"description"`
+}
+
+type musicDef struct {
+	Title        string `yaml:"title"`
+	Description  string `yaml:"description"`
+	MusicURL     string `yaml:"music_url"`
+	HQMusicURL   string `yaml:"hq_music_url"`
+	ThumbMediaID string `yaml:"thumb_media_id"`
+}
+
+type articleDef struct {
+	Title       string `yaml:"title"`
+	Description string `yaml:"description"`
+	PicURL      string `yaml:"pic_url"`
+	URL         string `yaml:"url"`
+}
+
+type transferDef struct {
+	KfAccount string `yaml:"kf_account"`
+}
+
+// stringList is one string or a list of them.
+type stringList []string
+
+func (l *stringList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*l = []string{n.Value}
+		return nil
+	}
+	var list []string
+	if err := n.Decode(&list); err != nil {
+		return err
+	}
+	*l = list
+	return nil
+}
+
+// parsedFile is one rule file, decoded, with the node tree its positions come from.
+type parsedFile struct {
+	name string
+	src  []byte
+	def  fileDef
+	root *yaml.Node // the top-level mapping; nil for an empty file
+}
+
+// parseFile decodes one rule file strictly. Its errors carry positions.
+func parseFile(name string, src []byte) (*parsedFile, Errors) {
+	f := &parsedFile{name: name, src: src}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, f.yamlErrors(err)
+	}
+	if len(doc.Content) == 0 {
+		return f, nil
+	}
+	f.root = doc.Content[0]
+	if f.root.Kind != yaml.MappingNode {
+		return nil, Errors{f.errorAt(f.root, "", errors.New("a rule file is a mapping with vars: and rules:"))}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f.def); err != nil {
+		// A type error (an unknown field, text for a number) leaves the rest
+		// decoded: go on, so the author sees every problem in one pass.
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			return f, f.yamlErrors(err)
+		}
+		return nil, f.yamlErrors(err)
+	}
+	return f, nil
+}
+
+func (f *parsedFile) pos(n *yaml.Node) Pos {
+	if n == nil {
+		return Pos{File: f.name}
+	}
+	return Pos{File: f.name, Line: n.Line, Col: n.Column}
+}
+
+func (f *parsedFile) errorAt(n *yaml.Node, rule string, err error) *Error {
+	return &Error{Pos: f.pos(n), Rule: rule, Err: err}
+}
+
+var yamlLineMessage = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// yamlErrors turns yaml.v3's "line N: message" errors into positioned
+// errors, in words a rule author can act on.
+func (f *parsedFile) yamlErrors(err error) Errors {
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	var out Errors
+	for _, m := range msgs {
+		e := &Error{Pos: Pos{File: f.name}, Err: errors.New(strings.TrimPrefix(m, "yaml: "))}
+		if sm := yamlLineMessage.FindStringSubmatch(m); sm != nil {
+			e.Pos.Line, _ = strconv.Atoi(sm[1])
+			e.Err = errors.New(sm[2])
+			f.explainTypeError(e, sm[2])
+			e.Rule = f.ruleAt(e.Pos.Line)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// ruleAt names the rule whose definition holds the line, or "".
+func (f *parsedFile) ruleAt(line int) string {
+	var name string
+	for i, rn := range lookup(f.root, "rules").Content {
+		if rn.Line > line {
+			break
+		}
+		name = "#" + strconv.Itoa(i+1)
+		if id := lookup(rn, "id"); id != nil && id.Value != "" {
+			name = id.Value
+		}
+	}
+	return name
+}
+
+var (
+	unknownField = regexp.MustCompile(`^field (\S+) not found in type rules\.(\w+)$`)
+	wrongType    = regexp.MustCompile("^cannot unmarshal !!(\\w+) (?:`(.*)` )?into (.*)$")
+)
+
+// explainTypeError rewords yaml.v3's type errors and finds their column.
+func (f *parsedFile) explainTypeError(e *Error, msg string) {
+	if m := unknownField.FindStringSubmatch(msg); m != nil {
+		field, known := m[1], knownFields[m[2]]
+		text := fmt.Sprintf("unknown field %q", field)
+		if s := closest(field, known); s != "" {
+			text += fmt.Sprintf(": did you mean %q?", s)
+		} else {
+			text += fmt.Sprintf(" (known fields: %s)", strings.Join(known, ", "))
+		}
+		e.Err = errors.New(text)
+		if k := findKey(f.root, field, e.Pos.Line); k != nil {
+			e.Pos.Col = k.Column
+		}
+		return
+	}
+	if m := wrongType.FindStringSubmatch(msg); m != nil {
+		got := yamlKinds[m[1]]
+		if m[2] != "" {
+			got += " " + strconv.Quote(m[2])
+		}
+		want, ok := goKinds[m[3]]
+		if !ok {
+			want = "a mapping"
+		}
+		e.Err = fmt.Errorf("want %s, got %s", want, got)
+		if n := findValueOnLine(f.root, e.Pos.Line); n != nil {
+			e.Pos.Col = n.Column
+		}
+	}
+}
+
+var yamlKinds = map[string]string{
+	"str": "text", "int": "a number", "float": "a number", "bool": "true/false",
+	"seq": "a list", "map": "a mapping", "null": "nothing",
+}
+
+var goKinds = map[string]string{
+	"string": "text", "int": "a whole number", "bool": "true or false",
+	"[]string": "a list of text", "[]rules.ruleDef": "a list of rules",
+	"[]rules.replyDef": "a list of replies", "[]rules.articleDef": "a list of articles",
+	"map[string]interface {}": "a mapping of names to values",
+}
+
+// knownFields lists the YAML keys of each type, by Go type name, for
+// suggesting the field a typo meant.
+var knownFields = map[string][]string{}
+
+func init() {
+	for _, v := range []any{fileDef{}, ruleDef{}, replyDef{}, mediaDef{}, videoDef{}, musicDef{}, articleDef{}, transferDef{}} {
+		t := reflect.TypeOf(v)
+		for i := range t.NumField() {
+			knownFields[t.Name()] = append(knownFields[t.Name()], strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0])
+		}
+	}
+}
+
+// closest returns the known name within two edits of s, if there is one.
+func closest(s string, known []string) string {
+	best, bestDist := "", 3
+	for _, k := range known {
+		if d := editDistance(s, k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// findKey finds the mapping key named key on the given line, anywhere below n.
+func findKey(n *yaml.Node, key string, line int) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Value == key && k.Line == line {
+				return k
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if k := findKey(c, key, line); k != nil {
+			return k
+		}
+	}
+	return nil
+}
+
+// findValueOnLine finds the first mapping value or list item that starts on line.
+func findValueOnLine(n *yaml.Node, line int) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	for i, c := range n.Content {
+		isValue := n.Kind == yaml.SequenceNode || (n.Kind == yaml.MappingNode && i%2 == 1)
+		if isValue && c.Line == line {
+			return c
+		}
+		if v := findValueOnLine(c, line); v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// lookup returns the value of key in mapping n, or nil.
+func lookup(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// keys lists the keys of mapping n, in order.
+func keys(n *yaml.Node) []string {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		out = append(out, n.Content[i].Value)
+	}
+	return out
+}
+
+// item returns element i of sequence n, or nil.
+func item(n *yaml.Node, i int) *yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+		return nil
+	}
+	return n.Content[i]
+}
+
+// scalarPos is the file position of line:col (1-based, col 0 for unknown)
+// inside scalar n's text. It is exact for plain and quoted one-line scalars
+// and for literal (|) and folded (>) blocks, whose text starts on the line
+// after the indicator.
+func (f *parsedFile) scalarPos(n *yaml.Node, line, col int) Pos {
+	p := f.pos(n)
+	switch n.Style {
+	case yaml.LiteralStyle, yaml.FoldedStyle:
+		p.Line = n.Line + line
+		p.Col = 0
+		if col > 0 {
+			p.Col = f.indent(n.Line+1) + col
+		}
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		p.Line = n.Line + line - 1
+		if line == 1 && col > 0 {
+			p.Col = n.Column + col
+		}
+	default:
+		p.Line = n.Line + line - 1
+		if line == 1 && col > 0 {
+			p.Col = n.Column + col - 1
+		}
+	}
+	return p
+}
+
+// indent counts the spaces that start the given line of the file.
+func (f *parsedFile) indent(line int) int {
+	lines := bytes.Split(f.src, []byte("\n"))
+	if line < 1 || line > len(lines) {
+		return 0
+	}
+	l := lines[line-1]
+	return len(l) - len(bytes.TrimLeft(l, " "))
+}

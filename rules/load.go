@@ -1,0 +1,104 @@
+package rules
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/wxreply/wxreply/engine"
+)
+
+// Result is a loaded rule folder.
+type Result struct {
+	// RuleSet is the compiled folder; nil when Load failed.
+	RuleSet *engine.RuleSet
+	// Files are the rule files read, as displayed in positions.
+	Files []string
+	// Warnings are problems that do not stop the folder from loading, such as
+	// a platform limit WeChat enforces by dropping part of a reply.
+	Warnings Errors
+	// Version is a checksum of the files' names and contents.
+	Version string
+}
+
+// Load reads every *.yaml file directly in dir, except *_test.yaml files,
+// and compiles them into one RuleSet. Symbolic links are followed, so a
+// Kubernetes ConfigMap mount works. An error lists every problem in the
+// folder (as Errors when they are in the files); the Result then has no
+// RuleSet but still lists the files and the warnings.
+func Load(dir string) (*Result, error) {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("rules folder %s: %w", dir, err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("rules folder %s is a file: give the folder that holds the rule files", dir)
+	}
+	return LoadFS(os.DirFS(dir), filepath.ToSlash(dir))
+}
+
+// LoadFS is Load over a file system (such as the examples embedded in the
+// binary) whose root is the rule folder; positions show files under name.
+func LoadFS(fsys fs.FS, name string) (*Result, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("rules folder %s: %w", name, err)
+	}
+	res := &Result{}
+	sum := sha256.New()
+	var files []*parsedFile
+	var errs Errors
+	for _, entry := range entries {
+		base := entry.Name()
+		display := path.Join(name, base)
+		if !IsRuleFile(base) {
+			if strings.HasSuffix(base, ".yml") && !strings.HasPrefix(base, ".") {
+				res.Warnings = append(res.Warnings, &Error{Pos: Pos{File: display}, Err: errors.New("ignored: rule files end in .yaml")})
+			}
+			continue
+		}
+		if info, err := fs.Stat(fsys, base); err != nil || info.IsDir() {
+			continue // a dangling link, or a folder named like a file
+		}
+		src, err := fs.ReadFile(fsys, base)
+		if err != nil {
+			errs = append(errs, &Error{Pos: Pos{File: display}, Err: fmt.Errorf("cannot read: %w", err)})
+			continue
+		}
+		fmt.Fprintf(sum, "%s\x00%d\x00", base, len(src))
+		sum.Write(src)
+		res.Files = append(res.Files, display)
+		f, ferrs := parseFile(display, src)
+		errs = append(errs, ferrs...)
+		if f != nil {
+			files = append(files, f)
+		}
+	}
+	if len(res.Files) == 0 && len(errs) == 0 {
+		return res, fmt.Errorf("rules folder %s has no rule files (*.yaml)", name)
+	}
+	res.Version = hex.EncodeToString(sum.Sum(nil))[:12]
+
+	c := newCompiler()
+	c.compile(files, res.Version)
+	res.Warnings = append(res.Warnings, c.warnings...)
+	errs = append(errs, c.errs...)
+	if len(errs) > 0 {
+		return res, errs
+	}
+	res.RuleSet = c.set
+	return res, nil
+}
+
+// IsRuleFile reports whether a file of that name in a rule folder holds
+// rules: *.yaml, but neither a test file (*_test.yaml) nor a hidden one
+// (an editor's .rules.yaml.swp, a ConfigMap's ..data).
+func IsRuleFile(name string) bool {
+	return strings.HasSuffix(name, ".yaml") && !strings.HasSuffix(name, "_test.yaml") && !strings.HasPrefix(name, ".")
+}

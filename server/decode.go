@@ -1,0 +1,101 @@
+package server
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// maxDepth bounds how deeply a push may nest elements. WeChat's deepest,
+// SendPicsInfo/PicList/item/PicMd5Sum, is four below <xml>.
+const maxDepth = 8
+
+// maxElements bounds how many elements one push may hold.
+const maxElements = 1000
+
+// ErrNotWeChatXML is wrapped by every DecodeFields error: the body is not a
+// push from WeChat, and the request deserves a 400.
+var ErrNotWeChatXML = errors.New("not WeChat's XML")
+
+// DecodeFields reads one push, <xml>...</xml>, into a map from element path to
+// text: "Content", "ScanCodeInfo/ScanType", "SendPicsInfo/PicList/item[0]/PicMd5Sum".
+// Elements named item are always numbered from 0, as are repeated elements of
+// any other name after the first. CDATA and plain text are read alike, and
+// text is kept exactly as sent. engine.NewEvent takes the map.
+func DecodeFields(r io.Reader) (map[string]string, error) {
+	dec := xml.NewDecoder(r)
+	dec.Strict = true
+	fields := map[string]string{}
+	type frame struct {
+		path     string
+		text     bytes.Buffer
+		children map[string]int
+	}
+	var stack []*frame
+	elements := 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNotWeChatXML, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			elements++
+			if elements > maxElements {
+				return nil, fmt.Errorf("%w: more than %d elements", ErrNotWeChatXML, maxElements)
+			}
+			if len(stack) == 0 {
+				if elements > 1 {
+					return nil, fmt.Errorf("%w: more than one root element", ErrNotWeChatXML)
+				}
+				if t.Name.Local != "xml" {
+					return nil, fmt.Errorf("%w: the root element is <%s>, not <xml>", ErrNotWeChatXML, t.Name.Local)
+				}
+				stack = append(stack, &frame{children: map[string]int{}})
+				continue
+			}
+			if len(stack) > maxDepth {
+				return nil, fmt.Errorf("%w: elements nest deeper than %d", ErrNotWeChatXML, maxDepth)
+			}
+			parent := stack[len(stack)-1]
+			name := t.Name.Local
+			n := parent.children[name]
+			parent.children[name]++
+			if name == "item" || n > 0 {
+				name += "[" + strconv.Itoa(n) + "]"
+			}
+			if parent.path != "" {
+				name = parent.path + "/" + name
+			}
+			stack = append(stack, &frame{path: name, children: map[string]int{}})
+		case xml.CharData:
+			if len(stack) > 0 {
+				stack[len(stack)-1].text.Write(t)
+			} else if len(bytes.TrimSpace(t)) > 0 {
+				return nil, fmt.Errorf("%w: text outside <xml>", ErrNotWeChatXML)
+			}
+		case xml.EndElement:
+			top := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if len(stack) > 0 && len(top.children) == 0 {
+				fields[top.path] = top.text.String()
+			}
+		}
+	}
+	if elements == 0 {
+		return nil, fmt.Errorf("%w: the body is empty", ErrNotWeChatXML)
+	}
+	for _, required := range []string{"ToUserName", "FromUserName", "CreateTime", "MsgType"} {
+		if strings.TrimSpace(fields[required]) == "" {
+			return nil, fmt.Errorf("%w: <%s> is missing", ErrNotWeChatXML, required)
+		}
+	}
+	return fields, nil
+}
