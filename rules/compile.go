@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -222,6 +223,9 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 func (c *compiler) exprError(f *parsedFile, n *yaml.Node, rule string, err error) *Error {
 	p := f.pos(n)
 	var fe *file.Error
+	if errors.As(err, &fe) && strings.Contains(fe.Message, "maximum allowed nodes") {
+		return &Error{Pos: p, Rule: rule, Err: fmt.Errorf("when: the condition is too large: more than %d terms", engine.MaxConditionNodes)}
+	}
 	if errors.As(err, &fe) && fe.Line > 0 {
 		p = f.scalarPos(n, fe.Line, fe.Column+1)
 	}
@@ -337,6 +341,18 @@ func (c *compiler) reply(f *parsedFile, rule, field string, def *replyDef, n *ya
 	return rt
 }
 
+var unknownTemplateField = regexp.MustCompile(`^(<.*>): can't evaluate field (\w+) in type \*engine\.Env$`)
+
+// envFields are the names a template can read at its top level.
+var envFields = func() []string {
+	names := []string{"Vars", "Now"}
+	t := reflect.TypeOf(engine.Event{})
+	for i := range t.NumField() {
+		names = append(names, t.Field(i).Name)
+	}
+	return names
+}()
+
 var templateMessage = regexp.MustCompile(`^template: [^:]*:(\d+)(?::(\d+))?: (?:executing "[^"]*" at )?(.*)$`)
 
 // template compiles one reply field; an empty field compiles to nil.
@@ -360,9 +376,19 @@ func (c *compiler) templateError(s site, err error, context string) *Error {
 	msg := err.Error()
 	if m := templateMessage.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		col, _ := strconv.Atoi(m[2])
+		col := 0
+		if m[2] != "" {
+			col, _ = strconv.Atoi(m[2])
+			col++ // text/template counts columns from 0
+		}
 		p = s.file.scalarPos(s.node, line, col)
 		msg = m[3]
+	}
+	if m := unknownTemplateField.FindStringSubmatch(msg); m != nil {
+		msg = fmt.Sprintf("%s: no field %s", m[1], m[2])
+		if guess := closest(m[2], envFields); guess != "" {
+			msg += fmt.Sprintf(": did you mean .%s?", guess)
+		}
 	}
 	return &Error{Pos: p, Rule: s.rule, Err: fmt.Errorf("%s: %s%s", s.field, msg, context)}
 }
@@ -428,6 +454,9 @@ func (c *compiler) samplesFor(r *engine.Rule, names []string) []sample {
 			continue
 		}
 		if r.Event != "" && !strings.EqualFold(ev.Event, r.Event) {
+			continue
+		}
+		if r.Keywords != nil && ev.Text == "" {
 			continue
 		}
 		if len(r.EventKeys) > 0 {

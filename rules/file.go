@@ -155,6 +155,9 @@ func (f *parsedFile) yamlErrors(err error) Errors {
 		if sm := yamlLineMessage.FindStringSubmatch(m); sm != nil {
 			e.Pos.Line, _ = strconv.Atoi(sm[1])
 			e.Err = errors.New(sm[2])
+			if hint, ok := syntaxHints[sm[2]]; ok {
+				e.Err = fmt.Errorf("%s: %s", sm[2], hint)
+			}
 			f.explainTypeError(e, sm[2])
 			e.Rule = f.ruleAt(e.Pos.Line)
 		}
@@ -165,8 +168,12 @@ func (f *parsedFile) yamlErrors(err error) Errors {
 
 // ruleAt names the rule whose definition holds the line, or "".
 func (f *parsedFile) ruleAt(line int) string {
+	rules := lookup(f.root, "rules")
+	if rules == nil {
+		return ""
+	}
 	var name string
-	for i, rn := range lookup(f.root, "rules").Content {
+	for i, rn := range rules.Content {
 		if rn.Line > line {
 			break
 		}
@@ -178,13 +185,28 @@ func (f *parsedFile) ruleAt(line int) string {
 	return name
 }
 
+// syntaxHints say what usually causes yaml.v3's syntax errors.
+var syntaxHints = map[string]string{
+	"found unexpected end of stream":                 "is a quote or a bracket left open?",
+	"mapping values are not allowed in this context": "a value with \": \" in it needs quotes",
+	"did not find expected key":                      "check the indentation of this line and the one before",
+	"found character that cannot start any token":    "indent with spaces, not tabs, and quote values starting with @ or `",
+	"did not find expected '-' indicator":            "check the indentation of this list",
+}
+
 var (
+	duplicateKey = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
 	unknownField = regexp.MustCompile(`^field (\S+) not found in type rules\.(\w+)$`)
 	wrongType    = regexp.MustCompile("^cannot unmarshal !!(\\w+) (?:`(.*)` )?into (.*)$")
 )
 
 // explainTypeError rewords yaml.v3's type errors and finds their column.
 func (f *parsedFile) explainTypeError(e *Error, msg string) {
+	if m := duplicateKey.FindStringSubmatch(msg); m != nil {
+		e.Err = fmt.Errorf("%q is given twice (first at line %s)", m[1], m[2])
+		e.Pos.Col = f.columnOf(e.Pos.Line, m[1])
+		return
+	}
 	if m := unknownField.FindStringSubmatch(msg); m != nil {
 		field, known := m[1], knownFields[m[2]]
 		text := fmt.Sprintf("unknown field %q", field)
@@ -366,6 +388,15 @@ func (f *parsedFile) scalarPos(n *yaml.Node, line, col int) Pos {
 		}
 	}
 	return p
+}
+
+// columnOf finds text on the given line of the file: its 1-based column, or 0.
+func (f *parsedFile) columnOf(line int, text string) int {
+	lines := bytes.Split(f.src, []byte("\n"))
+	if line < 1 || line > len(lines) {
+		return 0
+	}
+	return bytes.Index(lines[line-1], []byte(text)) + 1
 }
 
 // indent counts the spaces that start the given line of the file.

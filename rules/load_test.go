@@ -1,0 +1,337 @@
+package rules_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/rules"
+)
+
+// loadOne loads a single file of testdata as if it were a rule folder.
+func loadOne(t *testing.T, name string) (*rules.Result, error) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rules.LoadFS(fstest.MapFS{name: {Data: src}}, "testdata")
+}
+
+// TestLoadFailure is the catalogue of mistakes a rule author makes, each with
+// the exact message and position they get.
+func TestLoadFailure(t *testing.T) {
+	tests := []struct {
+		file string
+		want string
+	}{
+		{"yaml_syntax.bad.yaml", `testdata/yaml_syntax.bad.yaml:3: found unexpected end of stream: is a quote or a bracket left open?`},
+		{"not_a_mapping.bad.yaml", `testdata/not_a_mapping.bad.yaml:1:1: a rule file is a mapping with vars: and rules:`},
+		{"unknown_field.bad.yaml", `testdata/unknown_field.bad.yaml:3:5: rule "welcome": unknown field "wehn": did you mean "when"?`},
+		{"duplicate_key.bad.yaml", `testdata/duplicate_key.bad.yaml:5:5: rule "hello": "reply" is given twice (first at line 4)`},
+		{"wrong_type.bad.yaml", `testdata/wrong_type.bad.yaml:3:15: rule "urgent": want a whole number, got text "high"`},
+		{"missing_id.bad.yaml", `testdata/missing_id.bad.yaml:4:5: rule #2: missing id: every rule needs a unique id, used in logs, metrics and tests`},
+		{"duplicate_id.bad.yaml", `testdata/duplicate_id.bad.yaml:5:9: rule "hours": duplicate id: first defined at testdata/duplicate_id.bad.yaml:2:9; ids must be unique across the folder`},
+		{"expr_syntax.bad.yaml", `testdata/expr_syntax.bad.yaml:3:33: rule "welcome": when: unexpected token EOF (1:23)
+ | Event == "subscribe" &&
+ | ......................^`},
+		{"unknown_name.bad.yaml", `testdata/unknown_name.bad.yaml:3:11: rule "welcome": when: unknown name Evnt (1:1)
+ | Evnt == "subscribe"
+ | ^`},
+		{"non_bool.bad.yaml", `testdata/non_bool.bad.yaml:3:11: rule "echo": when: expected bool, but got string`},
+		{"type_mismatch.bad.yaml", `testdata/type_mismatch.bad.yaml:3:19: rule "big": when: invalid operation: > (mismatched types string and int) (1:9)
+ | Content > 3
+ | ........^`},
+		{"block_condition.bad.yaml", `testdata/block_condition.bad.yaml:5:42: rule "lunch": when: unknown name Contnt (2:36)
+ |   TimeBetween("11:30", "13:30") && Contnt contains "lunch"
+ | ...................................^`},
+		{"unknown_var.bad.yaml", `testdata/unknown_var.bad.yaml:5:27: rule "city": when: unknown var "citty": define it under vars: in a rule file (1:17)
+ | Content == Vars.citty
+ | ................^`},
+		{"bad_regex.bad.yaml", "testdata/bad_regex.bad.yaml:3:31: rule \"order\": keywords[1]: not a regular expression: error parsing regexp: missing closing ): `(?i)(unclosed`"},
+		{"bad_match.bad.yaml", `testdata/bad_match.bad.yaml:4:12: rule "order": match: unknown match mode "fuzzy": use contains, equal, prefix or regex`},
+		{"keywords_on_event.bad.yaml", `testdata/keywords_on_event.bad.yaml:4:15: rule "click": keywords never match here: they are compared with Text, which only text and voice messages have`},
+		{"template_parse.bad.yaml", `testdata/template_parse.bad.yaml:4:20: rule "welcome": reply.text: unclosed action`},
+		{"template_func.bad.yaml", `testdata/template_func.bad.yaml:4:20: rule "shout": reply.text: function "shout" not defined`},
+		{"template_missing_var.bad.yaml", `testdata/template_missing_var.bad.yaml:7:56: rule "welcome": reply.text: <.Vars.hours>: map has no entry for key "hours" (rendering a sample subscribe event)`},
+		{"template_unknown_field.bad.yaml", `testdata/template_unknown_field.bad.yaml:4:33: rule "echo": reply.text: <.Contnt>: no field Contnt: did you mean .Content? (rendering a sample text message)`},
+		{"no_reply.bad.yaml", `testdata/no_reply.bad.yaml:2:5: rule "silent": no reply: give reply (or replies, for one picked at random)`},
+		{"no_kind.bad.yaml", `testdata/no_kind.bad.yaml:4:12: rule "empty": reply: no reply kind: give one of text, image, voice, video, music, news, transfer_customer_service`},
+		{"two_kinds.bad.yaml", `testdata/two_kinds.bad.yaml:5:7: rule "both": reply: text and image: a reply has exactly one kind; use replies for alternatives`},
+		{"missing_media_id.bad.yaml", `testdata/missing_media_id.bad.yaml:5:14: rule "poster": reply: image: media_id (from WeChat's media upload API) is required`},
+		{"news_empty.bad.yaml", `testdata/news_empty.bad.yaml:5:13: rule "news": reply: news has no articles: give 1 to 8`},
+		{"news_nine.bad.yaml", `testdata/news_nine.bad.yaml:6:9: rule "news": reply: news has 9 articles: WeChat accepts at most 8`},
+	}
+	seen := map[string]bool{}
+	for _, tt := range tests {
+		seen[tt.file] = true
+		t.Run(tt.file, func(t *testing.T) {
+			res, err := loadOne(t, tt.file)
+			if err == nil {
+				t.Fatalf("loaded with no error; want\n%s", tt.want)
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error:\n%s\nwant:\n%s", err, tt.want)
+			}
+			var list rules.Errors
+			if !errors.As(err, &list) {
+				t.Errorf("error is %T, want rules.Errors", err)
+			}
+			if res == nil || res.RuleSet != nil {
+				t.Errorf("a failed load returned a RuleSet")
+			}
+		})
+	}
+	files, _ := filepath.Glob("testdata/*.bad.yaml")
+	for _, f := range files {
+		if !seen[filepath.Base(f)] {
+			t.Errorf("%s has no case in TestLoadFailure", f)
+		}
+	}
+}
+
+func TestLoadGood(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.good.yaml")
+	if len(files) == 0 {
+		t.Fatal("no testdata/*.good.yaml")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			res, err := loadOne(t, filepath.Base(f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.RuleSet.Rules()) == 0 {
+				t.Error("no rules loaded")
+			}
+		})
+	}
+}
+
+// TestLoadReportsEveryProblemAtOnce: an author fixing a folder sees every
+// error in one run, across files, in file order.
+func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
+	fsys := fstest.MapFS{
+		"a.yaml": {Data: []byte(`vars:
+  shop: Blue Bottle
+rules:
+  - id: welcome
+    event: subscribe
+    reply: { text: "hi" }
+  - id: bad-when
+    when: Evnt == "x"
+    reply: { text: "{{ .Vars.missing }}" }
+`)},
+		"b.yaml": {Data: []byte(`vars:
+  shop: Red Bottle
+rules:
+  - id: welcome
+    keywords: [hi]
+    reply: { text: "again" }
+`)},
+	}
+	_, err := rules.LoadFS(fsys, "rules")
+	var list rules.Errors
+	if !errors.As(err, &list) {
+		t.Fatalf("err = %v, want rules.Errors", err)
+	}
+	var got []string
+	for _, e := range list {
+		got = append(got, e.Pos.String()+" "+e.Rule)
+	}
+	want := []string{
+		"rules/a.yaml:8:11 bad-when", // the unknown name
+		"rules/a.yaml:9:29 bad-when", // the missing var, found by the dry run
+		"rules/b.yaml:2:3 ",          // the var defined twice
+		"rules/b.yaml:4:9 welcome",   // the id used twice
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("errors at:\n%s\nwant:\n%s\n\nfull text:\n%v", strings.Join(got, "\n"), strings.Join(want, "\n"), err)
+	}
+	if !strings.Contains(err.Error(), `rules/b.yaml:4:9: rule "welcome": duplicate id: first defined at rules/a.yaml:4:9`) {
+		t.Errorf("the duplicate id does not name both places:\n%v", err)
+	}
+	if !strings.Contains(err.Error(), `rules/b.yaml:2:3: var "shop" is already defined at rules/a.yaml:2:3`) {
+		t.Errorf("the duplicate var does not name both places:\n%v", err)
+	}
+}
+
+func TestLoadWarnings(t *testing.T) {
+	long := strings.Repeat("咖", 700) // 2,100 bytes
+	fsys := fstest.MapFS{
+		"shop.yaml": {Data: []byte(`rules:
+  - id: two-articles-for-a-keyword
+    keywords: [menu]
+    reply:
+      news:
+        - { title: Drinks, url: "https://example.com/drinks" }
+        - { title: Cakes, url: "https://example.com/cakes" }
+  - id: two-articles-on-follow
+    event: subscribe
+    reply:
+      news:
+        - { title: Drinks, url: "https://example.com/drinks" }
+        - { title: Cakes, url: "https://example.com/cakes" }
+  - id: long
+    keywords: [story]
+    reply: { text: "` + long + `" }
+  - id: everything
+    reply: { text: "catch-all" }
+  - id: after-everything
+    keywords: [late]
+    reply: { text: late }
+  - id: odd-type
+    msgtype: miniprogrampage
+    reply: { text: odd }
+`)},
+		"notes.yml":      {Data: []byte("rules: []\n")},
+		"shop_test.yaml": {Data: []byte("this is not a rule file: {\n")},
+		".shop.yaml.swp": {Data: []byte("\x00\x01")},
+	}
+	res, err := rules.LoadFS(fsys, "rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range res.Warnings {
+		got = append(got, w.Warning())
+	}
+	want := []string{
+		`rules/notes.yml: warning: ignored: rule files end in .yaml`,
+		`rules/shop.yaml:6:20: warning: rule "two-articles-for-a-keyword": news has 2 articles and may answer a user message: WeChat then shows only the first; restrict the rule to events to send up to 8`,
+		`rules/shop.yaml:16:20: warning: rule "long": reply.text renders to 2100 bytes for a sample text message: WeChat may cut or drop text over 2048 bytes`,
+		`rules/shop.yaml:19:5: warning: rule "after-everything": never matches: rule "everything" (rules/shop.yaml:17:5) comes first and has no condition; lower its priority`,
+		`rules/shop.yaml:22:5: warning: rule "odd-type": never matches: rule "everything" (rules/shop.yaml:17:5) comes first and has no condition; lower its priority`,
+		`rules/shop.yaml:23:14: warning: rule "odd-type": msgtype "miniprogrampage" is not one WeChat sends today (text, image, voice, video, shortvideo, location, link, event)`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got, want := strings.Join(res.Files, " "), "rules/shop.yaml"; got != want {
+		t.Errorf("Files = %q, want %q: test, hidden and .yml files are not rule files", got, want)
+	}
+}
+
+func TestLoadOrderAndDisabled(t *testing.T) {
+	fsys := fstest.MapFS{
+		"b.yaml": {Data: []byte(`rules:
+  - { id: b1, keywords: [x], reply: { text: b1 } }
+  - { id: b-urgent, priority: 10, keywords: [x], reply: { text: b-urgent } }
+`)},
+		"a.yaml": {Data: []byte(`rules:
+  - { id: a-off, enabled: false, keywords: [x], reply: { text: a-off } }
+  - { id: a1, keywords: [x], reply: { text: a1 } }
+  - { id: a-last, priority: -1, keywords: [x], reply: { text: a-last } }
+`)},
+	}
+	res, err := rules.LoadFS(fsys, "rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range res.RuleSet.Rules() {
+		ids = append(ids, r.ID)
+	}
+	if got, want := strings.Join(ids, " "), "b-urgent a1 b1 a-last"; got != want {
+		t.Errorf("order = %s, want %s (priority, then file name, then position; disabled left out)", got, want)
+	}
+}
+
+func TestLoadDirectory(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	_, err := rules.Load(filepath.Join(dir, "missing"))
+	if err == nil || !strings.Contains(err.Error(), "no such file or directory") {
+		t.Errorf("missing folder: err = %v", err)
+	}
+	_, err = rules.Load(dir)
+	if err == nil || !strings.Contains(err.Error(), "has no rule files (*.yaml)") {
+		t.Errorf("empty folder: err = %v", err)
+	}
+
+	// A ConfigMap mount: the rule file is a link into a ..data folder.
+	if err := os.MkdirAll(filepath.Join(dir, "..2024_06_12", "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write("..2024_06_12/shop.yaml", "rules:\n  - { id: hi, keywords: [hi], reply: { text: hello } }\n")
+	if err := os.Symlink("..2024_06_12", filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("..data/shop.yaml", filepath.Join(dir, "shop.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := rules.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.RuleSet.Rules()) != 1 || res.RuleSet.Rules()[0].ID != "hi" {
+		t.Errorf("rules through a symlink: %v", res.Files)
+	}
+	if res.Version == "" || res.RuleSet.Version() != res.Version {
+		t.Errorf("Version = %q, RuleSet.Version() = %q", res.Version, res.RuleSet.Version())
+	}
+
+	// The version changes with the content, and only with it.
+	again, _ := rules.Load(dir)
+	write("..2024_06_12/shop.yaml", "rules:\n  - { id: hi, keywords: [hi], reply: { text: hello! } }\n")
+	changed, _ := rules.Load(dir)
+	if again.Version != res.Version || changed.Version == res.Version {
+		t.Errorf("versions: first %s, same content %s, new content %s", res.Version, again.Version, changed.Version)
+	}
+}
+
+func TestLoadRejectsHugeCondition(t *testing.T) {
+	terms := make([]string, 20000)
+	for i := range terms {
+		terms[i] = "1"
+	}
+	src := "rules:\n  - id: huge\n    when: " + strings.Join(terms, " + ") + " > 0\n    reply: { text: x }\n"
+	_, err := rules.LoadFS(fstest.MapFS{"huge.yaml": {Data: []byte(src)}}, "rules")
+	if err == nil || err.Error() != `rules/huge.yaml:3:11: rule "huge": when: the condition is too large: more than 10000 terms` {
+		t.Errorf("err = %.300v", err)
+	}
+}
+
+func TestLoadedRulesAnswer(t *testing.T) {
+	res, err := loadOne(t, "all_kinds.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		text string
+		rule string
+		kind engine.Kind
+	}{
+		{"Hi!", "text", engine.KindText},
+		{"a POSTER please", "image", engine.KindImage},
+		{"play a song", "voice", engine.KindVoice},
+		{"video", "video", engine.KindVideo},
+		{"music", "music", engine.KindMusic},
+		{"转人工", "human", engine.KindTransferService},
+		{"joke", "random", engine.KindText},
+		{"never", "", ""},
+	}
+	for _, tt := range tests {
+		ev, err := engine.NewEvent(map[string]string{"MsgType": "text", "Content": tt.text}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := res.RuleSet.Match(ev, engine.MatchOptions{})
+		switch {
+		case tt.rule == "" && d.Rule != nil:
+			t.Errorf("%q: answered by %s, want no reply", tt.text, d.Rule.ID)
+		case tt.rule != "" && (d.Rule == nil || d.Rule.ID != tt.rule || d.Reply.Kind != tt.kind):
+			t.Errorf("%q: decision %+v, want rule %s with a %s reply", tt.text, d, tt.rule, tt.kind)
+		}
+	}
+}
