@@ -3,14 +3,16 @@ package main
 import (
 	"os"
 
+	"github.com/wxreply/wxreply/examples"
 	"github.com/wxreply/wxreply/rules"
 )
 
 // defaultRulesDir is where commands look for rules when none is named.
-const defaultRulesDir = "examples/rules"
+const defaultRulesDir = examples.RulesDir
 
-// loadRules loads dir, or with no dir the examples folder, falling back to
-// the examples built into the binary so that wxreply works from anywhere.
+// loadRules loads dir. With no dir it loads the examples folder when run from
+// a checkout, or else the examples built into the binary, so that wxreply
+// works from anywhere without a rule folder of one's own.
 func loadRules(dir string) (*rules.Result, error) {
 	if dir != "" {
 		return rules.Load(dir)
@@ -18,5 +20,5 @@ func loadRules(dir string) (*rules.Result, error) {
 	if _, err := os.Stat(defaultRulesDir); err == nil {
 		return rules.Load(defaultRulesDir)
 	}
-	return rules.Load(defaultRulesDir) // TODO embedded
+	return rules.LoadFS(examples.Rules(), defaultRulesDir)
 }

@@ -49,8 +49,11 @@ func (r *Rule) check(m *matchState) (ok bool, reason string, err error) {
 	if r.MsgType != "" && ev.MsgType != r.MsgType {
 		return false, m.because("msgtype: want %q, got %q", r.MsgType, ev.MsgType), nil
 	}
-	if r.Event != "" && (ev.MsgType != "event" || m.event != strings.ToLower(r.Event)) {
-		return false, m.because("event: want %q, got %q", r.Event, ev.Event), nil
+	if r.Event != "" && ev.MsgType != "event" {
+		return false, m.because("event: want a %s event, got a %s message", r.Event, ev.MsgType), nil
+	}
+	if r.Event != "" && m.event != strings.ToLower(r.Event) {
+		return false, m.because("event: want %s, got %s", r.Event, ev.Event), nil
 	}
 	if len(r.EventKeys) > 0 && !contains(r.EventKeys, ev.EventKey) {
 		return false, m.because("event_key: want %s, got %q", quoteList(r.EventKeys), ev.EventKey), nil
