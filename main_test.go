@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCLI runs wxreply with args, as the binary would, and returns its exit
+// code and output.
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// writeRules makes a rule folder holding one file.
+func writeRules(t *testing.T, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "shop.yaml"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+const shopRules = `vars:
+  shop: Blue Bottle
+rules:
+  - id: welcome
+    event: subscribe
+    reply: { text: "Welcome to {{ .Vars.shop }}! (scene {{ .Scene | default \"none\" }})" }
+  - id: price
+    keywords: [price, "how much"]
+    reply:
+      news:
+        - { title: Prices, url: "https://example.com/prices" }
+  - id: opening-hours
+    event: CLICK
+    event_key: MENU_OPENING_HOURS
+    reply: { text: "9:00-21:00" }
+  - id: fallback
+    priority: -100
+    msgtype: text
+    reply: { text: "Sorry, I did not get that." }
+`
+
+func TestCheck(t *testing.T) {
+	good := writeRules(t, shopRules)
+	bad := writeRules(t, strings.Replace(shopRules, "event: subscribe", "wehn: Event == 1", 1))
+	tests := []struct {
+		name      string
+		args      []string
+		code      int
+		stdout    string
+		stderrHas string
+	}{
+		{"good folder", []string{"check", good}, exitOK, "4 rules OK\n", ""},
+		{"the examples", []string{"check"}, exitOK, "", ""},
+		{"bad folder", []string{"check", bad}, exitFailure, "",
+			filepath.ToSlash(bad) + "/shop.yaml:5:5: rule \"welcome\": unknown field \"wehn\": did you mean \"when\"?\n1 error: the server would keep its current rules\n"},
+		{"missing folder", []string{"check", filepath.Join(good, "nope")}, exitFailure, "", "no such file or directory"},
+		{"two folders", []string{"check", good, bad}, exitUsage, "", "Usage: wxreply check [DIR]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout, stderr)
+			}
+			if tt.stdout != "" && stdout != tt.stdout {
+				t.Errorf("stdout:\n%s\nwant:\n%s", stdout, tt.stdout)
+			}
+			if !strings.Contains(stderr, tt.stderrHas) {
+				t.Errorf("stderr:\n%s\nwant it to contain:\n%s", stderr, tt.stderrHas)
+			}
+		})
+	}
+}
+
+func TestCheckExamplesHaveNoWarnings(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "check", "examples/rules")
+	if code != exitOK || strings.Contains(stdout, "warning") || !strings.HasSuffix(stdout, " rules OK\n") {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+}
+
+func TestExplain(t *testing.T) {
+	dir := writeRules(t, shopRules)
+	prefix := filepath.ToSlash(dir) + "/shop.yaml"
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"text falls back", []string{"--text", "hello"}, `message: text message "hello"
+rule: fallback (PREFIX:16:5)
+reply:
+  text:
+    Sorry, I did not get that.
+not matched, in order:
+  welcome (PREFIX:4:5): event: want a subscribe event, got a text message
+  price (PREFIX:7:5): keywords (contains): "hello" matches none of ["price", "how much"]
+  opening-hours (PREFIX:12:5): event: want a CLICK event, got a text message
+`},
+		{"menu click", []string{"--event", "click", "--key", "MENU_OPENING_HOURS"}, `message: click event (EventKey "MENU_OPENING_HOURS")
+rule: opening-hours (PREFIX:12:5)
+reply:
+  text:
+    9:00-21:00
+not matched, in order:
+  welcome (PREFIX:4:5): event: want subscribe, got click
+  price (PREFIX:7:5): keywords (contains): "" matches none of ["price", "how much"]
+`},
+		{"a fixture", []string{"--file", "server/testdata/fixtures/event_subscribe_qrscene.xml"}, `message: subscribe event (EventKey "qrscene_100023")
+rule: welcome (PREFIX:4:5)
+reply:
+  text:
+    Welcome to Blue Bottle! (scene 100023)
+`},
+		{"no rule", []string{"--event", "unsubscribe"}, `message: unsubscribe event
+rule: none matched; the server answers "success" (no reply)
+not matched, in order:
+  welcome (PREFIX:4:5): event: want subscribe, got unsubscribe
+  price (PREFIX:7:5): keywords (contains): "" matches none of ["price", "how much"]
+  opening-hours (PREFIX:12:5): event: want CLICK, got unsubscribe
+  fallback (PREFIX:16:5): msgtype: want "text", got "event"
+`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, append([]string{"explain", "--rules", dir}, tt.args...)...)
+			want := strings.ReplaceAll(tt.want, "PREFIX", prefix)
+			if code != exitOK || stdout != want {
+				t.Errorf("exit %d, stderr %q, stdout:\n%s\nwant:\n%s", code, stderr, stdout, want)
+			}
+		})
+	}
+}
+
+func TestExplainUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"explain"},
+		{"explain", "--text", "a", "--event", "CLICK"},
+		{"explain", "--now", "tomorrow", "--text", "a"},
+	} {
+		if code, _, _ := runCLI(t, args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+	if code, _, stderr := runCLI(t, "explain", "--file", "main.go"); code != exitFailure || !strings.Contains(stderr, "not WeChat's XML") {
+		t.Errorf("explain --file main.go: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	code, _, stderr := runCLI(t, "serv")
+	if code != exitUsage || !strings.Contains(stderr, `unknown command "serv"`) {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
