@@ -110,7 +110,7 @@ func parseFile(name string, src []byte) (*parsedFile, Errors) {
 	}
 	f.root = doc.Content[0]
 	if f.root.Kind != yaml.MappingNode {
-		return nil, Errors{f.errorAt(f.root, "", errors.New("a rule file is a mapping with vars: and rules:"))}
+		return nil, Errors{f.errorAt(f.root, "", errors.New("not a rule file: want a mapping with the keys vars and rules"))}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
