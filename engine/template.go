@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"text/template"
 )
@@ -27,7 +28,18 @@ var TemplateFuncs = template.FuncMap{
 	"lower": strings.ToLower,
 	"upper": strings.ToUpper,
 	"trim":  strings.TrimSpace,
-	"join":  strings.Join,
+	// join writes any list with sep between its items: {{ join ", " .Vars.drinks }}.
+	"join": func(sep string, list any) (string, error) {
+		v := reflect.ValueOf(list)
+		if v.Kind() != reflect.Slice && v.Kind() != reflect.Array {
+			return "", fmt.Errorf("join: want a list, got %T", list)
+		}
+		items := make([]string, v.Len())
+		for i := range items {
+			items[i] = fmt.Sprint(v.Index(i).Interface())
+		}
+		return strings.Join(items, sep), nil
+	},
 	"replace": func(old, new, s string) string {
 		return strings.ReplaceAll(s, old, new)
 	},

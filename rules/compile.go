@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr/file"
 	"gopkg.in/yaml.v3"
@@ -79,15 +80,13 @@ func (c *compiler) compile(files []*parsedFile, version string) {
 		c.set = engine.NewRuleSet(good, vars, version)
 		c.unreachable()
 	}
-	c.sort()
 }
 
-func (c *compiler) sort() {
-	byPos := func(a, b *Error) int {
+// sortByPos orders problems as they stand in the files.
+func sortByPos(list Errors) {
+	slices.SortStableFunc(list, func(a, b *Error) int {
 		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col))
-	}
-	slices.SortStableFunc(c.errs, byPos)
-	slices.SortStableFunc(c.warnings, byPos)
+	})
 }
 
 // vars merges the vars of every file; a name may be defined only once.
@@ -378,8 +377,8 @@ func (c *compiler) templateError(s site, err error, context string) *Error {
 		line, _ := strconv.Atoi(m[1])
 		col := 0
 		if m[2] != "" {
-			col, _ = strconv.Atoi(m[2])
-			col++ // text/template counts columns from 0
+			offset, _ := strconv.Atoi(m[2])
+			col = runeColumn(s.node.Value, line, offset)
 		}
 		p = s.file.scalarPos(s.node, line, col)
 		msg = m[3]
@@ -391,6 +390,16 @@ func (c *compiler) templateError(s site, err error, context string) *Error {
 		}
 	}
 	return &Error{Pos: p, Rule: s.rule, Err: fmt.Errorf("%s: %s%s", s.field, msg, context)}
+}
+
+// runeColumn turns text/template's column, a byte offset from 0 into the
+// line, into the 1-based count of characters editors and YAML use.
+func runeColumn(src string, line, offset int) int {
+	lines := strings.Split(src, "\n")
+	if line < 1 || line > len(lines) || offset > len(lines[line-1]) {
+		return offset + 1
+	}
+	return utf8.RuneCountInString(lines[line-1][:offset]) + 1
 }
 
 // dryRunNow is the time the dry run renders at: a Wednesday morning.

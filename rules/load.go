@@ -89,6 +89,8 @@ func LoadFS(fsys fs.FS, name string) (*Result, error) {
 	c.compile(files, res.Version)
 	res.Warnings = append(res.Warnings, c.warnings...)
 	errs = append(errs, c.errs...)
+	sortByPos(errs)
+	sortByPos(res.Warnings)
 	if len(errs) > 0 {
 		return res, errs
 	}

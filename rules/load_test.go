@@ -59,6 +59,7 @@ func TestLoadFailure(t *testing.T) {
 		{"template_func.bad.yaml", `testdata/template_func.bad.yaml:4:20: rule "shout": reply.text: function "shout" not defined`},
 		{"template_missing_var.bad.yaml", `testdata/template_missing_var.bad.yaml:7:56: rule "welcome": reply.text: <.Vars.hours>: map has no entry for key "hours" (rendering a sample subscribe event)`},
 		{"template_unknown_field.bad.yaml", `testdata/template_unknown_field.bad.yaml:4:33: rule "echo": reply.text: <.Contnt>: no field Contnt: did you mean .Content? (rendering a sample text message)`},
+		{"template_cjk.bad.yaml", `testdata/template_cjk.bad.yaml:4:29: rule "echo": reply.text: <.Contnt>: no field Contnt: did you mean .Content? (rendering a sample text message)`},
 		{"no_reply.bad.yaml", `testdata/no_reply.bad.yaml:2:5: rule "silent": no reply: give reply (or replies, for one picked at random)`},
 		{"no_kind.bad.yaml", `testdata/no_kind.bad.yaml:4:12: rule "empty": reply: no reply kind: give one of text, image, voice, video, music, news, transfer_customer_service`},
 		{"two_kinds.bad.yaml", `testdata/two_kinds.bad.yaml:5:7: rule "both": reply: text and image: a reply has exactly one kind; use replies for alternatives`},
