@@ -239,3 +239,26 @@ func TestNewEvent_notANumber(t *testing.T) {
 		})
 	}
 }
+
+func TestSampleEvent(t *testing.T) {
+	for name, fields := range engine.SampleFields {
+		t.Run(name, func(t *testing.T) {
+			ev := engine.SampleEvent(name, time.UTC)
+			if ev == nil {
+				t.Fatal("SampleEvent = nil")
+			}
+			if ev.MsgType != fields["MsgType"] || ev.Event != fields["Event"] {
+				t.Errorf("MsgType, Event = %q, %q; want %q, %q", ev.MsgType, ev.Event, fields["MsgType"], fields["Event"])
+			}
+			if want, _ := strings.CutPrefix(name, "event."); want != ev.MsgType && want != ev.Event {
+				t.Errorf("sample %q is a %s %s push", name, ev.MsgType, ev.Event)
+			}
+			if ev.OpenID == "" || ev.Account == "" || ev.CreateTime == 0 || ev.Time.Location() != time.UTC {
+				t.Errorf("sample lacks the common header: OpenID %q, Account %q, Time %v", ev.OpenID, ev.Account, ev.Time)
+			}
+		})
+	}
+	if ev := engine.SampleEvent("event.nope", nil); ev != nil {
+		t.Errorf("SampleEvent(event.nope) = %+v, want nil", ev)
+	}
+}

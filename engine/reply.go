@@ -94,19 +94,25 @@ func (r *Reply) String() string {
 			m = r.Voice
 		}
 		fmt.Fprintf(&b, "%s:\n", r.Kind)
-		field("  ", "media_id", m.MediaID)
+		if m != nil {
+			field("  ", "media_id", m.MediaID)
+		}
 	case KindVideo:
 		fmt.Fprintf(&b, "video:\n")
-		field("  ", "media_id", r.Video.MediaID)
-		field("  ", "title", r.Video.Title)
-		field("  ", "description", r.Video.Description)
+		if v := r.Video; v != nil {
+			field("  ", "media_id", v.MediaID)
+			field("  ", "title", v.Title)
+			field("  ", "description", v.Description)
+		}
 	case KindMusic:
 		fmt.Fprintf(&b, "music:\n")
-		field("  ", "title", r.Music.Title)
-		field("  ", "description", r.Music.Description)
-		field("  ", "music_url", r.Music.MusicURL)
-		field("  ", "hq_music_url", r.Music.HQMusicURL)
-		field("  ", "thumb_media_id", r.Music.ThumbMediaID)
+		if m := r.Music; m != nil {
+			field("  ", "title", m.Title)
+			field("  ", "description", m.Description)
+			field("  ", "music_url", m.MusicURL)
+			field("  ", "hq_music_url", m.HQMusicURL)
+			field("  ", "thumb_media_id", m.ThumbMediaID)
+		}
 	case KindNews:
 		fmt.Fprintf(&b, "news:\n")
 		for _, a := range r.News {

@@ -26,6 +26,7 @@ type Rule struct {
 	// random for each message.
 	Replies []*ReplyTemplate
 
+	lowerEvent string // Event, lower-cased once by NewRuleSet
 	evalErrors atomic.Uint64
 }
 
@@ -42,42 +43,70 @@ type matchState struct {
 	explain     bool
 }
 
-// check tells whether the rule's conditions hold. When the state asks for an
-// explanation and a condition does not hold, reason says which and why.
-func (r *Rule) check(m *matchState) (ok bool, reason string, err error) {
+// condition names the condition of a rule that did not hold.
+type condition int
+
+const (
+	holds condition = iota
+	failedMsgType
+	failedEventType // an event rule, and the push is a message
+	failedEvent
+	failedEventKey
+	failedKeywords
+	failedWhen
+)
+
+// check tells which of the rule's conditions does not hold, in the order
+// they are cheapest to test.
+func (r *Rule) check(m *matchState) (condition, error) {
 	ev := &m.env.envelope
-	if r.MsgType != "" && ev.MsgType != r.MsgType {
-		return false, m.because("msgtype: want %q, got %q", r.MsgType, ev.MsgType), nil
-	}
-	if r.Event != "" && ev.MsgType != "event" {
-		return false, m.because("event: want a %s event, got a %s message", r.Event, ev.MsgType), nil
-	}
-	if r.Event != "" && m.event != strings.ToLower(r.Event) {
-		return false, m.because("event: want %s, got %s", r.Event, ev.Event), nil
-	}
-	if len(r.EventKeys) > 0 && !contains(r.EventKeys, ev.EventKey) {
-		return false, m.because("event_key: want %s, got %q", quoteList(r.EventKeys), ev.EventKey), nil
-	}
-	if r.Keywords != nil && !r.Keywords.Match(m.text, m.loweredText) {
-		return false, m.because("keywords (%s): %q matches none of %s", r.Keywords.mode, m.text, bracketList(r.Keywords.words)), nil
+	switch {
+	case r.MsgType != "" && ev.MsgType != r.MsgType:
+		return failedMsgType, nil
+	case r.Event != "" && ev.MsgType != "event":
+		return failedEventType, nil
+	case r.Event != "" && m.event != r.lowerEvent:
+		return failedEvent, nil
+	case len(r.EventKeys) > 0 && !contains(r.EventKeys, ev.EventKey):
+		return failedEventKey, nil
+	case r.Keywords != nil && !r.Keywords.Match(m.text, m.loweredText):
+		return failedKeywords, nil
 	}
 	if r.When != nil {
 		ok, err := r.When.Eval(m.env)
-		if err != nil {
-			return false, "", err
-		}
-		if !ok {
-			return false, m.because("when: %s is false", r.When.src), nil
+		if err != nil || !ok {
+			return failedWhen, err
 		}
 	}
-	return true, "", nil
+	return holds, nil
 }
 
-func (m *matchState) because(format string, args ...any) string {
-	if !m.explain {
-		return ""
+// reason says why the condition did not hold, for explanations only: the
+// words cost more than the check.
+func (r *Rule) reason(c condition, m *matchState) string {
+	ev := &m.env.envelope
+	switch c {
+	case failedMsgType:
+		return fmt.Sprintf("msgtype: want %q, got %q", r.MsgType, ev.MsgType)
+	case failedEventType:
+		return fmt.Sprintf("event: want a %s event, got %s %s message", r.Event, article(ev.MsgType), ev.MsgType)
+	case failedEvent:
+		return fmt.Sprintf("event: want %q, got %q", r.Event, ev.Event)
+	case failedEventKey:
+		return fmt.Sprintf("event_key: want %s, got %q", quoteList(r.EventKeys), ev.EventKey)
+	case failedKeywords:
+		return fmt.Sprintf("keywords (%s): %q matches none of %s", r.Keywords.mode, m.text, bracketList(r.Keywords.words))
+	case failedWhen:
+		return fmt.Sprintf("when: %s is false", r.When.src)
 	}
-	return fmt.Sprintf(format, args...)
+	return ""
+}
+
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 func contains(list []string, s string) bool {

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -33,7 +35,10 @@ var messageTypes = []string{"text", "image", "voice", "video", "shortvideo", "lo
 // metrics and replies to the admin API.
 func NewRuleSet(rules []*Rule, vars map[string]any, version string) *RuleSet {
 	ordered := slices.Clone(rules)
-	slices.SortStableFunc(ordered, func(a, b *Rule) int { return b.Priority - a.Priority })
+	slices.SortStableFunc(ordered, func(a, b *Rule) int { return cmp.Compare(b.Priority, a.Priority) })
+	for _, r := range ordered {
+		r.lowerEvent = strings.ToLower(r.Event)
+	}
 	rs := &RuleSet{
 		rules:     ordered,
 		vars:      vars,
@@ -176,22 +181,19 @@ func (rs *RuleSet) Match(ev *Event, opts MatchOptions) Decision {
 	}
 	var d Decision
 	for _, r := range candidates {
-		ok, reason, err := r.try(m)
-		var reply *Reply
-		alt := 0
-		if ok {
-			alt = pick(len(r.Replies), opts.Rand)
-			reply, err = renderReply(r.Replies[alt], env)
-		}
+		failed, reply, alt, err := r.answer(m, opts.Rand)
 		if err != nil {
 			r.evalErrors.Add(1)
 			d.Errors = append(d.Errors, &RuleError{Rule: r, Err: err})
-			ok = false
 		}
 		if opts.Explain {
-			d.Trace = append(d.Trace, Step{Rule: r, Matched: ok, Reason: reason, Err: err})
+			step := Step{Rule: r, Matched: reply != nil, Err: err}
+			if err == nil && failed != holds {
+				step.Reason = r.reason(failed, m)
+			}
+			d.Trace = append(d.Trace, step)
 		}
-		if ok {
+		if reply != nil {
 			d.Rule, d.Reply, d.Alternative = r, reply, alt
 			return d
 		}
@@ -212,25 +214,27 @@ func (rs *RuleSet) candidatesFor(msgType, event string) []*Rule {
 	return rs.otherMsgTypes
 }
 
-// try checks the rule, turning a panic in a condition into an error so that
-// one bad rule cannot take a request down.
-func (r *Rule) try(m *matchState) (ok bool, reason string, err error) {
+// answer checks the rule and, when it holds, renders one of its replies. A
+// panic in a condition or a template becomes an error, so that one bad rule
+// cannot take a request down.
+func (r *Rule) answer(m *matchState, random func(int) int) (failed condition, reply *Reply, alt int, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			ok, reason, err = false, "", fmt.Errorf("panic: %v", p)
+			failed, reply, err = failedWhen, nil, fmt.Errorf("panic: %v", p)
 		}
 	}()
-	return r.check(m)
+	if failed, err = r.check(m); failed != holds || err != nil {
+		return failed, nil, 0, err
+	}
+	if len(r.Replies) == 0 {
+		return holds, nil, 0, errNoReply
+	}
+	alt = pick(len(r.Replies), random)
+	reply, err = r.Replies[alt].Render(m.env)
+	return holds, reply, alt, err
 }
 
-func renderReply(rt *ReplyTemplate, env *Env) (reply *Reply, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			reply, err = nil, fmt.Errorf("panic while rendering: %v", p)
-		}
-	}()
-	return rt.Render(env)
-}
+var errNoReply = errors.New("the rule has no reply")
 
 func pick(n int, random func(int) int) int {
 	if n <= 1 {

@@ -1,0 +1,291 @@
+package engine_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/wxreply/wxreply/engine"
+)
+
+func TestTemplate_Render(t *testing.T) {
+	vars := map[string]any{
+		"shop":   "wxreply 小店",
+		"hours":  map[string]any{"open": "09:00", "close": "21:00"},
+		"drinks": []any{"拿铁", "美式", 3},
+		"tags":   []string{"a", "b"},
+		"empty":  "",
+		"none":   nil,
+	}
+	text := textMsg(t, "  Hello 你好  ")
+	subscribe := eventMsg(t, "subscribe", "qrscene_100023")
+	search := eventMsg(t, "subscribe", "")
+	tests := []struct {
+		src  string
+		ev   *engine.Event
+		want string
+	}{
+		{"no template at all {not one}", text, "no template at all {not one}"},
+		{"{{ .Content }}", text, "  Hello 你好  "},
+		{"{{ .Text | trim }}", text, "Hello 你好"},
+		{"{{ .Content | upper | trim }}", text, "HELLO 你好"},
+		{"{{ .Content | lower | trim }}", text, "hello 你好"},
+		{`{{ replace "Hello" "Hi" .Content | trim }}`, text, "Hi 你好"},
+		{"{{ .Vars.shop }} {{ .Vars.hours.open }}-{{ .Vars.hours.close }}", text, "wxreply 小店 09:00-21:00"},
+		{`{{ join "、" .Vars.drinks }}`, text, "拿铁、美式、3"},
+		{`{{ join "," .Vars.tags }}`, text, "a,b"},
+		{`{{ .Now.Format "2006-01-02 15:04" }} {{ .Now.Weekday }}`, text, "2024-06-12 13:26 Wednesday"},
+		{`{{ .Time.Format "15:04:05" }}`, text, "13:26:41"},
+		{`{{ .OpenID }} {{ .Account }}`, text, "oWx7Tb2LkQ9mZr5pYc3NvH8sDf1A gh_5e8a1c2f9b3d"},
+		{`{{ .Event }}/{{ .EventKey }}`, subscribe, "subscribe/qrscene_100023"},
+		{`{{ .Scene | default "搜索" }}`, subscribe, "100023"},
+		{`{{ .Scene | default "搜索" }}`, search, "搜索"},
+		{`{{ default "空" .Vars.empty }}`, text, "空"},
+		{`{{ default "无" .Vars.none }}`, text, "无"},
+		{`{{ if .IsWeekend }}周末{{ else }}工作日{{ end }}`, text, "工作日"},
+		{`{{ .Raw.MsgId }}`, text, "1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.src, func(t *testing.T) {
+			tmpl := mustTemplate(t, tt.src)
+			if tmpl.Source() != tt.src {
+				t.Errorf("Source = %q, want %q", tmpl.Source(), tt.src)
+			}
+			got, err := tmpl.Render(engine.NewEnv(tt.ev, vars, testNow))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("Render = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTemplate_Render_missingKey(t *testing.T) {
+	tests := []struct {
+		name string
+		vars map[string]any
+	}{
+		{"other vars", map[string]any{"y": 1}},
+		{"no vars", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmpl := mustTemplate(t, "营业时间：{{ .Vars.x }}")
+			got, err := tmpl.Render(engine.NewEnv(textMsg(t, "hi"), tt.vars, testNow))
+			if err == nil {
+				t.Fatalf("Render = %q, want an error for the missing var", got)
+			}
+			if !strings.Contains(err.Error(), `map has no entry for key "x"`) {
+				t.Errorf("error = %q, want it to name the key", err)
+			}
+			if strings.Contains(got, "<no value>") {
+				t.Errorf("Render = %q, printed <no value>", got)
+			}
+		})
+	}
+}
+
+func TestTemplate_Render_funcErrors(t *testing.T) {
+	tests := []struct{ src, want string }{
+		{`{{ join "," .Content }}`, "join: want a list, got string"},
+		{`{{ index .SendPicsInfo.PicList 5 }}`, "index out of range: 5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.src, func(t *testing.T) {
+			_, err := mustTemplate(t, tt.src).Render(engine.NewEnv(textMsg(t, "hi"), nil, testNow))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Render error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCompileTemplate_error(t *testing.T) {
+	for _, src := range []string{"{{ .Content ", "{{ nosuchfunc .Content }}", "{{ if .Content }}open"} {
+		t.Run(src, func(t *testing.T) {
+			tmpl, err := engine.CompileTemplate("welcome.text", src)
+			if err == nil {
+				t.Fatalf("CompileTemplate = %v, want an error", tmpl)
+			}
+			if !strings.Contains(err.Error(), "welcome.text:1") {
+				t.Errorf("error = %q, want it to name the template and line", err)
+			}
+		})
+	}
+}
+
+func TestTemplate_Render_tooLarge(t *testing.T) {
+	vars := map[string]any{
+		"big":   make([]int, engine.MaxRenderBytes+1),
+		"exact": make([]int, engine.MaxRenderBytes),
+		"huge":  strings.Repeat("长", engine.MaxRenderBytes),
+	}
+	env := engine.NewEnv(textMsg(t, "hi"), vars, testNow)
+	tests := []struct {
+		src     string
+		wantErr bool
+	}{
+		{"{{ range .Vars.big }}x{{ end }}", true},
+		{"{{ range $i, $_ := .Vars.big }}{{ $i }}{{ end }}", true},
+		{"{{ .Vars.huge }}", true},
+		{"{{ range .Vars.exact }}x{{ end }}", false}, // exactly the cap is fine
+	}
+	for _, tt := range tests {
+		t.Run(tt.src, func(t *testing.T) {
+			got, err := mustTemplate(t, tt.src).Render(env)
+			if !tt.wantErr {
+				if err != nil || len(got) != engine.MaxRenderBytes {
+					t.Errorf("Render = %d bytes, %v; want %d bytes", len(got), err, engine.MaxRenderBytes)
+				}
+				return
+			}
+			if !errors.Is(err, engine.ErrRenderTooLarge) {
+				t.Errorf("Render error = %v, want ErrRenderTooLarge", err)
+			}
+			if got != "" {
+				t.Errorf("Render returned %d bytes with its error", len(got))
+			}
+		})
+	}
+
+	// In a rule, the reply is skipped like any other failure.
+	bad := &engine.Rule{ID: "big", Replies: textReplies(t, "{{ range .Vars.big }}x{{ end }}")}
+	rs := engine.NewRuleSet([]*engine.Rule{bad, {ID: "next", Replies: textReplies(t, "ok")}}, vars, "")
+	d := rs.Match(textMsg(t, "hi"), engine.MatchOptions{Now: testNow})
+	if ruleID(d) != "next" || len(d.Errors) != 1 || !errors.Is(d.Errors[0], engine.ErrRenderTooLarge) {
+		t.Errorf("Match = %q, errors %v; want next, and big skipped with ErrRenderTooLarge", ruleID(d), d.Errors)
+	}
+}
+
+func TestReplyTemplate_Render(t *testing.T) {
+	tmpl := func(src string) *engine.Template { return mustTemplate(t, src) }
+	tests := []struct {
+		name string
+		rt   *engine.ReplyTemplate
+		want string // Reply.String()
+	}{
+		{
+			"text",
+			&engine.ReplyTemplate{Kind: engine.KindText, Text: tmpl("您好 {{ .OpenID }}\n营业时间 9:00-21:00")},
+			"text:\n  您好 oWx7Tb2LkQ9mZr5pYc3NvH8sDf1A\n  营业时间 9:00-21:00\n",
+		},
+		{
+			"image",
+			&engine.ReplyTemplate{Kind: engine.KindImage, MediaID: tmpl("menu-{{ .Vars.season }}")},
+			"image:\n  media_id: menu-summer\n",
+		},
+		{
+			"voice",
+			&engine.ReplyTemplate{Kind: engine.KindVoice, MediaID: tmpl("greeting-voice")},
+			"voice:\n  media_id: greeting-voice\n",
+		},
+		{
+			"video",
+			&engine.ReplyTemplate{Kind: engine.KindVideo, MediaID: tmpl("v1"), Title: tmpl("门店巡礼"), Description: tmpl("{{ .Vars.season }} 新品")},
+			"video:\n  media_id: v1\n  title: 门店巡礼\n  description: summer 新品\n",
+		},
+		{
+			"video without description",
+			&engine.ReplyTemplate{Kind: engine.KindVideo, MediaID: tmpl("v1")},
+			"video:\n  media_id: v1\n",
+		},
+		{
+			"music",
+			&engine.ReplyTemplate{
+				Kind: engine.KindMusic, Title: tmpl("店内歌单"), Description: tmpl("本周"),
+				MusicURL: tmpl("http://example.com/a.mp3"), HQMusicURL: tmpl("http://example.com/a.flac"), ThumbMediaID: tmpl("thumb"),
+			},
+			"music:\n  title: 店内歌单\n  description: 本周\n  music_url: http://example.com/a.mp3\n  hq_music_url: http://example.com/a.flac\n  thumb_media_id: thumb\n",
+		},
+		{
+			"music with only the thumb",
+			&engine.ReplyTemplate{Kind: engine.KindMusic, ThumbMediaID: tmpl("thumb")},
+			"music:\n  thumb_media_id: thumb\n",
+		},
+		{
+			"news",
+			&engine.ReplyTemplate{Kind: engine.KindNews, News: []engine.ArticleTemplate{
+				{Title: tmpl("夏季新品"), Description: tmpl("{{ .Vars.season }}"), PicURL: tmpl("https://example.com/p.jpg"), URL: tmpl("https://example.com/?u={{ .OpenID }}")},
+				{Title: tmpl("会员日")},
+			}},
+			"news:\n  - title: 夏季新品\n    description: summer\n    pic_url: https://example.com/p.jpg\n    url: https://example.com/?u=oWx7Tb2LkQ9mZr5pYc3NvH8sDf1A\n  - title: 会员日\n",
+		},
+		{
+			"transfer to an agent",
+			&engine.ReplyTemplate{Kind: engine.KindTransferService, KfAccount: tmpl("kf2001@gh_5e8a1c2f9b3d")},
+			"transfer_customer_service:\n  kf_account: kf2001@gh_5e8a1c2f9b3d\n",
+		},
+		{
+			"transfer to anyone",
+			&engine.ReplyTemplate{Kind: engine.KindTransferService},
+			"transfer_customer_service:\n",
+		},
+	}
+	env := engine.NewEnv(textMsg(t, "hi"), map[string]any{"season": "summer"}, testNow)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reply, err := tt.rt.Render(env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reply.Kind != tt.rt.Kind {
+				t.Errorf("Kind = %q, want %q", reply.Kind, tt.rt.Kind)
+			}
+			if got := reply.String(); got != tt.want {
+				t.Errorf("String() =\n%s\nwant\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReply_String_unknownKind(t *testing.T) {
+	r := &engine.Reply{Kind: "sticker"}
+	if got := r.String(); got != "sticker\n" {
+		t.Errorf("String() = %q, want %q", got, "sticker\n")
+	}
+}
+
+func TestReplyTemplate_Render_errors(t *testing.T) {
+	env := engine.NewEnv(textMsg(t, "hi"), map[string]any{}, testNow)
+
+	_, err := (&engine.ReplyTemplate{Kind: "sticker"}).Render(env)
+	if err == nil || !strings.Contains(err.Error(), `"sticker"`) {
+		t.Errorf("Render(kind sticker) = %v, want an error naming the kind", err)
+	}
+
+	// The error names the field that failed: here the second article's URL.
+	badURL := mustTemplate(t, "https://example.com/{{ .Vars.path }}")
+	rt := &engine.ReplyTemplate{Kind: engine.KindNews, News: []engine.ArticleTemplate{
+		{Title: mustTemplate(t, "one")},
+		{Title: mustTemplate(t, "two"), URL: badURL},
+	}}
+	reply, err := rt.Render(env)
+	var terr *engine.TemplateError
+	if !errors.As(err, &terr) {
+		t.Fatalf("Render = %v, %v; want a *TemplateError", reply, err)
+	}
+	if terr.Template != badURL || !strings.Contains(terr.Error(), `map has no entry for key "path"`) {
+		t.Errorf("TemplateError = {%q, %q}, want the URL template and the missing key", terr.Template.Source(), terr)
+	}
+	if reply != nil {
+		t.Errorf("Render returned a reply with its error: %v", reply)
+	}
+}
+
+func TestReplyTemplate_Templates(t *testing.T) {
+	title, desc, url, text := mustTemplate(t, "t"), mustTemplate(t, "d"), mustTemplate(t, "u"), mustTemplate(t, "x")
+	news := &engine.ReplyTemplate{Kind: engine.KindNews, News: []engine.ArticleTemplate{
+		{Title: title, Description: desc},
+		{URL: url},
+	}}
+	got := news.Templates()
+	if len(got) != 3 || got[0] != title || got[1] != desc || got[2] != url {
+		t.Errorf("Templates() = %v, want the three set fields in order", got)
+	}
+	plain := &engine.ReplyTemplate{Kind: engine.KindText, Text: text}
+	if got := plain.Templates(); len(got) != 1 || got[0] != text {
+		t.Errorf("Templates() = %v, want [text]", got)
+	}
+}
