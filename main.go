@@ -1,5 +1,7 @@
 // Command wxreply answers WeChat Official Account messages from rule files.
 //
+//	wxreply serve [flags]        answer WeChat's callbacks
+//	wxreply send [flags]         send the server a message as WeChat would
 //	wxreply check [DIR]          check a rule folder
 //	wxreply explain [flags]      show which rule answers a message, and why
 //	wxreply version              print the version
@@ -31,6 +33,8 @@ type command struct {
 }
 
 var commands = []command{
+	{"serve", "answer WeChat's callbacks with a rule folder", runServe},
+	{"send", "send the server a message as WeChat would, and print the reply", runSend},
 	{"check", "check a rule folder and report every problem with its position", runCheck},
 	{"explain", "show which rule answers a message, its reply, and why earlier rules did not", runExplain},
 	{"version", "print wxreply's version", func(_ []string, stdout, _ io.Writer) int {

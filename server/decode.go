@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -98,4 +99,68 @@ func DecodeFields(r io.Reader) (map[string]string, error) {
 		}
 	}
 	return fields, nil
+}
+
+// EncodeFields writes fields, keyed by path as DecodeFields reads them, as a
+// push: the common header first, then the rest by path. It is WeChat's side
+// of the protocol, for `wxreply send` and tests.
+func EncodeFields(fields map[string]string) []byte {
+	type node struct {
+		name     string
+		text     string
+		children []*node
+	}
+	root := &node{name: "xml"}
+	find := func(parent *node, name string) *node {
+		for _, c := range parent.children {
+			if c.name == name {
+				return c
+			}
+		}
+		c := &node{name: name}
+		parent.children = append(parent.children, c)
+		return c
+	}
+	paths := make([]string, 0, len(fields))
+	for p := range fields {
+		paths = append(paths, p)
+	}
+	header := map[string]int{"ToUserName": 1, "FromUserName": 2, "CreateTime": 3, "MsgType": 4}
+	slices.SortFunc(paths, func(a, b string) int {
+		ha, hb := header[a], header[b]
+		switch {
+		case ha != 0 && hb != 0:
+			return ha - hb
+		case ha != 0:
+			return -1
+		case hb != 0:
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	for _, p := range paths {
+		n := root
+		for _, part := range strings.Split(p, "/") {
+			n = find(n, part) // "item[0]" stays unique per index; the name is cut below
+		}
+		n.text = fields[p]
+	}
+	var b bytes.Buffer
+	var write func(n *node)
+	write = func(n *node) {
+		name := n.name
+		if i := strings.IndexByte(name, '['); i >= 0 {
+			name = name[:i]
+		}
+		b.WriteString("<" + name + ">")
+		if len(n.children) == 0 {
+			xml.EscapeText(&b, []byte(n.text))
+		}
+		for _, c := range n.children {
+			write(c)
+		}
+		b.WriteString("</" + name + ">")
+	}
+	write(root)
+	return b.Bytes()
 }

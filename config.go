@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// settings are a command's string options, each settable by flag, by
+// environment variable (WXREPLY_ and the flag's name in capitals) and by
+// config file (the flag's name with _ for -), in that order of precedence.
+type settings struct {
+	fs     *flag.FlagSet
+	values map[string]*string
+	defs   map[string]string
+	order  []string
+}
+
+func newSettings(fs *flag.FlagSet) *settings {
+	return &settings{fs: fs, values: map[string]*string{}, defs: map[string]string{}}
+}
+
+// add declares a setting; its value is read with get after resolve.
+func (s *settings) add(name, def, usage string) {
+	v := new(string)
+	s.fs.StringVar(v, name, "", fmt.Sprintf("%s (env %s, default %q)", usage, envName(name), def))
+	s.values[name] = v
+	s.defs[name] = def
+	s.order = append(s.order, name)
+}
+
+func envName(flagName string) string {
+	return "WXREPLY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// resolve fills every setting not given as a flag from the environment, then
+// the config file (if configFile names one), then its default.
+func (s *settings) resolve(configFile string) error {
+	fromFlags := map[string]bool{}
+	s.fs.Visit(func(f *flag.Flag) { fromFlags[f.Name] = true })
+	file := map[string]string{}
+	if configFile != "" {
+		src, err := os.ReadFile(configFile)
+		if err != nil {
+			return fmt.Errorf("config file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(src))
+		var raw map[string]string
+		if err := dec.Decode(&raw); err != nil {
+			return fmt.Errorf("config file %s: %w", configFile, err)
+		}
+		for k, v := range raw {
+			name := strings.ReplaceAll(k, "_", "-")
+			if _, ok := s.values[name]; !ok || name == "config" {
+				return fmt.Errorf("config file %s: unknown setting %q (known: %s)", configFile, k, strings.Join(s.fileKeys(), ", "))
+			}
+			file[name] = v
+		}
+	}
+	for _, name := range s.order {
+		if fromFlags[name] {
+			continue
+		}
+		if v, ok := os.LookupEnv(envName(name)); ok {
+			*s.values[name] = v
+		} else if v, ok := file[name]; ok {
+			*s.values[name] = v
+		} else {
+			*s.values[name] = s.defs[name]
+		}
+	}
+	return nil
+}
+
+func (s *settings) fileKeys() []string {
+	var keys []string
+	for _, name := range s.order {
+		if name != "config" {
+			keys = append(keys, strings.ReplaceAll(name, "-", "_"))
+		}
+	}
+	return keys
+}
+
+func (s *settings) get(name string) string { return *s.values[name] }

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/server"
+	"github.com/wxreply/wxreply/server/wxcrypto"
+)
+
+// devToken is the token of development mode, which `wxreply send` uses by
+// default, so that serve and send work together with no configuration.
+const devToken = "wxreply-dev"
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, args, stdout, stderr)
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	set := newSettings(fs)
+	set.add("config", "", "a YAML file of settings, keyed by flag name with _ for -")
+	set.add("listen", "127.0.0.1:8080", "address to listen on")
+	set.add("path", server.DefaultPath, "the callback path, as in the URL given to WeChat")
+	set.add("rules", "", "rule folder (default "+defaultRulesDir+", or the examples built in)")
+	set.add("token", "", "the Token of the account's server configuration; none runs in development mode with token "+devToken)
+	set.add("appid", "", "the account's AppID (compat and safe mode)")
+	set.add("aes-key", "", "the EncodingAESKey, 43 characters (compat and safe mode)")
+	set.add("aes-key-previous", "", "the EncodingAESKey before the last change, still accepted during a rotation")
+	set.add("mode", "plain", "message encryption mode: plain, compat or safe")
+	set.add("timestamp-window", server.DefaultTimestampWindow.String(), "refuse pushes whose timestamp is further than this from now (0 turns it off)")
+	set.add("deadline", server.DefaultDeadline.String(), "answer \"success\" when the rules take longer than this")
+	set.add("body-limit", strconv.Itoa(server.DefaultBodyLimit), "largest push accepted, in bytes")
+	set.add("shutdown-timeout", "10s", "on SIGTERM, how long in-flight requests may take to finish")
+	set.add("log-format", "text", "log format: text or json")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: wxreply serve [flags]\n\nAnswers WeChat's callbacks on --listen with the rules in --rules.\nFlags override environment variables, which override the config file.\n\n")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	configFile := *set.values["config"]
+	if configFile == "" {
+		configFile = os.Getenv(envName("config"))
+	}
+	if err := set.resolve(configFile); err != nil {
+		fmt.Fprintf(stderr, "wxreply serve: %v\n", err)
+		return exitUsage
+	}
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "wxreply serve: "+format+"\n", args...)
+		return exitFailure
+	}
+
+	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
+	switch set.get("log-format") {
+	case "json":
+		handler = slog.NewJSONHandler(stderr, nil)
+	case "text":
+	default:
+		return fail("--log-format %q: use text or json", set.get("log-format"))
+	}
+	logger := slog.New(handler)
+
+	opts := server.Options{
+		Path:   set.get("path"),
+		Token:  set.get("token"),
+		AppID:  set.get("appid"),
+		Mode:   server.Mode(set.get("mode")),
+		Logger: logger,
+	}
+	var err error
+	for _, d := range []struct {
+		name string
+		to   *time.Duration
+	}{{"timestamp-window", &opts.TimestampWindow}, {"deadline", &opts.Deadline}} {
+		if *d.to, err = time.ParseDuration(set.get(d.name)); err != nil {
+			return fail("--%s: %v", d.name, err)
+		}
+	}
+	if opts.TimestampWindow == 0 {
+		opts.TimestampWindow = -1 // 0 turns the check off here; the server reads 0 as the default
+	}
+	if opts.BodyLimit, err = strconv.ParseInt(set.get("body-limit"), 10, 64); err != nil || opts.BodyLimit <= 0 {
+		return fail("--body-limit %q: give a number of bytes", set.get("body-limit"))
+	}
+	shutdownTimeout, err := time.ParseDuration(set.get("shutdown-timeout"))
+	if err != nil {
+		return fail("--shutdown-timeout: %v", err)
+	}
+	for _, k := range []struct {
+		name string
+		to   **wxcrypto.Key
+	}{{"aes-key", &opts.AESKey}, {"aes-key-previous", &opts.PreviousAESKey}} {
+		if v := set.get(k.name); v != "" {
+			if *k.to, err = wxcrypto.ParseKey(v); err != nil {
+				return fail("--%s: %v", k.name, err) // ParseKey never repeats the key
+			}
+		}
+	}
+	devMode := opts.Token == ""
+	if devMode {
+		opts.Token = devToken
+	}
+
+	res, err := loadRules(set.get("rules"))
+	if err != nil {
+		return fail("rules not loaded, not starting:\n%v", err)
+	}
+	for _, w := range res.Warnings {
+		logger.Warn(w.Warning())
+	}
+	eng := engine.New(res.RuleSet, nil)
+	srv, err := server.New(opts, eng)
+	if err != nil {
+		return fail("--%v", err)
+	}
+
+	ln, err := net.Listen("tcp", set.get("listen"))
+	if err != nil {
+		return fail("%v", err)
+	}
+	url := "http://" + ln.Addr().String() + opts.Path
+	logger.Info("wxreply serving", "url", url, "mode", srv.Mode(), "rules", len(res.RuleSet.Rules()), "rules_version", res.Version, "rule_files", len(res.Files))
+	if devMode {
+		logger.Warn("development mode: no --token given, so the token is " + devToken + "; never point a real account here")
+		fmt.Fprintf(stdout, "wxreply is answering on %s with %d rules.\nTry it from another terminal:\n\n  go run . send --url %s --text hello\n  go run . send --url %s --event subscribe\n\n", url, len(res.RuleSet.Rules()), url, url)
+	}
+
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fail("%v", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing requests in flight", "timeout", shutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fail("shutdown: %v", err)
+	}
+	logger.Info("stopped")
+	return exitOK
+}

@@ -1,0 +1,436 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/server/wxcrypto"
+)
+
+// Mode is the message encryption mode set in WeChat's admin panel.
+type Mode string
+
+// The modes. WeChat sends plaintext in plain mode, plaintext and ciphertext in
+// one body in compatible mode, and ciphertext only in safe mode.
+const (
+	ModePlain  Mode = "plain"
+	ModeCompat Mode = "compat"
+	ModeSafe   Mode = "safe"
+)
+
+// Defaults for Options.
+const (
+	DefaultPath            = "/wechat"
+	DefaultTimestampWindow = 300 * time.Second
+	DefaultDeadline        = 4 * time.Second
+	DefaultBodyLimit       = 64 << 10
+	maxEchostr             = 1024
+)
+
+// Options configure a Server. Token is required; AESKey and AppID are
+// required in compat and safe mode.
+type Options struct {
+	Path  string // the callback path; DefaultPath when empty
+	Token string
+	AppID string
+	Mode  Mode
+	// AESKey decrypts pushes and encrypts replies. PreviousAESKey, during a
+	// key rotation, decrypts pushes still sealed with the old key; their
+	// replies are sealed with it too.
+	AESKey, PreviousAESKey *wxcrypto.Key
+	// TimestampWindow refuses pushes whose timestamp is further than this
+	// from now; 0 means DefaultTimestampWindow, negative turns the check off.
+	TimestampWindow time.Duration
+	// Deadline is how long the rules may take before the push is answered
+	// "success"; WeChat waits 5 s. 0 means DefaultDeadline.
+	Deadline time.Duration
+	// BodyLimit caps a push's size in bytes; 0 means DefaultBodyLimit.
+	BodyLimit int64
+	// Store remembers answered pushes; nil means a MemoryStore.
+	Store Store
+	// Logger gets one line per request; nil means slog.Default().
+	Logger *slog.Logger
+	// Registry gets the server's metrics; nil means a registry of its own.
+	Registry *prometheus.Registry
+	// Now is the clock; nil means time.Now. Tests fix it.
+	Now func() time.Time
+	// Random fills nonces and encryption prefixes; nil means crypto/rand.
+	Random io.Reader
+}
+
+// Server answers WeChat's callbacks with an engine.
+type Server struct {
+	opts    Options
+	engine  *engine.Engine
+	store   Store
+	log     *slog.Logger
+	metrics *metrics
+	echo    *echo.Echo
+}
+
+// New checks opts and returns a Server answering with eng.
+func New(opts Options, eng *engine.Engine) (*Server, error) {
+	if opts.Token == "" {
+		return nil, errors.New("token is required: set it to the Token of the account's server configuration")
+	}
+	switch opts.Mode {
+	case "":
+		opts.Mode = ModePlain
+	case ModePlain:
+	case ModeCompat, ModeSafe:
+		if opts.AESKey == nil {
+			return nil, fmt.Errorf("mode %s needs the EncodingAESKey (aes-key)", opts.Mode)
+		}
+		if opts.AppID == "" {
+			return nil, fmt.Errorf("mode %s needs the AppID (appid)", opts.Mode)
+		}
+	default:
+		return nil, fmt.Errorf("mode %q: use plain, compat or safe", opts.Mode)
+	}
+	if opts.Path == "" {
+		opts.Path = DefaultPath
+	}
+	if opts.TimestampWindow == 0 {
+		opts.TimestampWindow = DefaultTimestampWindow
+	}
+	if opts.Deadline == 0 {
+		opts.Deadline = DefaultDeadline
+	}
+	if opts.BodyLimit == 0 {
+		opts.BodyLimit = DefaultBodyLimit
+	}
+	if opts.Store == nil {
+		opts.Store = NewMemoryStore(DefaultDedupeTTL)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Random == nil {
+		opts.Random = rand.Reader
+	}
+	s := &Server{
+		opts:    opts,
+		engine:  eng,
+		store:   opts.Store,
+		log:     opts.Logger,
+		metrics: newMetrics(opts.Registry, eng),
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.GET(opts.Path, s.verifyURL)
+	e.POST(opts.Path, s.callback)
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/readyz", s.ready)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})))
+	s.echo = e
+	return s, nil
+}
+
+// Handler is the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Echo is the echo instance, for adding routes.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// Mode is the encryption mode the server runs in.
+func (s *Server) Mode() Mode { return s.opts.Mode }
+
+func (s *Server) ready(c echo.Context) error {
+	rs := s.engine.RuleSet()
+	return c.JSON(http.StatusOK, map[string]any{
+		"status":        "ready",
+		"rules_loaded":  true,
+		"rules":         len(rs.Rules()),
+		"rules_version": rs.Version(),
+		"mode":          s.opts.Mode,
+	})
+}
+
+// reject refuses a request before the rules see it. The body says nothing
+// more than the status: the reason goes to the log and the metrics.
+func (s *Server) reject(c echo.Context, status int, reason string, err error) error {
+	s.metrics.rejected.WithLabelValues(reason).Inc()
+	attrs := []any{"method", c.Request().Method, "status", status, "reason", reason, "remote", c.RealIP()}
+	if err != nil {
+		attrs = append(attrs, "error", err.Error())
+	}
+	s.log.Warn("request refused", attrs...)
+	return c.String(status, http.StatusText(status)+"\n")
+}
+
+// verifyQuery checks the query's signature and timestamp, before anything
+// else of the request is read.
+func (s *Server) verifyQuery(c echo.Context) (status int, reason string, err error) {
+	q := c.QueryParams()
+	signature, timestamp, nonce := q.Get("signature"), q.Get("timestamp"), q.Get("nonce")
+	if signature == "" || timestamp == "" || nonce == "" {
+		return http.StatusForbidden, "missing_param", errors.New("signature, timestamp and nonce are required")
+	}
+	if !wxcrypto.Verify(signature, s.opts.Token, timestamp, nonce) {
+		return http.StatusForbidden, "bad_signature", nil
+	}
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil || ts < 0 {
+		return http.StatusForbidden, "bad_timestamp", fmt.Errorf("timestamp %.20q is not a Unix time", timestamp)
+	}
+	if s.opts.TimestampWindow > 0 {
+		skew := s.opts.Now().Sub(time.Unix(ts, 0))
+		if skew > s.opts.TimestampWindow || skew < -s.opts.TimestampWindow {
+			return http.StatusForbidden, "stale_timestamp", fmt.Errorf("timestamp is %s from now; the window is %s", skew.Round(time.Second), s.opts.TimestampWindow)
+		}
+	}
+	return 0, "", nil
+}
+
+// verifyURL answers WeChat's check of the callback URL: the echostr back,
+// only when the signature holds.
+func (s *Server) verifyURL(c echo.Context) error {
+	if status, reason, err := s.verifyQuery(c); status != 0 {
+		return s.reject(c, status, reason, err)
+	}
+	echostr := c.QueryParam("echostr")
+	if echostr == "" || len(echostr) > maxEchostr {
+		return s.reject(c, http.StatusBadRequest, "bad_echostr", fmt.Errorf("echostr of %d bytes", len(echostr)))
+	}
+	s.log.Info("callback URL verified", "remote", c.RealIP())
+	c.Response().Header().Set("X-Content-Type-Options", "nosniff")
+	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(echostr))
+}
+
+// sealed says how a push came in, so that its reply goes out the same way.
+type sealed struct {
+	key   *wxcrypto.Key // nil: plaintext
+	nonce string
+}
+
+// callback answers one push.
+func (s *Server) callback(c echo.Context) error {
+	start := s.opts.Now()
+	req := c.Request()
+	if status, reason, err := s.verifyQuery(c); status != 0 {
+		return s.reject(c, status, reason, err)
+	}
+	if req.ContentLength > s.opts.BodyLimit {
+		return s.reject(c, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Errorf("Content-Length %d", req.ContentLength))
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.opts.BodyLimit))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return s.reject(c, http.StatusRequestEntityTooLarge, "body_too_large", err)
+		}
+		return s.reject(c, http.StatusBadRequest, "read_failed", err)
+	}
+	plain, seal, status, reason, err := s.open(c, body)
+	if status != 0 {
+		return s.reject(c, status, reason, err)
+	}
+	fields, err := DecodeFields(bytes.NewReader(plain))
+	if err != nil {
+		return s.reject(c, http.StatusBadRequest, "malformed_xml", err)
+	}
+	ev, err := engine.NewEvent(fields, s.engine.Location())
+	if err != nil {
+		return s.reject(c, http.StatusBadRequest, "bad_field", err)
+	}
+
+	key := dedupeKey(ev)
+	claimed, err := s.store.Claim(req.Context(), key)
+	if err != nil {
+		// Answering twice beats not answering: go on without de-duplication.
+		s.log.Warn("dedupe store failed; answering without it", "error", err.Error())
+		claimed = true
+	}
+	var reply []byte
+	var d engine.Decision
+	outcome := "retry"
+	if claimed {
+		d, outcome = s.decide(req.Context(), ev)
+		reply = s.encode(d, ev, seal)
+		if err := s.store.Finish(req.Context(), key, reply); err != nil {
+			s.log.Warn("dedupe store failed to keep a reply", "error", err.Error())
+		}
+	} else {
+		ctx, cancel := context.WithTimeout(req.Context(), s.opts.Deadline)
+		reply, _ = s.store.Wait(ctx, key)
+		cancel()
+	}
+	if len(reply) == 0 {
+		reply = Success
+	}
+
+	elapsed := s.opts.Now().Sub(start)
+	s.metrics.requests.WithLabelValues(msgTypeLabel(ev), eventLabel(ev), outcome).Inc()
+	s.metrics.duration.Observe(elapsed.Seconds())
+	attrs := []any{"msgtype", ev.MsgType, "event", ev.Event, "outcome", outcome,
+		"latency_ms", float64(elapsed.Microseconds()) / 1000, "encrypted", seal.key != nil}
+	if d.Rule != nil {
+		attrs = append(attrs, "rule", d.Rule.ID)
+	}
+	for _, e := range d.Errors {
+		s.metrics.ruleErrors.WithLabelValues(e.Rule.ID).Inc()
+		s.log.Error("rule failed; skipped", "rule", e.Rule.ID, "source", e.Rule.Source, "error", e.Err.Error())
+	}
+	s.log.Info("push answered", attrs...)
+
+	contentType := "text/plain; charset=utf-8"
+	if !bytes.Equal(reply, Success) {
+		contentType = "application/xml; charset=utf-8"
+	}
+	return c.Blob(http.StatusOK, contentType, reply)
+}
+
+// open returns the push's plaintext XML, decrypting it in compat and safe mode.
+func (s *Server) open(c echo.Context, body []byte) (plain []byte, seal sealed, status int, reason string, err error) {
+	q := c.QueryParams()
+	encrypted := q.Get("encrypt_type") == "aes"
+	switch {
+	case !encrypted && s.opts.Mode == ModeSafe:
+		return nil, seal, http.StatusForbidden, "plaintext_refused", errors.New("safe mode accepts encrypted pushes only")
+	case !encrypted:
+		return body, seal, 0, "", nil
+	case s.opts.Mode == ModePlain:
+		return nil, seal, http.StatusBadRequest, "unexpected_encryption", errors.New("an encrypted push, but the server runs in plain mode: set mode and aes-key")
+	}
+	var envelope struct {
+		Encrypt string `xml:"Encrypt"`
+	}
+	if err := xml.Unmarshal(body, &envelope); err != nil || envelope.Encrypt == "" {
+		return nil, seal, http.StatusBadRequest, "malformed_xml", fmt.Errorf("no <Encrypt> element: %v", err)
+	}
+	msgSignature := q.Get("msg_signature")
+	if msgSignature == "" {
+		return nil, seal, http.StatusForbidden, "missing_param", errors.New("msg_signature is required for an encrypted push")
+	}
+	if !wxcrypto.Verify(msgSignature, s.opts.Token, q.Get("timestamp"), q.Get("nonce"), envelope.Encrypt) {
+		return nil, seal, http.StatusForbidden, "bad_msg_signature", nil
+	}
+	for _, key := range []*wxcrypto.Key{s.opts.AESKey, s.opts.PreviousAESKey} {
+		if key == nil {
+			continue
+		}
+		plain, err = key.Decrypt(envelope.Encrypt, s.opts.AppID)
+		if err == nil {
+			return plain, sealed{key: key, nonce: q.Get("nonce")}, 0, "", nil
+		}
+	}
+	reason = wxcrypto.Reason(err)
+	status = http.StatusBadRequest
+	if errors.Is(err, wxcrypto.ErrAppIDMismatch) {
+		status = http.StatusForbidden
+	}
+	return nil, seal, status, reason, err
+}
+
+// decide runs the rules within the deadline. A panic or the deadline passing
+// yields no reply, never an error the user would see.
+func (s *Server) decide(ctx context.Context, ev *engine.Event) (engine.Decision, string) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Deadline)
+	defer cancel()
+	type result struct {
+		d     engine.Decision
+		panic any
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{panic: p}
+			}
+		}()
+		done <- result{d: s.engine.Match(ev)}
+	}()
+	select {
+	case r := <-done:
+		switch {
+		case r.panic != nil:
+			s.log.Error("panic while matching; answered success", "panic", fmt.Sprint(r.panic))
+			return engine.Decision{}, "error"
+		case r.d.Rule == nil:
+			return r.d, "no_rule"
+		}
+		s.metrics.ruleHits.WithLabelValues(r.d.Rule.ID).Inc()
+		return r.d, "replied"
+	case <-ctx.Done():
+		s.log.Error("rules took longer than the deadline; answered success", "deadline", s.opts.Deadline.String())
+		return engine.Decision{}, "deadline"
+	}
+}
+
+// encode turns the decision into the response body, sealed like the push.
+func (s *Server) encode(d engine.Decision, ev *engine.Event, seal sealed) []byte {
+	if d.Reply == nil {
+		return Success
+	}
+	now := s.opts.Now()
+	reply, err := EncodeReply(d.Reply, ev, now)
+	if err != nil {
+		s.log.Error("reply could not be encoded; answered success", "rule", d.Rule.ID, "error", err.Error())
+		return Success
+	}
+	if seal.key == nil {
+		return reply
+	}
+	sealedReply, err := s.seal(reply, seal, now)
+	if err != nil {
+		s.log.Error("reply could not be encrypted; answered success", "error", err.Error())
+		return Success
+	}
+	return sealedReply
+}
+
+type encryptedReplyXML struct {
+	XMLName      xml.Name `xml:"xml"`
+	Encrypt      cdata    `xml:"Encrypt"`
+	MsgSignature cdata    `xml:"MsgSignature"`
+	TimeStamp    int64    `xml:"TimeStamp"`
+	Nonce        cdata    `xml:"Nonce"`
+}
+
+func (s *Server) seal(reply []byte, seal sealed, now time.Time) ([]byte, error) {
+	random := make([]byte, 16)
+	if _, err := io.ReadFull(s.opts.Random, random); err != nil {
+		return nil, err
+	}
+	timestamp := strconv.FormatInt(now.Unix(), 10)
+	encrypt, signature, err := wxcrypto.SignedReply(s.opts.Token, seal.key, reply, s.opts.AppID, timestamp, seal.nonce, random)
+	if err != nil {
+		return nil, err
+	}
+	return xml.Marshal(encryptedReplyXML{
+		Encrypt:      cdata{encrypt},
+		MsgSignature: cdata{signature},
+		TimeStamp:    now.Unix(),
+		Nonce:        cdata{seal.nonce},
+	})
+}
+
+// dedupeKey names a push across WeChat's retries: its MsgId, or for events
+// (which have none) who sent it, when, and what it was.
+func dedupeKey(ev *engine.Event) string {
+	if ev.MsgId != "" {
+		return "msg:" + ev.MsgId
+	}
+	return strings.Join([]string{"event", ev.FromUserName, strconv.FormatInt(ev.CreateTime, 10), ev.Event, ev.EventKey}, ":")
+}

@@ -1,0 +1,272 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/xml"
+	"flag"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/rules"
+	"github.com/wxreply/wxreply/server"
+	"github.com/wxreply/wxreply/server/wxcrypto"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden replies in testdata/golden")
+
+const testToken = "wxreply-test-token"
+
+// testNow is the server's clock in tests: a minute after the fixtures were sent.
+var testNow = time.Unix(1718170200, 0)
+
+// testServer answers with testdata/rules at testNow, logging into log.
+type testServer struct {
+	*server.Server
+	log   *bytes.Buffer
+	clock time.Time
+}
+
+func newTestServer(t *testing.T, opts server.Options) *testServer {
+	t.Helper()
+	res, err := rules.Load("testdata/rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{log: &bytes.Buffer{}, clock: testNow}
+	if opts.Token == "" {
+		opts.Token = testToken
+	}
+	opts.Now = func() time.Time { return ts.clock }
+	opts.Logger = slog.New(slog.NewTextHandler(ts.log, nil))
+	ts.Server, err = server.New(opts, engine.New(res.RuleSet, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+// signedQuery is the query WeChat adds: signature over token, timestamp, nonce.
+func signedQuery(token string, timestamp time.Time, nonce string) url.Values {
+	ts := strconv.FormatInt(timestamp.Unix(), 10)
+	return url.Values{"timestamp": {ts}, "nonce": {nonce}, "signature": {wxcrypto.Sign(token, ts, nonce)}}
+}
+
+func (ts *testServer) do(req *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	ts.Handler().ServeHTTP(rec, req)
+	return rec
+}
+
+// post sends body as an authentic plaintext push.
+func (ts *testServer) post(body []byte) *httptest.ResponseRecorder {
+	q := signedQuery(testToken, testNow, "1514711492")
+	return ts.do(httptest.NewRequest(http.MethodPost, "/wechat?"+q.Encode(), bytes.NewReader(body)))
+}
+
+func readFixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata/fixtures", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestGoldenReplies posts every fixture and compares the whole reply with
+// testdata/golden/<fixture>.golden (go test -update rewrites them).
+func TestGoldenReplies(t *testing.T) {
+	fixtures, _ := filepath.Glob("testdata/fixtures/*.xml")
+	for _, path := range fixtures {
+		name := filepath.Base(path)
+		t.Run(name, func(t *testing.T) {
+			ts := newTestServer(t, server.Options{})
+			rec := ts.post(readFixture(t, name))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d: %s\nlog: %s", rec.Code, rec.Body, ts.log)
+			}
+			golden := filepath.Join("testdata/golden", strings.TrimSuffix(name, ".xml")+".golden")
+			if *update {
+				if err := os.WriteFile(golden, rec.Body.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./server -update to create it)", err)
+			}
+			if !bytes.Equal(rec.Body.Bytes(), want) {
+				t.Errorf("reply:\n%s\nwant (%s):\n%s", rec.Body, golden, want)
+			}
+			if !bytes.Equal(rec.Body.Bytes(), server.Success) {
+				assertWellFormedReply(t, rec.Body.Bytes(), readFixture(t, name))
+			}
+		})
+	}
+}
+
+// assertWellFormedReply checks what WeChat checks: the reply parses, goes back
+// to the sender from the account, and is dated now.
+func assertWellFormedReply(t *testing.T, reply, push []byte) {
+	t.Helper()
+	var in, out struct {
+		ToUserName, FromUserName string
+		CreateTime               int64
+	}
+	if err := xml.Unmarshal(push, &in); err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(reply, &out); err != nil {
+		t.Fatalf("the reply does not parse: %v", err)
+	}
+	if out.ToUserName != in.FromUserName || out.FromUserName != in.ToUserName || out.CreateTime != testNow.Unix() {
+		t.Errorf("reply header %+v; want To=%s From=%s CreateTime=%d", out, in.FromUserName, in.ToUserName, testNow.Unix())
+	}
+}
+
+// TestEchoedContentCannotBreakTheReply: a rule that repeats what the user sent
+// yields XML that parses back to the same text, whatever the text.
+func TestEchoedContentCannotBreakTheReply(t *testing.T) {
+	for _, content := range []string{
+		"a]]>b",
+		"</Content></xml><xml><Content>evil",
+		"<![CDATA[x]]>",
+		"tab\tnewline\nreturn\r",
+		"emoji 🧋 and 中文",
+	} {
+		ts := newTestServer(t, server.Options{})
+		push := server.EncodeFields(map[string]string{
+			"ToUserName": "gh_1", "FromUserName": "o1", "CreateTime": "1718170001",
+			"MsgType": "text", "MsgId": "1", "Content": content,
+		})
+		rec := ts.post(push)
+		r, err := server.ParseReply(rec.Body.Bytes())
+		if err != nil {
+			t.Fatalf("%q: the reply does not parse: %v\n%s", content, err, rec.Body)
+		}
+		clean := strings.ReplaceAll(content, "\r", "\n") // XML reads a lone CR as a newline
+		if want := "You said: " + clean + " (<&> ]]> are safe)"; r.Text != want {
+			t.Errorf("%q: reply text %q, want %q", content, r.Text, want)
+		}
+	}
+}
+
+func TestRetryGetsTheSameReply(t *testing.T) {
+	ts := newTestServer(t, server.Options{})
+	push := readFixture(t, "text.xml")
+	first := ts.post(push)
+	ts.clock = ts.clock.Add(5 * time.Second) // a fresh answer would carry a new CreateTime
+	retry := ts.post(push)
+	if first.Code != 200 || !bytes.Equal(first.Body.Bytes(), retry.Body.Bytes()) {
+		t.Errorf("first %d %s\nretry %d %s", first.Code, first.Body, retry.Code, retry.Body)
+	}
+	if !strings.Contains(ts.log.String(), "outcome=retry") {
+		t.Errorf("the retry was not logged as one:\n%s", ts.log)
+	}
+
+	// Events have no MsgId: who, when, what and which key tell retries apart.
+	click := readFixture(t, "event_click.xml")
+	a := ts.post(click)
+	ts.clock = ts.clock.Add(5 * time.Second)
+	b := ts.post(click)
+	other := ts.post(bytes.Replace(click, []byte("MENU_OPENING_HOURS"), []byte("MENU_CONTACT"), 1))
+	if !bytes.Equal(a.Body.Bytes(), b.Body.Bytes()) || bytes.Equal(a.Body.Bytes(), other.Body.Bytes()) {
+		t.Errorf("event retry:\n%s\n%s\nanother key at the same second:\n%s", a.Body, b.Body, other.Body)
+	}
+}
+
+func TestSafeModeRoundTrip(t *testing.T) {
+	const appID = "wx2c2769f8efd9abc2"
+	key, err := wxcrypto.ParseKey("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldKey, _ := wxcrypto.ParseKey("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	for _, mode := range []server.Mode{server.ModeSafe, server.ModeCompat} {
+		for _, sealWith := range []*wxcrypto.Key{key, oldKey} {
+			ts := newTestServer(t, server.Options{Mode: mode, AppID: appID, AESKey: key, PreviousAESKey: oldKey})
+			srv := httptest.NewServer(ts.Handler())
+			client := &server.Client{URL: srv.URL + "/wechat", Token: testToken, Key: sealWith, AppID: appID,
+				Now: func() time.Time { return testNow }}
+			resp, err := client.Send(t.Context(), readFixture(t, "event_click.xml"))
+			srv.Close()
+			if err != nil {
+				t.Fatalf("%s: %v\nlog: %s", mode, err, ts.log)
+			}
+			if resp.Reply == nil || resp.Reply.Text != "You pressed MENU_OPENING_HOURS" {
+				t.Errorf("%s: reply %+v", mode, resp.Reply)
+			}
+			if bytes.Contains(resp.Raw, []byte("MENU_OPENING_HOURS")) {
+				t.Errorf("%s: the reply went out in plaintext: %s", mode, resp.Raw)
+			}
+		}
+	}
+}
+
+func TestHealthReadyAndMetrics(t *testing.T) {
+	ts := newTestServer(t, server.Options{})
+	ts.post(readFixture(t, "event_click.xml"))
+	ts.post(readFixture(t, "event_view.xml"))
+	ts.post([]byte("not xml"))
+
+	for path, want := range map[string][]string{
+		"/healthz": {"ok"},
+		"/readyz":  {`"status":"ready"`, `"rules":17`, `"mode":"plain"`, `"rules_version":"`},
+		"/metrics": {
+			`wxreply_requests_total{event="CLICK",msgtype="event",outcome="replied"} 1`,
+			`wxreply_requests_total{event="VIEW",msgtype="event",outcome="no_rule"} 1`,
+			`wxreply_requests_rejected_total{reason="malformed_xml"} 1`,
+			`wxreply_rule_hits_total{rule="click"} 1`,
+			`wxreply_rules_loaded 17`,
+			`wxreply_request_duration_seconds_bucket{le="5"} 2`,
+		},
+	} {
+		rec := ts.do(httptest.NewRequest(http.MethodGet, path, nil))
+		body, _ := io.ReadAll(rec.Body)
+		for _, w := range want {
+			if rec.Code != 200 || !bytes.Contains(body, []byte(w)) {
+				t.Errorf("GET %s: %d, missing %s in:\n%.2000s", path, rec.Code, w, body)
+			}
+		}
+	}
+}
+
+// TestLogs: one line per push with the rule that answered, and never a secret
+// or what the user wrote.
+func TestLogs(t *testing.T) {
+	key, _ := wxcrypto.ParseKey("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
+	ts := newTestServer(t, server.Options{AESKey: key, AppID: "wx2c2769f8efd9abc2", Mode: server.ModeCompat})
+	ts.post(readFixture(t, "text.xml"))
+	ts.post(readFixture(t, "event_view.xml"))
+	lines := strings.Split(strings.TrimSpace(ts.log.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines, want 2:\n%s", len(lines), ts.log)
+	}
+	for _, want := range []string{"rule=text-echo", "outcome=replied", "msgtype=text", "latency_ms="} {
+		if !strings.Contains(lines[0], want) {
+			t.Errorf("log line lacks %s: %s", want, lines[0])
+		}
+	}
+	for _, secret := range []string{testToken, "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "周末营业时间"} {
+		if strings.Contains(ts.log.String(), secret) {
+			t.Errorf("the log holds %q:\n%s", secret, ts.log)
+		}
+	}
+}
+
+func TestDeadlineAnswersSuccess(t *testing.T) {
+	ts := newTestServer(t, server.Options{Deadline: time.Nanosecond})
+	rec := ts.post(readFixture(t, "text.xml"))
+	if rec.Code != 200 || rec.Body.String() != "success" || !strings.Contains(ts.log.String(), "outcome=deadline") {
+		t.Errorf("%d %q\n%s", rec.Code, rec.Body, ts.log)
+	}
+}
