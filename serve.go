@@ -40,6 +40,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	set.add("rules", "", "rule folder (default "+defaultRulesDir+", or the examples built in)")
 	set.add("token", "", "the Token of the account's server configuration; none runs in development mode with token "+devToken)
 	set.add("appid", "", "the account's AppID (compat and safe mode)")
+	set.add("account", "", "the account's original id (gh_...): refuse pushes addressed to another account")
 	set.add("aes-key", "", "the EncodingAESKey, 43 characters (compat and safe mode)")
 	set.add("aes-key-previous", "", "the EncodingAESKey before the last change, still accepted during a rotation")
 	set.add("mode", "plain", "message encryption mode: plain, compat or safe")
@@ -79,11 +80,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger := slog.New(handler)
 
 	opts := server.Options{
-		Path:   set.get("path"),
-		Token:  set.get("token"),
-		AppID:  set.get("appid"),
-		Mode:   server.Mode(set.get("mode")),
-		Logger: logger,
+		Path:    set.get("path"),
+		Token:   set.get("token"),
+		AppID:   set.get("appid"),
+		Account: set.get("account"),
+		Mode:    server.Mode(set.get("mode")),
+		Logger:  logger,
 	}
 	var err error
 	for _, d := range []struct {

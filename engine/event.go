@@ -188,6 +188,14 @@ func NewEvent(fields map[string]string, loc *time.Location) (*Event, error) {
 		}
 		ev.SendPicsInfo.PicList = append(ev.SendPicsInfo.PicList, PicItem{PicMd5Sum: sum})
 	}
+	if ev.MsgId != "" {
+		if _, err := strconv.ParseUint(strings.TrimSpace(ev.MsgId), 10, 64); err != nil {
+			p.fail("MsgId", ev.MsgId, err)
+		}
+	}
+	if ev.CreateTime < 0 && p.err == nil {
+		p.err = fmt.Errorf("field CreateTime: %d is before 1970", ev.CreateTime)
+	}
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -223,7 +231,7 @@ func (p *fieldParser) text(name string) string {
 
 func (p *fieldParser) fail(name, value string, err error) {
 	if p.err == nil {
-		p.err = fmt.Errorf("field %s: %q is not a number: %w", name, value, err)
+		p.err = fmt.Errorf("field %s: %.40q is not a number: %w", name, value, err)
 	}
 }
 

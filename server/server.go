@@ -49,6 +49,9 @@ type Options struct {
 	Token string
 	AppID string
 	Mode  Mode
+	// Account, the account's original id (gh_...), refuses pushes addressed
+	// to another account when set.
+	Account string
 	// AESKey decrypts pushes and encrypts replies. PreviousAESKey, during a
 	// key rotation, decrypts pushes still sealed with the old key; their
 	// replies are sealed with it too.
@@ -253,6 +256,9 @@ func (s *Server) callback(c echo.Context) error {
 	ev, err := engine.NewEvent(fields, s.engine.Location())
 	if err != nil {
 		return s.reject(c, http.StatusBadRequest, "bad_field", err)
+	}
+	if s.opts.Account != "" && ev.ToUserName != s.opts.Account {
+		return s.reject(c, http.StatusForbidden, "wrong_account", fmt.Errorf("ToUserName %.40q is not this account", ev.ToUserName))
 	}
 
 	key := dedupeKey(ev)

@@ -270,3 +270,14 @@ func TestDeadlineAnswersSuccess(t *testing.T) {
 		t.Errorf("%d %q\n%s", rec.Code, rec.Body, ts.log)
 	}
 }
+
+func TestWrongAccountIsRefused(t *testing.T) {
+	ts := newTestServer(t, server.Options{Account: "gh_5e8a1c2f9b3d"})
+	if rec := ts.post(readFixture(t, "text.xml")); rec.Code != http.StatusOK {
+		t.Errorf("our account: %d %s", rec.Code, rec.Body)
+	}
+	other := bytes.Replace(readFixture(t, "text.xml"), []byte("gh_5e8a1c2f9b3d"), []byte("gh_000000000000"), 1)
+	if rec := ts.post(other); rec.Code != http.StatusForbidden || !strings.Contains(ts.log.String(), "reason=wrong_account") {
+		t.Errorf("another account: %d %s\n%s", rec.Code, rec.Body, ts.log)
+	}
+}
