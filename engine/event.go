@@ -19,6 +19,14 @@ func mustLoadLocation(name string) *time.Location {
 	return loc
 }
 
+// MsgTypes are the message types WeChat pushes today; "event" carries Events.
+var MsgTypes = []string{"text", "image", "voice", "video", "shortvideo", "location", "link", "event"}
+
+// Events are the events WeChat pushes today, spelled as WeChat spells them.
+var Events = []string{"subscribe", "unsubscribe", "SCAN", "LOCATION", "CLICK", "VIEW",
+	"scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album", "pic_weixin",
+	"location_select", "view_miniprogram", "TEMPLATESENDJOBFINISH", "MASSSENDJOBFINISH"}
+
 // Event is the envelope of one message or event pushed by WeChat. Field names
 // are WeChat's XML element names, so a rule author can copy them from WeChat's
 // documentation. Fields that a message type does not carry are zero.

@@ -27,9 +27,6 @@ type RuleSet struct {
 	otherEvents   []*Rule // an Event no rule names
 }
 
-// messageTypes are WeChat's message types; each gets its own candidate list.
-var messageTypes = []string{"text", "image", "voice", "video", "shortvideo", "location", "link", "event"}
-
 // NewRuleSet orders rules and indexes them. vars are the values rules read as
 // Vars; version identifies the set (a checksum of its sources) in logs,
 // metrics and replies to the admin API.
@@ -47,7 +44,7 @@ func NewRuleSet(rules []*Rule, vars map[string]any, version string) *RuleSet {
 		byEvent:   map[string][]*Rule{},
 	}
 
-	msgTypes := slices.Clone(messageTypes)
+	msgTypes := slices.Clone(MsgTypes) // each gets its own candidate list
 	var events []string
 	for _, r := range ordered {
 		if r.MsgType != "" && !slices.Contains(msgTypes, r.MsgType) {

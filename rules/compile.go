@@ -22,15 +22,6 @@ import (
 // ones are reported to be dropped or cut.
 const MaxTextBytes = 2048
 
-// KnownMsgTypes and KnownEvents are what WeChat pushes today. A rule naming
-// something else gets a warning, not an error: WeChat adds types over time.
-var (
-	KnownMsgTypes = []string{"text", "image", "voice", "video", "shortvideo", "location", "link", "event"}
-	KnownEvents   = []string{"subscribe", "unsubscribe", "SCAN", "LOCATION", "CLICK", "VIEW",
-		"scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album", "pic_weixin",
-		"location_select", "view_miniprogram", "TEMPLATESENDJOBFINISH", "MASSSENDJOBFINISH"}
-)
-
 // compiler turns parsed files into a RuleSet, collecting every problem.
 type compiler struct {
 	errs, warnings Errors
@@ -144,15 +135,15 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 	}
 	c.rulePos[r] = f.pos(rn)
 
-	if n := lookup(rn, "msgtype"); n != nil && !slices.Contains(KnownMsgTypes, def.MsgType) {
-		warn(n, "msgtype %q is not one WeChat sends today (%s)", def.MsgType, strings.Join(KnownMsgTypes, ", "))
+	if n := lookup(rn, "msgtype"); n != nil && !slices.Contains(engine.MsgTypes, def.MsgType) {
+		warn(n, "msgtype %q is not one WeChat sends today (%s)", def.MsgType, strings.Join(engine.MsgTypes, ", "))
 	}
 	if n := lookup(rn, "event"); n != nil {
 		if def.MsgType != "" && def.MsgType != "event" {
 			fail(n, "event: events come with msgtype event, and this rule asks for msgtype %s", def.MsgType)
 		}
-		if !slices.ContainsFunc(KnownEvents, func(e string) bool { return strings.EqualFold(e, def.Event) }) {
-			warn(n, "event %q is not one WeChat sends today (%s)", def.Event, strings.Join(KnownEvents, ", "))
+		if !slices.ContainsFunc(engine.Events, func(e string) bool { return strings.EqualFold(e, def.Event) }) {
+			warn(n, "event %q is not one WeChat sends today (%s)", def.Event, strings.Join(engine.Events, ", "))
 		}
 	}
 	if n := lookup(rn, "event_key"); n != nil && len(def.EventKey) == 0 {
@@ -417,7 +408,7 @@ func (c *compiler) dryRun(set *engine.RuleSet) {
 	slices.Sort(names)
 	failed := map[*engine.Template]bool{}
 	for _, r := range set.Rules() {
-		samples := c.samplesFor(r, names)
+		samples := c.samplesFor(r, names, set.Vars())
 		for _, rt := range r.Replies {
 			longest, longestSample := 0, ""
 			for _, s := range samples {
@@ -454,8 +445,9 @@ type sample struct {
 	event *engine.Event
 }
 
-// samplesFor picks the sample pushes the rule's msgtype and event allow.
-func (c *compiler) samplesFor(r *engine.Rule, names []string) []sample {
+// samplesFor picks the sample pushes the rule's msgtype, event and
+// keywords allow.
+func (c *compiler) samplesFor(r *engine.Rule, names []string, vars map[string]any) []sample {
 	var out []sample
 	for _, name := range names {
 		ev := engine.SampleEvent(name, engine.DefaultLocation)
@@ -478,6 +470,20 @@ func (c *compiler) samplesFor(r *engine.Rule, names []string) []sample {
 		fields := map[string]string{"MsgType": cmp.Or(r.MsgType, "event"), "Event": r.Event}
 		ev, _ := engine.NewEvent(fields, engine.DefaultLocation)
 		out = append(out, sample{name: sampleName(ev), event: ev})
+	}
+	// A template may rely on what the condition guarantees (a photo in
+	// SendPicsInfo, say): render it only for the samples the condition
+	// accepts, when there are any.
+	if r.When != nil {
+		var accepted []sample
+		for _, s := range out {
+			if ok, err := r.When.Eval(engine.NewEnv(s.event, vars, dryRunNow)); ok && err == nil {
+				accepted = append(accepted, s)
+			}
+		}
+		if len(accepted) > 0 {
+			out = accepted
+		}
 	}
 	return out
 }

@@ -55,15 +55,8 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine) *metrics {
 
 // Label values come from the request, so they are kept to WeChat's known
 // names to bound the number of series.
-var (
-	knownMsgTypes = []string{"text", "image", "voice", "video", "shortvideo", "location", "link", "event"}
-	knownEvents   = []string{"subscribe", "unsubscribe", "SCAN", "LOCATION", "CLICK", "VIEW",
-		"scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album", "pic_weixin",
-		"location_select", "view_miniprogram", "TEMPLATESENDJOBFINISH", "MASSSENDJOBFINISH"}
-)
-
 func msgTypeLabel(ev *engine.Event) string {
-	if slices.Contains(knownMsgTypes, ev.MsgType) {
+	if slices.Contains(engine.MsgTypes, ev.MsgType) {
 		return ev.MsgType
 	}
 	return "other"
@@ -73,7 +66,7 @@ func eventLabel(ev *engine.Event) string {
 	switch {
 	case ev.MsgType != "event":
 		return ""
-	case slices.Contains(knownEvents, ev.Event):
+	case slices.Contains(engine.Events, ev.Event):
 		return ev.Event
 	}
 	return "other"
