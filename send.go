@@ -135,7 +135,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		if errors.Is(err, server.ErrRefused) {
-			return fail(exitFailure, "the server %v (is --token the server's token?)", err)
+			return fail(exitFailure, "the server %v (do --token, and in safe mode --aes-key and --appid, match the server's?)", err)
 		}
 		return fail(exitFailure, "%v", err)
 	}

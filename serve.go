@@ -117,6 +117,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	devMode := opts.Token == ""
+	if devMode && (opts.Mode != server.ModePlain || opts.AESKey != nil) {
+		return fail("--token is required with --mode %s or --aes-key: development mode is plaintext only", opts.Mode)
+	}
 	if devMode {
 		opts.Token = devToken
 	}
