@@ -112,7 +112,7 @@ reply:
   text:
     9:00-21:00
 not matched, in order:
-  welcome (PREFIX:4:5): event: want subscribe, got click
+  welcome (PREFIX:4:5): event: want "subscribe", got "click"
   price (PREFIX:7:5): keywords (contains): "" matches none of ["price", "how much"]
 `},
 		{"a fixture", []string{"--file", "server/testdata/fixtures/event_subscribe_qrscene.xml"}, `message: subscribe event (EventKey "qrscene_100023")
@@ -124,9 +124,9 @@ reply:
 		{"no rule", []string{"--event", "unsubscribe"}, `message: unsubscribe event
 rule: none matched; the server answers "success" (no reply)
 not matched, in order:
-  welcome (PREFIX:4:5): event: want subscribe, got unsubscribe
+  welcome (PREFIX:4:5): event: want "subscribe", got "unsubscribe"
   price (PREFIX:7:5): keywords (contains): "" matches none of ["price", "how much"]
-  opening-hours (PREFIX:12:5): event: want CLICK, got unsubscribe
+  opening-hours (PREFIX:12:5): event: want "CLICK", got "unsubscribe"
   fallback (PREFIX:16:5): msgtype: want "text", got "event"
 `},
 	}

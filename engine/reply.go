@@ -26,6 +26,11 @@ var Kinds = []Kind{KindText, KindImage, KindVoice, KindVideo, KindMusic, KindNew
 // the first one when the reply answers a user message, rather than an event.
 const MaxArticles = 8
 
+// MaxTextBytes is the longest text reply WeChat is known to deliver; longer
+// ones are reported to be dropped or cut. Rule checks warn about replies that
+// may render longer, and the server cuts them.
+const MaxTextBytes = 2048
+
 // Reply is a rendered passive reply. Kind says which of the other fields is set.
 type Reply struct {
 	Kind     Kind

@@ -18,10 +18,6 @@ import (
 	"github.com/wxreply/wxreply/engine"
 )
 
-// MaxTextBytes is the longest text reply WeChat is known to deliver; longer
-// ones are reported to be dropped or cut.
-const MaxTextBytes = 2048
-
 // compiler turns parsed files into a RuleSet, collecting every problem.
 type compiler struct {
 	errs, warnings Errors
@@ -426,10 +422,10 @@ func (c *compiler) dryRun(set *engine.RuleSet) {
 					longest, longestSample = len(reply.Text), s.name
 				}
 			}
-			if longest > MaxTextBytes {
+			if longest > engine.MaxTextBytes {
 				s := c.sites[rt.Text]
 				c.warnings = append(c.warnings, &Error{Pos: s.file.pos(s.node), Rule: r.ID,
-					Err: fmt.Errorf("%s renders to %d bytes for a sample %s: WeChat may cut or drop text over %d bytes", s.field, longest, longestSample, MaxTextBytes)})
+					Err: fmt.Errorf("%s renders to %d bytes for a sample %s: WeChat may cut or drop text over %d bytes", s.field, longest, longestSample, engine.MaxTextBytes)})
 			}
 			if rt.Kind == engine.KindNews && len(rt.News) > 1 && r.MsgType != "event" && r.Event == "" {
 				s := c.sites[rt.News[0].Title]

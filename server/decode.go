@@ -76,6 +76,9 @@ func DecodeFields(r io.Reader) (map[string]string, error) {
 				name = parent.path + "/" + name
 			}
 			stack = append(stack, &frame{path: name, children: map[string]int{}})
+		case xml.Directive:
+			// WeChat sends no DTD; one can only be an attempt at entity tricks.
+			return nil, fmt.Errorf("%w: a <!DOCTYPE> or other directive", ErrNotWeChatXML)
 		case xml.CharData:
 			if len(stack) > 0 {
 				stack[len(stack)-1].text.Write(t)

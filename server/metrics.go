@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/rules"
 )
 
 // metrics are the server's Prometheus series, all named wxreply_*.
@@ -15,10 +16,11 @@ type metrics struct {
 	rejected   *prometheus.CounterVec
 	ruleHits   *prometheus.CounterVec
 	ruleErrors *prometheus.CounterVec
+	truncated  *prometheus.CounterVec
 	duration   prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer, eng *engine.Engine) *metrics {
+func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Watcher) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_requests_total",
@@ -36,13 +38,17 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine) *metrics {
 			Name: "wxreply_rule_errors_total",
 			Help: "Rules skipped because their condition or reply failed at run time, by rule id.",
 		}, []string{"rule"}),
+		truncated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxreply_replies_truncated_total",
+			Help: "Text replies cut to the 2048 bytes WeChat delivers, by rule id.",
+		}, []string{"rule"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "wxreply_request_duration_seconds",
 			Help:    "Time to answer an authenticated push. WeChat gives up after 5 s.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 4, 5},
 		}),
 	}
-	reg.MustRegister(m.requests, m.rejected, m.ruleHits, m.ruleErrors, m.duration,
+	reg.MustRegister(m.requests, m.rejected, m.ruleHits, m.ruleErrors, m.truncated, m.duration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "wxreply_rules_loaded",
 			Help: "Rules in the rule set now answering.",
@@ -50,7 +56,48 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	if watcher != nil {
+		reg.MustRegister(reloadCollector{watcher})
+	}
 	return m
+}
+
+// reloadCollector reports the rule watcher's status, read at scrape time.
+type reloadCollector struct{ w *rules.Watcher }
+
+var (
+	reloadSuccessfulDesc = prometheus.NewDesc("wxreply_rules_last_reload_successful",
+		"1 if the last reload of the rule files succeeded; 0 while invalid or missing files leave older rules answering.", nil, nil)
+	reloadTimestampDesc = prometheus.NewDesc("wxreply_rules_last_reload_success_timestamp_seconds",
+		"When the rules answering now were loaded.", nil, nil)
+	reloadsDesc = prometheus.NewDesc("wxreply_rules_reloads_total",
+		"Reloads of the rule folder by result: success, failure, or unchanged (no rule file changed).", []string{"result"}, nil)
+	sourceMissingDesc = prometheus.NewDesc("wxreply_rules_source_missing",
+		"1 while the rule folder, or every rule file in it, is gone; the last rules keep answering.", nil, nil)
+)
+
+func (reloadCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- reloadSuccessfulDesc
+	ch <- reloadTimestampDesc
+	ch <- reloadsDesc
+	ch <- sourceMissingDesc
+}
+
+func (c reloadCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.w.Status()
+	ch <- prometheus.MustNewConstMetric(reloadSuccessfulDesc, prometheus.GaugeValue, boolValue(st.LastReloadSuccessful))
+	ch <- prometheus.MustNewConstMetric(reloadTimestampDesc, prometheus.GaugeValue, float64(st.LastSuccess.UnixNano())/1e9)
+	ch <- prometheus.MustNewConstMetric(sourceMissingDesc, prometheus.GaugeValue, boolValue(st.SourceMissing))
+	for result, n := range st.Reloads {
+		ch <- prometheus.MustNewConstMetric(reloadsDesc, prometheus.CounterValue, float64(n), result)
+	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Label values come from the request, so they are kept to WeChat's known

@@ -13,12 +13,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server/wxcrypto"
 )
 
@@ -74,6 +76,13 @@ type Options struct {
 	Now func() time.Time
 	// Random fills nonces and encryption prefixes; nil means crypto/rand.
 	Random io.Reader
+	// Watcher reloads the rules for POST /-/reload and reports reloads in
+	// /readyz and /metrics; nil when the rules cannot change (the built-in
+	// examples).
+	Watcher *rules.Watcher
+	// AdminToken, when set, is required (as "Authorization: Bearer TOKEN")
+	// by POST /-/reload; when empty, only loopback clients may reload.
+	AdminToken string
 }
 
 // Server answers WeChat's callbacks with an engine.
@@ -137,7 +146,7 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 		engine:  eng,
 		store:   opts.Store,
 		log:     opts.Logger,
-		metrics: newMetrics(opts.Registry, eng),
+		metrics: newMetrics(opts.Registry, eng, opts.Watcher),
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -145,6 +154,7 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 	e.POST(opts.Path, s.callback)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", s.ready)
+	e.POST("/-/reload", s.reload)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})))
 	s.echo = e
 	return s, nil
@@ -158,17 +168,6 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 
 // Mode is the encryption mode the server runs in.
 func (s *Server) Mode() Mode { return s.opts.Mode }
-
-func (s *Server) ready(c echo.Context) error {
-	rs := s.engine.RuleSet()
-	return c.JSON(http.StatusOK, map[string]any{
-		"status":        "ready",
-		"rules_loaded":  true,
-		"rules":         len(rs.Rules()),
-		"rules_version": rs.Version(),
-		"mode":          s.opts.Mode,
-	})
-}
 
 // reject refuses a request before the rules see it. The body says nothing
 // more than the status: the reason goes to the log and the metrics.
@@ -232,6 +231,9 @@ func (s *Server) callback(c echo.Context) error {
 	start := s.opts.Now()
 	req := c.Request()
 	if status, reason, err := s.verifyQuery(c); status != 0 {
+		return s.reject(c, status, reason, err)
+	}
+	if status, reason, err := s.checkEncryption(c); status != 0 {
 		return s.reject(c, status, reason, err)
 	}
 	if req.ContentLength > s.opts.BodyLimit {
@@ -307,17 +309,27 @@ func (s *Server) callback(c echo.Context) error {
 	return c.Blob(http.StatusOK, contentType, reply)
 }
 
-// open returns the push's plaintext XML, decrypting it in compat and safe mode.
-func (s *Server) open(c echo.Context, body []byte) (plain []byte, seal sealed, status int, reason string, err error) {
+// checkEncryption decides from the query alone whether the push comes the
+// way the mode allows, before its body is read.
+func (s *Server) checkEncryption(c echo.Context) (status int, reason string, err error) {
 	q := c.QueryParams()
 	encrypted := q.Get("encrypt_type") == "aes"
 	switch {
 	case !encrypted && s.opts.Mode == ModeSafe:
-		return nil, seal, http.StatusForbidden, "plaintext_refused", errors.New("safe mode accepts encrypted pushes only")
-	case !encrypted:
+		return http.StatusForbidden, "plaintext_refused", errors.New("safe mode accepts encrypted pushes only")
+	case encrypted && s.opts.Mode == ModePlain:
+		return http.StatusBadRequest, "unexpected_encryption", errors.New("an encrypted push, but the server runs in plain mode: set mode and aes-key")
+	case encrypted && q.Get("msg_signature") == "":
+		return http.StatusForbidden, "missing_param", errors.New("msg_signature is required for an encrypted push")
+	}
+	return 0, "", nil
+}
+
+// open returns the push's plaintext XML, decrypting it in compat and safe mode.
+func (s *Server) open(c echo.Context, body []byte) (plain []byte, seal sealed, status int, reason string, err error) {
+	q := c.QueryParams()
+	if q.Get("encrypt_type") != "aes" {
 		return body, seal, 0, "", nil
-	case s.opts.Mode == ModePlain:
-		return nil, seal, http.StatusBadRequest, "unexpected_encryption", errors.New("an encrypted push, but the server runs in plain mode: set mode and aes-key")
 	}
 	var envelope struct {
 		Encrypt string `xml:"Encrypt"`
@@ -325,11 +337,7 @@ func (s *Server) open(c echo.Context, body []byte) (plain []byte, seal sealed, s
 	if err := xml.Unmarshal(body, &envelope); err != nil || envelope.Encrypt == "" {
 		return nil, seal, http.StatusBadRequest, "malformed_xml", fmt.Errorf("no <Encrypt> element: %v", err)
 	}
-	msgSignature := q.Get("msg_signature")
-	if msgSignature == "" {
-		return nil, seal, http.StatusForbidden, "missing_param", errors.New("msg_signature is required for an encrypted push")
-	}
-	if !wxcrypto.Verify(msgSignature, s.opts.Token, q.Get("timestamp"), q.Get("nonce"), envelope.Encrypt) {
+	if !wxcrypto.Verify(q.Get("msg_signature"), s.opts.Token, q.Get("timestamp"), q.Get("nonce"), envelope.Encrypt) {
 		return nil, seal, http.StatusForbidden, "bad_msg_signature", nil
 	}
 	for _, key := range []*wxcrypto.Key{s.opts.AESKey, s.opts.PreviousAESKey} {
@@ -390,6 +398,13 @@ func (s *Server) encode(d engine.Decision, ev *engine.Event, seal sealed) []byte
 		return Success
 	}
 	now := s.opts.Now()
+	if d.Reply.Kind == engine.KindText && len(d.Reply.Text) > engine.MaxTextBytes {
+		s.metrics.truncated.WithLabelValues(d.Rule.ID).Inc()
+		s.log.Warn("text reply cut to what WeChat delivers", "rule", d.Rule.ID, "bytes", len(d.Reply.Text), "limit", engine.MaxTextBytes)
+		cut := *d.Reply
+		cut.Text = truncateUTF8(cut.Text, engine.MaxTextBytes)
+		d.Reply = &cut
+	}
 	reply, err := EncodeReply(d.Reply, ev, now)
 	if err != nil {
 		s.log.Error("reply could not be encoded; answered success", "rule", d.Rule.ID, "error", err.Error())
@@ -430,6 +445,17 @@ func (s *Server) seal(reply []byte, seal sealed, now time.Time) ([]byte, error) 
 		TimeStamp:    now.Unix(),
 		Nonce:        cdata{seal.nonce},
 	})
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // dedupeKey names a push across WeChat's retries: its MsgId, or for events
