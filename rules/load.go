@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/wxreply/wxreply/engine"
@@ -46,20 +47,42 @@ func Load(dir string) (*Result, error) {
 // LoadFS is Load over a file system (such as the examples embedded in the
 // binary) whose root is the rule folder; positions show files under name.
 func LoadFS(fsys fs.FS, name string) (*Result, error) {
+	snap, err := Read(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	return snap.Compile()
+}
+
+// Snapshot is a rule folder's files as read at one moment, not yet compiled.
+// Reading is cheap next to compiling: a reload reads, compares Version with
+// the last snapshot's, and compiles only when the files changed.
+type Snapshot struct {
+	// Version is a checksum of the rule files' names and contents.
+	Version string
+
+	name     string
+	files    []string // as displayed
+	sources  [][]byte
+	errs     Errors // files that could not be read
+	warnings Errors
+}
+
+// Read reads the rule files of the folder fsys; positions show them under
+// name. It fails when the folder cannot be listed or holds no rule file.
+func Read(fsys fs.FS, name string) (*Snapshot, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
 		return nil, fmt.Errorf("rules folder %s: %w", name, err)
 	}
-	res := &Result{}
+	s := &Snapshot{name: name}
 	sum := sha256.New()
-	var files []*parsedFile
-	var errs Errors
 	for _, entry := range entries {
 		base := entry.Name()
 		display := path.Join(name, base)
 		if !IsRuleFile(base) {
 			if strings.HasSuffix(base, ".yml") && !strings.HasPrefix(base, ".") {
-				res.Warnings = append(res.Warnings, &Error{Pos: Pos{File: display}, Err: errors.New("ignored: rule files end in .yaml")})
+				s.warnings = append(s.warnings, &Error{Pos: Pos{File: display}, Err: errors.New("ignored: rule files end in .yaml")})
 			}
 			continue
 		}
@@ -68,25 +91,38 @@ func LoadFS(fsys fs.FS, name string) (*Result, error) {
 		}
 		src, err := fs.ReadFile(fsys, base)
 		if err != nil {
-			errs = append(errs, &Error{Pos: Pos{File: display}, Err: fmt.Errorf("cannot read: %w", err)})
+			s.errs = append(s.errs, &Error{Pos: Pos{File: display}, Err: fmt.Errorf("cannot read: %w", err)})
+			fmt.Fprintf(sum, "%s\x00unreadable\x00", base)
 			continue
 		}
 		fmt.Fprintf(sum, "%s\x00%d\x00", base, len(src))
 		sum.Write(src)
-		res.Files = append(res.Files, display)
-		f, ferrs := parseFile(display, src)
+		s.files = append(s.files, display)
+		s.sources = append(s.sources, src)
+	}
+	if len(s.files) == 0 && len(s.errs) == 0 {
+		return nil, fmt.Errorf("rules folder %s has no rule files (*.yaml)", name)
+	}
+	s.Version = hex.EncodeToString(sum.Sum(nil))[:12]
+	return s, nil
+}
+
+// Compile parses, checks and compiles the snapshot into a RuleSet. An error
+// lists every problem (as Errors); the Result then has no RuleSet but still
+// lists the files and the warnings.
+func (s *Snapshot) Compile() (*Result, error) {
+	res := &Result{Files: s.files, Version: s.Version, Warnings: slices.Clone(s.warnings)}
+	errs := slices.Clone(s.errs)
+	var files []*parsedFile
+	for i, display := range s.files {
+		f, ferrs := parseFile(display, s.sources[i])
 		errs = append(errs, ferrs...)
 		if f != nil {
 			files = append(files, f)
 		}
 	}
-	if len(res.Files) == 0 && len(errs) == 0 {
-		return res, fmt.Errorf("rules folder %s has no rule files (*.yaml)", name)
-	}
-	res.Version = hex.EncodeToString(sum.Sum(nil))[:12]
-
 	c := newCompiler()
-	c.compile(files, res.Version)
+	c.compile(files, s.Version)
 	res.Warnings = append(res.Warnings, c.warnings...)
 	errs = append(errs, c.errs...)
 	sortByPos(errs)

@@ -1,0 +1,258 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/wxreply/wxreply/engine"
+)
+
+// Defaults for a Watcher.
+const (
+	// DefaultDebounce is how long the folder must stay quiet after a change
+	// before it is reloaded. Editors save in bursts of events (write a temp
+	// file, rename it over the old one), and a slow writer pauses between
+	// chunks: half a second rides out both and keeps a save live within a
+	// second.
+	DefaultDebounce = 500 * time.Millisecond
+	// DefaultPollInterval is how often the folder is checked even without
+	// events, for file systems that send none (NFS, some container mounts).
+	DefaultPollInterval = 30 * time.Second
+)
+
+// Status is what the last reloads did, for health checks and metrics.
+type Status struct {
+	// Version and Rules describe the rule set now answering.
+	Version string
+	Rules   int
+	// LastSuccess is when the answering rule set was loaded.
+	LastSuccess time.Time
+	// LastReloadSuccessful is false while the files on disk are invalid
+	// (or gone) and the rule set answering is an older one.
+	LastReloadSuccessful bool
+	// LastError is the last failed reload's error, and FailingSince when the
+	// files first became unusable; both are zero after a success.
+	LastError    error
+	FailingSince time.Time
+	// SourceMissing is true while the folder, or every rule file, is gone.
+	SourceMissing bool
+	// Reloads counts reloads by result: "success", "failure", and
+	// "unchanged" for those skipped because no rule file changed.
+	Reloads map[string]uint64
+}
+
+// Watcher keeps an engine.Engine answering with the rules of a folder: it
+// reloads the folder when its files change, on a poll, and whenever Reload
+// is called (SIGHUP, the admin endpoint). A reload builds the complete new
+// rule set first and swaps it in only when all of it is good; otherwise the
+// rules answering keep answering.
+type Watcher struct {
+	dir          string
+	fsys         fs.FS
+	engine       *engine.Engine
+	log          *slog.Logger
+	debounce     time.Duration
+	pollInterval time.Duration
+	now          func() time.Time
+
+	mu      sync.Mutex // one reload at a time
+	version string     // the last snapshot compiled, good or bad
+	status  Status
+}
+
+// WatcherOptions adjust a Watcher; zero values mean the defaults.
+type WatcherOptions struct {
+	Debounce     time.Duration
+	PollInterval time.Duration
+	Logger       *slog.Logger
+	// FS reads the folder; nil means os.DirFS(dir). Tests inject faults here.
+	FS fs.FS
+}
+
+// NewWatcher returns a Watcher of dir for eng, whose rule set was loaded as
+// loaded (the Result of Load(dir) at start-up).
+func NewWatcher(dir string, eng *engine.Engine, loaded *Result, opts WatcherOptions) *Watcher {
+	w := &Watcher{
+		dir:          dir,
+		fsys:         opts.FS,
+		engine:       eng,
+		log:          opts.Logger,
+		debounce:     opts.Debounce,
+		pollInterval: opts.PollInterval,
+		now:          time.Now,
+		version:      loaded.Version,
+	}
+	if w.fsys == nil {
+		w.fsys = os.DirFS(dir)
+	}
+	if w.log == nil {
+		w.log = slog.Default()
+	}
+	if w.debounce <= 0 {
+		w.debounce = DefaultDebounce
+	}
+	if w.pollInterval <= 0 {
+		w.pollInterval = DefaultPollInterval
+	}
+	w.status = Status{
+		Version:              loaded.Version,
+		Rules:                len(loaded.RuleSet.Rules()),
+		LastSuccess:          w.now(),
+		LastReloadSuccessful: true,
+		Reloads:              map[string]uint64{"success": 0, "failure": 0, "unchanged": 0},
+	}
+	return w
+}
+
+// Status reports the last reloads.
+func (w *Watcher) Status() Status {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := w.status
+	s.Reloads = make(map[string]uint64, len(w.status.Reloads))
+	for k, v := range w.status.Reloads {
+		s.Reloads[k] = v
+	}
+	return s
+}
+
+// Reload reads the folder and, if a rule file changed since the last
+// reload, compiles it and swaps it in. It returns the rule set's version and
+// whether it changed; an error (Errors, with positions, when the files are
+// the problem) means the rules answering were kept. Calls are serialized.
+func (w *Watcher) Reload(trigger string) (version string, changed bool, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	start := w.now()
+	snap, err := Read(w.fsys, w.dir)
+	if err != nil {
+		w.failed(trigger, err, true)
+		return w.status.Version, false, err
+	}
+	if snap.Version == w.version {
+		w.status.Reloads["unchanged"]++
+		if w.status.LastError != nil {
+			return w.status.Version, false, w.status.LastError
+		}
+		return w.status.Version, false, nil
+	}
+	w.version = snap.Version
+	res, err := snap.Compile()
+	if err != nil {
+		w.failed(trigger, err, false)
+		return w.status.Version, false, err
+	}
+	for _, warning := range res.Warnings {
+		w.log.Warn(warning.Warning())
+	}
+	w.engine.Swap(res.RuleSet)
+	w.status.Version = res.Version
+	w.status.Rules = len(res.RuleSet.Rules())
+	w.status.LastSuccess = w.now()
+	w.status.LastReloadSuccessful = true
+	w.status.LastError = nil
+	w.status.FailingSince = time.Time{}
+	w.status.SourceMissing = false
+	w.status.Reloads["success"]++
+	w.log.Info("rules reloaded", "trigger", trigger, "version", res.Version, "rules", w.status.Rules,
+		"took_ms", w.now().Sub(start).Milliseconds())
+	return res.Version, true, nil
+}
+
+// failed records a reload that kept the old rules, and logs each problem
+// with its position.
+func (w *Watcher) failed(trigger string, err error, missing bool) {
+	if missing {
+		w.version = "" // whatever comes back is new
+	}
+	if w.status.LastError == nil {
+		w.status.FailingSince = w.now()
+	}
+	w.status.LastError = err
+	w.status.LastReloadSuccessful = false
+	w.status.SourceMissing = missing
+	w.status.Reloads["failure"]++
+	var list Errors
+	if errors.As(err, &list) {
+		for _, e := range list {
+			w.log.Error("rules not reloaded: "+e.Error(), "trigger", trigger)
+		}
+	} else {
+		w.log.Error("rules not reloaded: "+err.Error(), "trigger", trigger)
+	}
+	w.log.Warn("the previous rules keep answering", "version", w.status.Version, "rules", w.status.Rules)
+}
+
+// Run watches the folder until ctx ends, reloading it a debounce after the
+// last change and every poll interval. It returns an error only when no
+// watch can be set up at all; a folder that disappears is watched again
+// when it comes back.
+func (w *Watcher) Run(ctx context.Context) error {
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watching %s: %w", w.dir, err)
+	}
+	defer fw.Close()
+	watching := w.watch(fw)
+
+	debounce := time.NewTimer(time.Hour)
+	debounce.Stop()
+	poll := time.NewTicker(w.pollInterval)
+	defer poll.Stop()
+	// While the folder is gone, look for it every second.
+	rewatch := time.NewTicker(time.Second)
+	defer rewatch.Stop()
+
+	for {
+		select {
+		case <-ctx.Done():
+			debounce.Stop()
+			return nil
+		case ev, ok := <-fw.Events:
+			if !ok {
+				return nil
+			}
+			if filepath.Clean(ev.Name) == filepath.Clean(w.dir) && ev.Has(fsnotify.Remove|fsnotify.Rename) {
+				watching = false // the folder itself went: its watch went with it
+			}
+			debounce.Reset(w.debounce)
+		case err, ok := <-fw.Errors:
+			if !ok {
+				return nil
+			}
+			// An overflow means events were lost: reload to be sure.
+			w.log.Warn("file watch error; reloading to be sure", "error", err.Error())
+			debounce.Reset(w.debounce)
+		case <-debounce.C:
+			w.Reload("watch")
+		case <-poll.C:
+			w.Reload("poll")
+		case <-rewatch.C:
+			if !watching {
+				if watching = w.watch(fw); watching {
+					w.Reload("watch")
+				}
+			}
+		}
+	}
+}
+
+// watch adds the folder to fw, reporting whether it is watched. The folder,
+// not the files, is watched: editors and ConfigMaps replace files by rename,
+// which a watch on the file would not survive.
+func (w *Watcher) watch(fw *fsnotify.Watcher) bool {
+	if err := fw.Add(w.dir); err != nil {
+		w.log.Warn("cannot watch the rules folder; polling it instead", "dir", w.dir, "error", err.Error())
+		return false
+	}
+	return true
+}
