@@ -14,11 +14,20 @@ const defaultRulesDir = examples.RulesDir
 // a checkout, or else the examples built into the binary, so that wxreply
 // works from anywhere without a rule folder of one's own.
 func loadRules(dir string) (*rules.Result, error) {
-	if dir != "" {
+	if dir = rulesDir(dir); dir != "" {
 		return rules.Load(dir)
 	}
-	if _, err := os.Stat(defaultRulesDir); err == nil {
-		return rules.Load(defaultRulesDir)
-	}
 	return rules.LoadFS(examples.Rules(), defaultRulesDir)
+}
+
+// rulesDir is the folder loadRules reads for dir, or "" for the examples
+// built into the binary.
+func rulesDir(dir string) string {
+	if dir != "" {
+		return dir
+	}
+	if _, err := os.Stat(defaultRulesDir); err == nil {
+		return defaultRulesDir
+	}
+	return ""
 }

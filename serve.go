@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server"
 	"github.com/wxreply/wxreply/server/wxcrypto"
 )
@@ -49,6 +50,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	set.add("body-limit", strconv.Itoa(server.DefaultBodyLimit), "largest push accepted, in bytes")
 	set.add("shutdown-timeout", "10s", "on SIGTERM, how long in-flight requests may take to finish")
 	set.add("log-format", "text", "log format: text or json")
+	set.add("admin-token", "", "token POST /-/reload requires (Authorization: Bearer TOKEN); without it only loopback clients may reload")
+	set.add("reload-debounce", rules.DefaultDebounce.String(), "reload the rules this long after the last change to the folder")
+	set.add("reload-poll", rules.DefaultPollInterval.String(), "also check the rule folder for changes this often")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: wxreply serve [flags]\n\nAnswers WeChat's callbacks on --listen with the rules in --rules.\nFlags override environment variables, which override the config file.\n\n")
 		fs.PrintDefaults()
@@ -80,18 +84,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger := slog.New(handler)
 
 	opts := server.Options{
-		Path:    set.get("path"),
-		Token:   set.get("token"),
-		AppID:   set.get("appid"),
-		Account: set.get("account"),
-		Mode:    server.Mode(set.get("mode")),
-		Logger:  logger,
+		Path:       set.get("path"),
+		Token:      set.get("token"),
+		AppID:      set.get("appid"),
+		Account:    set.get("account"),
+		AdminToken: set.get("admin-token"),
+		Mode:       server.Mode(set.get("mode")),
+		Logger:     logger,
 	}
+	watchOpts := rules.WatcherOptions{Logger: logger}
 	var err error
 	for _, d := range []struct {
 		name string
 		to   *time.Duration
-	}{{"timestamp-window", &opts.TimestampWindow}, {"deadline", &opts.Deadline}} {
+	}{{"timestamp-window", &opts.TimestampWindow}, {"deadline", &opts.Deadline},
+		{"reload-debounce", &watchOpts.Debounce}, {"reload-poll", &watchOpts.PollInterval}} {
 		if *d.to, err = time.ParseDuration(set.get(d.name)); err != nil {
 			return fail("--%s: %v", d.name, err)
 		}
@@ -124,7 +131,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		opts.Token = devToken
 	}
 
-	res, err := loadRules(set.get("rules"))
+	dir := rulesDir(set.get("rules"))
+	res, err := loadRules(dir)
 	if err != nil {
 		return fail("rules not loaded, not starting:\n%v", err)
 	}
@@ -132,6 +140,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logger.Warn(w.Warning())
 	}
 	eng := engine.New(res.RuleSet, nil)
+	if dir != "" {
+		opts.Watcher = rules.NewWatcher(dir, eng, res, watchOpts)
+	} else {
+		logger.Info("answering with the examples built into wxreply; give --rules DIR for rules that reload when edited")
+	}
 	srv, err := server.New(opts, eng)
 	if err != nil {
 		return fail("--%v", err)
@@ -158,11 +171,38 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	select {
-	case err := <-served:
-		return fail("%v", err)
-	case <-ctx.Done():
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	watched := make(chan struct{})
+	hup := make(chan os.Signal, 1)
+	if w := opts.Watcher; w != nil {
+		go func() {
+			defer close(watched)
+			if err := w.Run(watchCtx); err != nil {
+				logger.Error("rules will not reload when edited", "error", err.Error())
+			}
+		}()
+	} else {
+		close(watched)
 	}
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for running := true; running; {
+		select {
+		case err := <-served:
+			return fail("%v", err)
+		case <-hup:
+			if opts.Watcher == nil {
+				logger.Warn("SIGHUP: the built-in examples cannot be reloaded")
+				continue
+			}
+			opts.Watcher.Reload("sighup") // logs its outcome
+		case <-ctx.Done():
+			running = false
+		}
+	}
+	stopWatching()
+	<-watched // a reload in progress finishes before the process exits
 	logger.Info("shutting down: finishing requests in flight", "timeout", shutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
