@@ -123,8 +123,12 @@ func (s *Snapshot) Compile() (*Result, error) {
 	}
 	c := newCompiler()
 	c.compile(files, s.Version)
-	res.Warnings = append(res.Warnings, c.warnings...)
 	errs = append(errs, c.errs...)
+	// Warnings about rules that did not decode whole (an unknown field left
+	// out) would only bury the error that says why.
+	if len(errs) == 0 {
+		res.Warnings = append(res.Warnings, c.warnings...)
+	}
 	sortByPos(errs)
 	sortByPos(res.Warnings)
 	if len(errs) > 0 {

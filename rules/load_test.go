@@ -32,6 +32,7 @@ func TestLoadFailure(t *testing.T) {
 		{"yaml_syntax.bad.yaml", `testdata/yaml_syntax.bad.yaml:3: found unexpected end of stream: is a quote or a bracket left open?`},
 		{"not_a_mapping.bad.yaml", `testdata/not_a_mapping.bad.yaml:1:1: not a rule file: want a mapping with the keys vars and rules`},
 		{"unknown_field.bad.yaml", `testdata/unknown_field.bad.yaml:3:5: rule "welcome": unknown field "wehn": did you mean "when"?`},
+		{"typo_hides_condition.bad.yaml", `testdata/typo_hides_condition.bad.yaml:3:5: rule "welcome": unknown field "evnt": did you mean "event"?`},
 		{"duplicate_key.bad.yaml", `testdata/duplicate_key.bad.yaml:5:5: rule "hello": "reply" is given twice (first at line 4)`},
 		{"wrong_type.bad.yaml", `testdata/wrong_type.bad.yaml:3:15: rule "urgent": want a whole number, got text "high"`},
 		{"missing_id.bad.yaml", `testdata/missing_id.bad.yaml:4:5: rule #2: missing id: every rule needs a unique id, used in logs, metrics and tests`},
@@ -84,6 +85,9 @@ func TestLoadFailure(t *testing.T) {
 			}
 			if res == nil || res.RuleSet != nil {
 				t.Errorf("a failed load returned a RuleSet")
+			}
+			if res != nil && len(res.Warnings) > 0 {
+				t.Errorf("warnings beside the error bury it:\n%v", res.Warnings)
 			}
 		})
 	}
