@@ -163,9 +163,6 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 // Handler is the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Echo is the echo instance, for adding routes.
-func (s *Server) Echo() *echo.Echo { return s.echo }
-
 // Mode is the encryption mode the server runs in.
 func (s *Server) Mode() Mode { return s.opts.Mode }
 

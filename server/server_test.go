@@ -281,3 +281,25 @@ func TestWrongAccountIsRefused(t *testing.T) {
 		t.Errorf("another account: %d %s\n%s", rec.Code, rec.Body, ts.log)
 	}
 }
+
+// TestRetryWhileTheFirstIsAnswered: a retry that arrives before the first
+// delivery is answered waits for it, and gets its reply.
+func TestRetryWhileTheFirstIsAnswered(t *testing.T) {
+	store := server.NewMemoryStore(time.Minute)
+	ts := newTestServer(t, server.Options{Store: store})
+	// The first delivery, still being answered.
+	if ok, _ := store.Claim(t.Context(), "msg:7382914650123456701"); !ok {
+		t.Fatal("claim")
+	}
+	done := make(chan *httptest.ResponseRecorder)
+	go func() { done <- ts.post(readFixture(t, "text.xml")) }()
+	select {
+	case rec := <-done:
+		t.Fatalf("the retry did not wait: %d %s", rec.Code, rec.Body)
+	case <-time.After(50 * time.Millisecond):
+	}
+	store.Finish(t.Context(), "msg:7382914650123456701", []byte("<xml>first</xml>"))
+	if rec := <-done; rec.Body.String() != "<xml>first</xml>" {
+		t.Errorf("retry got %q", rec.Body)
+	}
+}
