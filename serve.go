@@ -155,11 +155,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 	url := "http://" + ln.Addr().String() + opts.Path
-	logger.Info("wxreply serving", "url", url, "mode", srv.Mode(), "rules", len(res.RuleSet.Rules()), "rules_version", res.Version, "rule_files", len(res.Files))
+	// The development notes come before the "serving" line, which scripts
+	// and tests wait for.
 	if devMode {
 		logger.Warn("development mode: no --token given, so the token is " + devToken + "; never point a real account here")
 		fmt.Fprintf(stdout, "wxreply is answering on %s with %d rules.\nTry it from another terminal:\n\n  go run . send --url %s --text hello\n  go run . send --url %s --event subscribe\n\n", url, len(res.RuleSet.Rules()), url, url)
 	}
+	logger.Info("wxreply serving", "url", url, "mode", srv.Mode(), "rules", len(res.RuleSet.Rules()), "rules_version", res.Version, "rule_files", len(res.Files))
 
 	hs := &http.Server{
 		Handler:           srv.Handler(),
