@@ -53,6 +53,10 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Wa
 			Name: "wxreply_rules_loaded",
 			Help: "Rules in the rule set now answering.",
 		}, func() float64 { return float64(len(eng.RuleSet().Rules())) }),
+	)
+	// The runtime's series too carry the prefix (wxreply_go_goroutines), so
+	// that everything this server exports is found under one name.
+	prometheus.WrapRegistererWithPrefix("wxreply_", reg).MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

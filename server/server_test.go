@@ -303,3 +303,23 @@ func TestRetryWhileTheFirstIsAnswered(t *testing.T) {
 		t.Errorf("retry got %q", rec.Body)
 	}
 }
+
+// TestEverySeriesIsWxreply: all the server exports is found under wxreply_.
+func TestEverySeriesIsWxreply(t *testing.T) {
+	ts := newTestServer(t, server.Options{})
+	ts.post(readFixture(t, "text.xml"))
+	rec := ts.do(httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	n := 0
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		n++
+		if !strings.HasPrefix(line, "wxreply_") {
+			t.Errorf("series without the wxreply_ prefix: %s", line)
+		}
+	}
+	if n < 20 || !strings.Contains(rec.Body.String(), "wxreply_go_goroutines") {
+		t.Errorf("%d series; the runtime's are missing:\n%.1000s", n, rec.Body)
+	}
+}
