@@ -2,12 +2,7 @@ package rules
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
-	"reflect"
-	"regexp"
 	"strconv"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -101,27 +96,18 @@ type parsedFile struct {
 // parseFile decodes one rule file strictly. Its errors carry positions.
 func parseFile(name string, src []byte) (*parsedFile, Errors) {
 	f := &parsedFile{name: name, src: src}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return nil, f.yamlErrors(err)
+	root, errs := DecodeStrict(name, src, &f.def)
+	f.root = root
+	for _, e := range errs {
+		e.Rule = f.ruleAt(e.Pos.Line)
 	}
-	if len(doc.Content) == 0 {
-		return f, nil
-	}
-	f.root = doc.Content[0]
-	if f.root.Kind != yaml.MappingNode {
-		return nil, Errors{f.errorAt(f.root, "", errors.New("not a rule file: want a mapping with the keys vars and rules"))}
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f.def); err != nil {
+	switch {
+	case root == nil && len(errs) > 0:
+		return nil, errs // not YAML, or not a mapping
+	case len(errs) > 0:
 		// A type error (an unknown field, text for a number) leaves the rest
 		// decoded: go on, so the author sees every problem in one pass.
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			return f, f.yamlErrors(err)
-		}
-		return nil, f.yamlErrors(err)
+		return f, errs
 	}
 	return f, nil
 }
@@ -135,35 +121,6 @@ func (f *parsedFile) pos(n *yaml.Node) Pos {
 
 func (f *parsedFile) errorAt(n *yaml.Node, rule string, err error) *Error {
 	return &Error{Pos: f.pos(n), Rule: rule, Err: err}
-}
-
-var yamlLineMessage = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-
-// yamlErrors turns yaml.v3's "line N: message" errors into positioned
-// errors, in words a rule author can act on.
-func (f *parsedFile) yamlErrors(err error) Errors {
-	var msgs []string
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	} else {
-		msgs = []string{err.Error()}
-	}
-	var out Errors
-	for _, m := range msgs {
-		e := &Error{Pos: Pos{File: f.name}, Err: errors.New(strings.TrimPrefix(m, "yaml: "))}
-		if sm := yamlLineMessage.FindStringSubmatch(m); sm != nil {
-			e.Pos.Line, _ = strconv.Atoi(sm[1])
-			e.Err = errors.New(sm[2])
-			if hint, ok := syntaxHints[sm[2]]; ok {
-				e.Err = fmt.Errorf("%s: %s", sm[2], hint)
-			}
-			f.explainTypeError(e, sm[2])
-			e.Rule = f.ruleAt(e.Pos.Line)
-		}
-		out = append(out, e)
-	}
-	return out
 }
 
 // ruleAt names the rule whose definition holds the line, or "".
@@ -183,83 +140,6 @@ func (f *parsedFile) ruleAt(line int) string {
 		}
 	}
 	return name
-}
-
-// syntaxHints say what usually causes yaml.v3's syntax errors.
-var syntaxHints = map[string]string{
-	"found unexpected end of stream":                 "is a quote or a bracket left open?",
-	"mapping values are not allowed in this context": "a value with \": \" in it needs quotes",
-	"did not find expected key":                      "check the indentation of this line and the one before",
-	"found character that cannot start any token":    "indent with spaces, not tabs, and quote values starting with @ or `",
-	"did not find expected '-' indicator":            "check the indentation of this list",
-}
-
-var (
-	duplicateKey = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
-	unknownField = regexp.MustCompile(`^field (\S+) not found in type rules\.(\w+)$`)
-	wrongType    = regexp.MustCompile("^cannot unmarshal !!(\\w+) (?:`(.*)` )?into (.*)$")
-)
-
-// explainTypeError rewords yaml.v3's type errors and finds their column.
-func (f *parsedFile) explainTypeError(e *Error, msg string) {
-	if m := duplicateKey.FindStringSubmatch(msg); m != nil {
-		e.Err = fmt.Errorf("%q is given twice (first at line %s)", m[1], m[2])
-		e.Pos.Col = f.columnOf(e.Pos.Line, m[1])
-		return
-	}
-	if m := unknownField.FindStringSubmatch(msg); m != nil {
-		field, known := m[1], knownFields[m[2]]
-		text := fmt.Sprintf("unknown field %q", field)
-		if s := closest(field, known); s != "" {
-			text += fmt.Sprintf(": did you mean %q?", s)
-		} else {
-			text += fmt.Sprintf(" (known fields: %s)", strings.Join(known, ", "))
-		}
-		e.Err = errors.New(text)
-		if k := findKey(f.root, field, e.Pos.Line); k != nil {
-			e.Pos.Col = k.Column
-		}
-		return
-	}
-	if m := wrongType.FindStringSubmatch(msg); m != nil {
-		got := yamlKinds[m[1]]
-		if m[2] != "" {
-			got += " " + strconv.Quote(m[2])
-		}
-		want, ok := goKinds[m[3]]
-		if !ok {
-			want = "a mapping"
-		}
-		e.Err = fmt.Errorf("want %s, got %s", want, got)
-		if n := findValueOnLine(f.root, e.Pos.Line); n != nil {
-			e.Pos.Col = n.Column
-		}
-	}
-}
-
-var yamlKinds = map[string]string{
-	"str": "text", "int": "a number", "float": "a number", "bool": "true/false",
-	"seq": "a list", "map": "a mapping", "null": "nothing",
-}
-
-var goKinds = map[string]string{
-	"string": "text", "int": "a whole number", "bool": "true or false",
-	"[]string": "a list of text", "[]rules.ruleDef": "a list of rules",
-	"[]rules.replyDef": "a list of replies", "[]rules.articleDef": "a list of articles",
-	"map[string]interface {}": "a mapping of names to values",
-}
-
-// knownFields lists the YAML keys of each type, by Go type name, for
-// suggesting the field a typo meant.
-var knownFields = map[string][]string{}
-
-func init() {
-	for _, v := range []any{fileDef{}, ruleDef{}, replyDef{}, mediaDef{}, videoDef{}, musicDef{}, articleDef{}, transferDef{}} {
-		t := reflect.TypeOf(v)
-		for i := range t.NumField() {
-			knownFields[t.Name()] = append(knownFields[t.Name()], strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0])
-		}
-	}
 }
 
 // closest returns the known name within two edits of s, if there is one.

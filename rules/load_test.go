@@ -30,7 +30,7 @@ func TestLoadFailure(t *testing.T) {
 		want string
 	}{
 		{"yaml_syntax.bad.yaml", `testdata/yaml_syntax.bad.yaml:3: found unexpected end of stream: is a quote or a bracket left open?`},
-		{"not_a_mapping.bad.yaml", `testdata/not_a_mapping.bad.yaml:1:1: not a rule file: want a mapping with the keys vars and rules`},
+		{"not_a_mapping.bad.yaml", `testdata/not_a_mapping.bad.yaml:1:1: want a mapping with the keys vars, rules, got a list`},
 		{"unknown_field.bad.yaml", `testdata/unknown_field.bad.yaml:3:5: rule "welcome": unknown field "wehn": did you mean "when"?`},
 		{"typo_hides_condition.bad.yaml", `testdata/typo_hides_condition.bad.yaml:3:5: rule "welcome": unknown field "evnt": did you mean "event"?`},
 		{"duplicate_key.bad.yaml", `testdata/duplicate_key.bad.yaml:5:5: rule "hello": "reply" is given twice (first at line 4)`},
