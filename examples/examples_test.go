@@ -1,6 +1,7 @@
 package examples_test
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/examples"
 	"github.com/wxreply/wxreply/rules"
+	"github.com/wxreply/wxreply/rules/ruletest"
 	"github.com/wxreply/wxreply/server"
 )
 
@@ -137,5 +139,29 @@ func TestExamplesAnswerTheFixtures(t *testing.T) {
 				t.Errorf("answered by %s with %s; want %s with %s", d.Rule.ID, d.Reply.Kind, tt.rule, tt.kind)
 			}
 		})
+	}
+}
+
+// TestExampleRuleTests runs the example account's rule tests
+// (rules/*_test.yaml), one subtest per case, as `wxreply test` does: a change
+// to the example rules that breaks what a case says fails go test.
+//
+//	go test ./examples -run 'TestExampleRuleTests/keywords_test.yaml'
+func TestExampleRuleTests(t *testing.T) {
+	ruletest.Test(t, "rules")
+}
+
+// TestEveryExampleRuleIsTested: each enabled example rule answers at least
+// one case, and the copy built into the binary carries the tests too.
+func TestEveryExampleRuleIsTested(t *testing.T) {
+	rep, err := ruletest.RunFS(io.Discard, ruletest.Options{}, examples.Rules(), examples.RulesDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Files) < 4 || rep.Passed == 0 || rep.Failed > 0 {
+		t.Errorf("embedded tests: %d files, %d passed, %d failed", len(rep.Files), rep.Passed, rep.Failed)
+	}
+	for _, r := range rep.Uncovered {
+		t.Errorf("rule %s (%s) answers no case: add one to a *_test.yaml beside it", r.ID, r.Source)
 	}
 }

@@ -1,0 +1,696 @@
+package ruletest
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/rules"
+)
+
+// The defaults a case's event starts from: a test names only the fields
+// that matter to it.
+const (
+	// DefaultToUserName is the account the event is sent to.
+	DefaultToUserName = "gh_5e8a1c2f9b3d"
+	// DefaultFromUserName is the OpenID of the user who sends it.
+	DefaultFromUserName = "oWx7Tb2LkQ9mZr5pYc3NvH8sDf1A"
+)
+
+// DefaultNow is the time a case without now: runs at, so that a test file
+// gives the same result on any day: Wednesday 12 June 2024, 10:00 in
+// Shanghai, when the example shop is open. CreateTime defaults to it too.
+var DefaultNow = time.Date(2024, 6, 12, 10, 0, 0, 0, engine.DefaultLocation)
+
+// IsTestFile reports whether a file of that name in a rule folder holds
+// rule tests: *_test.yaml, not hidden.
+func IsTestFile(name string) bool {
+	return strings.HasSuffix(name, "_test.yaml") && !strings.HasPrefix(name, ".")
+}
+
+// The YAML shape of a test file. Like rule files, it is decoded strictly
+// (rules.DecodeStrict) and positions are looked up in the yaml.Node tree by
+// the same keys, so these types carry no positions.
+type fileDef struct {
+	Tests []caseDef `yaml:"tests"`
+}
+
+type caseDef struct {
+	Name  string    `yaml:"name"`
+	Now   string    `yaml:"now"`
+	Text  string    `yaml:"text"`
+	Event yaml.Node `yaml:"event"`
+	Want  wantDef   `yaml:"want"`
+}
+
+type wantDef struct {
+	Rule         string       `yaml:"rule"`
+	Kind         string       `yaml:"kind"`
+	Text         string       `yaml:"text"`
+	TextContains stringList   `yaml:"text_contains"`
+	TextRegex    string       `yaml:"text_regex"`
+	MediaID      string       `yaml:"media_id"`
+	Title        string       `yaml:"title"`
+	Description  string       `yaml:"description"`
+	MusicURL     string       `yaml:"music_url"`
+	HQMusicURL   string       `yaml:"hq_music_url"`
+	ThumbMediaID string       `yaml:"thumb_media_id"`
+	KfAccount    string       `yaml:"kf_account"`
+	News         []articleDef `yaml:"news"`
+}
+
+type articleDef struct {
+	Title       string `yaml:"title"`
+	Description string `yaml:"description"`
+	PicURL      string `yaml:"pic_url"`
+	URL         string `yaml:"url"`
+}
+
+// stringList is one string or a list of them.
+type stringList []string
+
+func (l *stringList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*l = []string{n.Value}
+		return nil
+	}
+	var list []string
+	if err := n.Decode(&list); err != nil {
+		return err
+	}
+	*l = list
+	return nil
+}
+
+// testCase is one case, checked and ready to run.
+type testCase struct {
+	file  string
+	name  string
+	pos   rules.Pos // the case's item in the file
+	now   time.Time
+	event *engine.Event
+	want  want
+}
+
+// want is what a case expects of the decision.
+type want struct {
+	pos     rules.Pos // the want: key
+	rule    string    // a rule id, or "" for no reply
+	rulePos rules.Pos
+
+	kind    engine.Kind // as written; "" when not given
+	kindPos rules.Pos
+	kinds   []engine.Kind // the reply kinds the fields below allow; nil for any
+	fields  []fieldWant   // in the order of replyFields
+	news    []articleWant // nil when news is not given
+	newsPos rules.Pos
+}
+
+// checksReply reports whether the case looks at the reply beyond its rule.
+func (w *want) checksReply() bool {
+	return w.kind != "" || len(w.fields) > 0 || w.news != nil
+}
+
+// fieldWant is one expectation on a reply field.
+type fieldWant struct {
+	key   string // as in the test file: text, text_contains, media_id, ...
+	value string
+	re    *regexp.Regexp // text_regex
+	pos   rules.Pos
+}
+
+// articleWant is one expected news article; nil fields are not compared.
+type articleWant struct {
+	title, description, picURL, url *string
+	pos                             rules.Pos
+}
+
+// replyFields are the fields a want may give besides rule, kind and news, in
+// the order they are checked and shown, with the reply kinds that have them.
+var replyFields = []struct {
+	key   string
+	kinds []engine.Kind
+}{
+	{"text", []engine.Kind{engine.KindText}},
+	{"text_contains", []engine.Kind{engine.KindText}},
+	{"text_regex", []engine.Kind{engine.KindText}},
+	{"media_id", []engine.Kind{engine.KindImage, engine.KindVoice, engine.KindVideo}},
+	{"title", []engine.Kind{engine.KindVideo, engine.KindMusic}},
+	{"description", []engine.Kind{engine.KindVideo, engine.KindMusic}},
+	{"music_url", []engine.Kind{engine.KindMusic}},
+	{"hq_music_url", []engine.Kind{engine.KindMusic}},
+	{"thumb_media_id", []engine.Kind{engine.KindMusic}},
+	{"kf_account", []engine.Kind{engine.KindTransferService}},
+}
+
+// Error is a problem in a test file, written as rule-file problems are, so
+// that editors can jump to it:
+//
+//	examples/rules/shop_test.yaml:14:13: test "follow": want.rule: no enabled rule "welcom" in examples/rules: did you mean "welcome"?
+type Error struct {
+	Pos rules.Pos
+	// Test is the case's name, or "#3" for a case without one; empty for
+	// problems outside a case.
+	Test string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Pos.String())
+	b.WriteString(": ")
+	switch {
+	case strings.HasPrefix(e.Test, "#"):
+		fmt.Fprintf(&b, "test %s: ", e.Test)
+	case e.Test != "":
+		fmt.Fprintf(&b, "test %q: ", e.Test)
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errors is every problem found in a test file, in file order.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap lets errors.Is and errors.As see each problem.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
+// parser checks one test file.
+type parser struct {
+	file string
+	errs Errors
+}
+
+func (p *parser) pos(n *yaml.Node) rules.Pos {
+	if n == nil {
+		return rules.Pos{File: p.file}
+	}
+	return rules.Pos{File: p.file, Line: n.Line, Col: n.Column}
+}
+
+func (p *parser) fail(n *yaml.Node, test, format string, args ...any) {
+	p.errs = append(p.errs, &Error{Pos: p.pos(n), Test: test, Err: fmt.Errorf(format, args...)})
+}
+
+// parseFile decodes and checks a test file. Rule ids are checked later,
+// against the folder's rules.
+func parseFile(file string, src []byte) ([]*testCase, Errors) {
+	p := &parser{file: file}
+	var def fileDef
+	root, derrs := rules.DecodeStrict(file, src, &def)
+	tests := lookup(root, "tests")
+	for _, e := range derrs {
+		p.errs = append(p.errs, &Error{Pos: e.Pos, Test: caseAt(tests, e.Pos.Line), Err: e.Err})
+	}
+	if len(p.errs) > 0 {
+		return nil, p.errs
+	}
+	if len(def.Tests) == 0 {
+		p.fail(root, "", "no test cases: list them under tests:")
+		return nil, p.errs
+	}
+	var cases []*testCase
+	seen := map[string]int{}
+	for i, cd := range def.Tests {
+		n := item(tests, i)
+		name := cd.Name
+		if strings.TrimSpace(name) == "" {
+			name = "#" + strconv.Itoa(i+1)
+			p.fail(n, name, "name is required: say what the case shows, e.g. \"a follower from the window QR code is welcomed\"")
+		} else if first, dup := seen[name]; dup {
+			p.fail(lookup(n, "name"), name, "the name is used twice (first at line %d): --run and reports tell cases apart by name", first)
+		} else {
+			seen[name] = lookup(n, "name").Line
+		}
+		if c := p.parseCase(i, name, cd, n); c != nil {
+			cases = append(cases, c)
+		}
+	}
+	if len(p.errs) > 0 {
+		return nil, p.errs
+	}
+	return cases, nil
+}
+
+// caseAt names the case whose definition holds the line, or "".
+func caseAt(tests *yaml.Node, line int) string {
+	var name string
+	for i, n := range contentOf(tests) {
+		if n.Line > line {
+			break
+		}
+		name = "#" + strconv.Itoa(i+1)
+		if nn := lookup(n, "name"); nn != nil && nn.Value != "" {
+			name = nn.Value
+		}
+	}
+	return name
+}
+
+func (p *parser) parseCase(i int, name string, cd caseDef, n *yaml.Node) *testCase {
+	nerrs := len(p.errs)
+	c := &testCase{file: p.file, name: name, pos: p.pos(n), now: DefaultNow}
+	if nn := lookup(n, "now"); nn != nil {
+		if t, err := parseTime(cd.Now); err != nil {
+			p.fail(nn, name, "now: %v", err)
+		} else {
+			c.now = t
+		}
+	}
+	c.event = p.event(i, name, cd, n, c.now)
+	c.want = p.want(name, cd.Want, n)
+	if len(p.errs) > nerrs {
+		return nil
+	}
+	return c
+}
+
+var timeLayouts = []string{"2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"}
+
+// parseTime reads RFC 3339, or a time without an offset in the account's
+// time zone.
+func parseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.In(engine.DefaultLocation), nil
+	}
+	for _, layout := range timeLayouts {
+		if t, err := time.ParseInLocation(layout, s, engine.DefaultLocation); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time: write RFC 3339, e.g. 2024-06-12T22:30:00+08:00", s)
+}
+
+// event builds the case's event from its fields and the defaults, with
+// engine.NewEvent as the server does.
+func (p *parser) event(i int, name string, cd caseDef, n *yaml.Node, now time.Time) *engine.Event {
+	en, tn := lookup(n, "event"), lookup(n, "text")
+	fields := map[string]string{}
+	where := map[string]*yaml.Node{}
+	switch {
+	case en == nil && tn == nil:
+		p.fail(n, name, "no message: give event: (WeChat's fields, e.g. {MsgType: event, Event: subscribe}) or text: for a text message")
+		return nil
+	case en != nil && en.Kind != yaml.MappingNode:
+		p.fail(en, name, "event: want a mapping of WeChat's field names to values, e.g. {MsgType: event, Event: CLICK, EventKey: MENU_HOURS}")
+		return nil
+	case en != nil:
+		p.flatten(name, en, fields, where)
+	}
+	if tn != nil {
+		if _, ok := fields["Content"]; ok {
+			p.fail(tn, name, "text: the event gives Content already; give one of them")
+		}
+		if mt, ok := fields["MsgType"]; ok && mt != "text" {
+			p.fail(tn, name, "text: is a text message, and the event has MsgType %s", mt)
+		}
+		fields["Content"] = cd.Text
+		fields["MsgType"] = "text"
+	}
+	if _, ok := fields["MsgType"]; !ok {
+		if _, isEvent := fields["Event"]; !isEvent {
+			p.fail(en, name, "event: MsgType is missing: give it (%s), or use text: for a text message", strings.Join(engine.MsgTypes, ", "))
+			return nil
+		}
+		fields["MsgType"] = "event"
+	}
+	if mt := fields["MsgType"]; !slices.Contains(engine.MsgTypes, mt) {
+		if s := rules.Suggest(mt, engine.MsgTypes); s != "" {
+			p.fail(where["MsgType"], name, "event: MsgType %q is not one WeChat sends: did you mean %q?", mt, s)
+		}
+	}
+	if e, ok := fields["Event"]; ok && !slices.ContainsFunc(engine.Events, func(x string) bool { return strings.EqualFold(x, e) }) {
+		if s := rules.Suggest(strings.ToLower(e), lowered(engine.Events)); s != "" {
+			p.fail(where["Event"], name, "event: Event %q is not one WeChat sends: did you mean %q?", e, engine.Events[slices.Index(lowered(engine.Events), s)])
+		}
+	}
+	defaults := map[string]string{
+		"ToUserName":   DefaultToUserName,
+		"FromUserName": DefaultFromUserName,
+		"CreateTime":   strconv.FormatInt(now.Unix(), 10),
+	}
+	if fields["MsgType"] != "event" {
+		defaults["MsgId"] = strconv.FormatUint(7382914650000000000+uint64(i+1), 10)
+	}
+	for k, v := range defaults {
+		if _, ok := fields[k]; !ok {
+			fields[k] = v
+		}
+	}
+	ev, err := engine.NewEvent(fields, engine.DefaultLocation)
+	if err != nil {
+		at := en
+		for k, kn := range where {
+			if strings.HasPrefix(err.Error(), "field "+k+":") {
+				at = kn
+			}
+		}
+		p.fail(at, name, "event: %v", err)
+		return nil
+	}
+	return ev
+}
+
+func lowered(list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = strings.ToLower(s)
+	}
+	return out
+}
+
+// flatten turns the event mapping into WeChat's element paths, as the
+// server's XML decoder keys them: ScanCodeInfo: {ScanResult: x} becomes
+// "ScanCodeInfo/ScanResult", and the items of a list "PicList/item[0]/...".
+func (p *parser) flatten(name string, n *yaml.Node, fields map[string]string, where map[string]*yaml.Node) {
+	add := func(key string, at *yaml.Node, value string) {
+		if _, dup := fields[key]; dup {
+			p.fail(at, name, "event: %s is given twice (first at line %d)", key, where[key].Line)
+			return
+		}
+		fields[key], where[key] = value, at
+	}
+	var walk func(path string, at, v *yaml.Node)
+	walk = func(path string, at, v *yaml.Node) {
+		switch v.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(v.Content); i += 2 {
+				k, val := v.Content[i], v.Content[i+1]
+				if !p.checkField(name, path+k.Value, k) {
+					continue
+				}
+				if val.Kind == yaml.AliasNode {
+					val = val.Alias
+				}
+				if val.Kind != yaml.ScalarNode && slices.Contains(eventFields, itemIndex.ReplaceAllString(path+k.Value, "item[0]")) {
+					p.fail(val, name, "event: %s: want one value, got %s", path+k.Value, map[yaml.Kind]string{yaml.MappingNode: "a mapping", yaml.SequenceNode: "a list"}[val.Kind])
+					continue
+				}
+				walk(path+k.Value+"/", k, val)
+			}
+		case yaml.SequenceNode:
+			for i, it := range v.Content {
+				walk(fmt.Sprintf("%sitem[%d]/", path, i), it, it)
+			}
+		case yaml.AliasNode:
+			walk(path, at, v.Alias)
+		default:
+			value := v.Value
+			if v.Tag == "!!null" {
+				value = ""
+			}
+			add(strings.TrimSuffix(path, "/"), at, value)
+		}
+	}
+	walk("", n, n)
+}
+
+// derivedFields are computed by engine.NewEvent; giving them does nothing.
+var derivedFields = map[string]string{
+	"Text":    "Text is what the user said: Content for a text message, Recognition for a voice message; give one of those (or text:)",
+	"Scene":   "Scene comes from EventKey: give EventKey: qrscene_X for a follow from a QR code, EventKey: X for SCAN",
+	"OpenID":  "OpenID is FromUserName: give that",
+	"Account": "Account is ToUserName: give that",
+	"Time":    "Time is CreateTime: set the time with now:",
+	"Raw":     "Raw holds every field given: give the field itself",
+}
+
+// eventFields are the element paths engine.Event reads, by the path with
+// item indexes as item[0].
+var eventFields = func() []string {
+	var out []string
+	var walk func(prefix string, t reflect.Type)
+	walk = func(prefix string, t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if _, derived := derivedFields[f.Name]; derived && prefix == "" {
+				continue
+			}
+			switch f.Type.Kind() {
+			case reflect.Struct:
+				walk(prefix+f.Name+"/", f.Type)
+			case reflect.Slice:
+				walk(prefix+f.Name+"/item[0]/", f.Type.Elem())
+			default:
+				out = append(out, prefix+f.Name)
+			}
+		}
+	}
+	walk("", reflect.TypeOf(engine.Event{}))
+	return out
+}()
+
+var itemIndex = regexp.MustCompile(`item\[\d+\]`)
+
+// checkField reports whether an event key is usable. Keys WeChat may add
+// tomorrow are: they go to Raw. A key that is a computed field, or looks
+// like a typo of a known one, is an error.
+func (p *parser) checkField(name, path string, k *yaml.Node) bool {
+	if why, ok := derivedFields[path]; ok {
+		p.fail(k, name, "event: %s", why)
+		return false
+	}
+	norm := itemIndex.ReplaceAllString(path, "item[0]")
+	if slices.Contains(eventFields, norm) {
+		return true
+	}
+	for _, f := range eventFields {
+		if strings.HasPrefix(f, norm+"/") {
+			return true // a group such as ScanCodeInfo
+		}
+	}
+	for _, f := range eventFields {
+		if strings.EqualFold(f, norm) {
+			p.fail(k, name, "event: unknown field %q: did you mean %q? (WeChat's names are case-sensitive)", path, f)
+			return false
+		}
+	}
+	if s := rules.Suggest(norm, eventFields); s != "" {
+		p.fail(k, name, "event: unknown field %q: did you mean %q?", path, s)
+		return false
+	}
+	return true
+}
+
+// want checks the expectations of a case.
+func (p *parser) want(name string, wd wantDef, cn *yaml.Node) want {
+	wk, wn := keyOf(cn, "want"), lookup(cn, "want")
+	w := want{pos: p.pos(wk)}
+	if wn == nil {
+		p.fail(cn, name, "want is required: the rule that answers (or none), and what its reply holds")
+		return w
+	}
+	rn := lookup(wn, "rule")
+	switch {
+	case rn == nil || strings.TrimSpace(wd.Rule) == "":
+		p.fail(wn, name, "want: rule is required: the id of the rule that answers, or none for no reply")
+	case wd.Rule != "none":
+		w.rule = wd.Rule
+	}
+	w.rulePos = p.pos(keyOf(wn, "rule"))
+
+	var given []string // the reply fields given, for messages
+	if kn := lookup(wn, "kind"); kn != nil {
+		w.kind, w.kindPos = engine.Kind(wd.Kind), p.pos(keyOf(wn, "kind"))
+		if !slices.Contains(engine.Kinds, w.kind) {
+			msg := fmt.Sprintf("want.kind: unknown reply kind %q", wd.Kind)
+			if s := rules.Suggest(wd.Kind, kindNames()); s != "" {
+				msg += fmt.Sprintf(": did you mean %q?", s)
+			} else {
+				msg += " (" + strings.Join(kindNames(), ", ") + ")"
+			}
+			p.fail(kn, name, "%s", msg)
+		}
+		w.kinds = []engine.Kind{w.kind}
+	}
+	values := map[string]string{
+		"text": wd.Text, "text_regex": wd.TextRegex, "media_id": wd.MediaID, "title": wd.Title,
+		"description": wd.Description, "music_url": wd.MusicURL, "hq_music_url": wd.HQMusicURL,
+		"thumb_media_id": wd.ThumbMediaID, "kf_account": wd.KfAccount,
+	}
+	narrow := func(key string, kinds []engine.Kind, at *yaml.Node) {
+		switch {
+		case w.kind != "" && !slices.Contains(kinds, w.kind):
+			p.fail(at, name, "want.%s: %s %s reply has no %s", key, article(string(w.kind)), w.kind, key)
+		case w.kinds != nil && !slices.ContainsFunc(kinds, func(k engine.Kind) bool { return slices.Contains(w.kinds, k) }):
+			p.fail(at, name, "want.%s: no reply has both %s and %s", key, given[0], key)
+		case w.kinds == nil:
+			w.kinds = kinds
+		default:
+			w.kinds = slices.DeleteFunc(slices.Clone(w.kinds), func(k engine.Kind) bool { return !slices.Contains(kinds, k) })
+		}
+		given = append(given, key)
+	}
+	for _, rf := range replyFields {
+		vn := lookup(wn, rf.key)
+		if vn == nil {
+			continue
+		}
+		kpos := p.pos(keyOf(wn, rf.key))
+		narrow(rf.key, rf.kinds, keyOf(wn, rf.key))
+		switch rf.key {
+		case "text_contains":
+			items := []*yaml.Node{vn}
+			if vn.Kind == yaml.SequenceNode {
+				items = vn.Content
+			}
+			if len(wd.TextContains) == 0 {
+				p.fail(vn, name, "want.text_contains is empty: give a piece of text, or a list of them")
+			}
+			for j, s := range wd.TextContains {
+				if s == "" {
+					p.fail(items[j], name, "want.text_contains: an empty string is in every text")
+				}
+				w.fields = append(w.fields, fieldWant{key: rf.key, value: s, pos: kpos})
+			}
+		case "text_regex":
+			re, err := regexp.Compile(wd.TextRegex)
+			if err != nil {
+				p.fail(vn, name, "want.text_regex: not a regular expression: %v", err)
+			}
+			w.fields = append(w.fields, fieldWant{key: rf.key, value: wd.TextRegex, re: re, pos: kpos})
+		default:
+			w.fields = append(w.fields, fieldWant{key: rf.key, value: values[rf.key], pos: kpos})
+		}
+	}
+	if nn := lookup(wn, "news"); nn != nil {
+		narrow("news", []engine.Kind{engine.KindNews}, keyOf(wn, "news"))
+		w.newsPos = p.pos(keyOf(wn, "news"))
+		if len(wd.News) == 0 {
+			p.fail(nn, name, "want.news: give the articles, one item each (an item {} matches any article)")
+		}
+		if len(wd.News) > engine.MaxArticles {
+			p.fail(nn, name, "want.news: %d articles: a reply has at most %d", len(wd.News), engine.MaxArticles)
+		}
+		w.news = []articleWant{}
+		for j, a := range wd.News {
+			an := item(nn, j)
+			aw := articleWant{pos: p.pos(an)}
+			if lookup(an, "title") != nil {
+				aw.title = &a.Title
+			}
+			if lookup(an, "description") != nil {
+				aw.description = &a.Description
+			}
+			if lookup(an, "pic_url") != nil {
+				aw.picURL = &a.PicURL
+			}
+			if lookup(an, "url") != nil {
+				aw.url = &a.URL
+			}
+			w.news = append(w.news, aw)
+		}
+	}
+	if w.rule == "" && rn != nil && w.checksReply() {
+		first := "kind"
+		if len(given) > 0 {
+			first = given[0]
+		}
+		p.fail(keyOf(wn, first), name, "want.%s: rule is none (no reply), so there is no reply to check", first)
+	}
+	return w
+}
+
+func kindNames() []string {
+	out := make([]string, len(engine.Kinds))
+	for i, k := range engine.Kinds {
+		out[i] = string(k)
+	}
+	return out
+}
+
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
+}
+
+// checkRules checks that every rule a case names is in the folder's rule
+// set; a rule with enabled: false is not.
+func checkRules(cases []*testCase, rs *engine.RuleSet, folder string) Errors {
+	var ids []string
+	for _, r := range rs.Rules() {
+		ids = append(ids, r.ID)
+	}
+	var errs Errors
+	for _, c := range cases {
+		if c.want.rule == "" || rs.Rule(c.want.rule) != nil {
+			continue
+		}
+		msg := fmt.Sprintf("want.rule: no enabled rule %q in %s", c.want.rule, folder)
+		if s := rules.Suggest(c.want.rule, ids); s != "" {
+			msg += fmt.Sprintf(": did you mean %q?", s)
+		}
+		errs = append(errs, &Error{Pos: c.want.rulePos, Test: c.name, Err: errors.New(msg)})
+	}
+	return errs
+}
+
+// lookup returns the value of key in mapping n, or nil.
+func lookup(n *yaml.Node, key string) *yaml.Node {
+	if k := keyIndex(n, key); k >= 0 {
+		return n.Content[k+1]
+	}
+	return nil
+}
+
+// keyOf returns the key node of key in mapping n, or nil.
+func keyOf(n *yaml.Node, key string) *yaml.Node {
+	if k := keyIndex(n, key); k >= 0 {
+		return n.Content[k]
+	}
+	return nil
+}
+
+func keyIndex(n *yaml.Node, key string) int {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return -1
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// item returns element i of sequence n, or nil.
+func item(n *yaml.Node, i int) *yaml.Node {
+	if c := contentOf(n); i < len(c) {
+		return c[i]
+	}
+	return nil
+}
+
+func contentOf(n *yaml.Node) []*yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	return n.Content
+}
