@@ -1,0 +1,364 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/wxreply/wxreply/rules"
+	"github.com/wxreply/wxreply/server/wxapi"
+	"github.com/wxreply/wxreply/server/wxmenu"
+)
+
+// defaultMenuFile is the menu that check and diff read when none is named.
+const defaultMenuFile = "examples/menu.yaml"
+
+// stdin is where menu delete reads its confirmation; tests replace it.
+var stdin io.Reader = os.Stdin
+
+// cacheNote is what to expect after a change of menu.
+const cacheNote = "WeChat's clients show the change within minutes to 24 hours (they cache the menu); unfollow and follow the account again to see it at once."
+
+var menuCommands = []command{
+	{"check", "check a menu file against WeChat's limits and the rules", runMenuCheck},
+	{"diff", "show what push would change in the live menu", runMenuDiff},
+	{"push", "check a menu file and make it the account's menu", runMenuPush},
+	{"get", "print the live menu in the menu file format", runMenuGet},
+	{"delete", "delete the live menu (asks first, unless --yes)", runMenuDelete},
+}
+
+func runMenu(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		menuUsage(stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range menuCommands {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "wxreply menu: unknown command %q\n\n", args[0])
+	menuUsage(stderr)
+	return exitUsage
+}
+
+func menuUsage(w io.Writer) {
+	fmt.Fprintf(w, "wxreply menu manages the account's custom menu (自定义菜单) from a YAML file.\n\nUsage: wxreply menu COMMAND [flags]\n\nCommands:\n")
+	for _, c := range menuCommands {
+		fmt.Fprintf(w, "  %-7s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun \"wxreply menu COMMAND -h\" for a command's flags.\n")
+}
+
+// parseMenuArgs parses flags that may come before or after the positional
+// arguments (wxreply menu push menu.yaml --yes) and returns the positional ones.
+func parseMenuArgs(fs *flag.FlagSet, args []string) (positional []string, code int, ok bool) {
+	for {
+		if code, ok := parseFlags(fs, args); !ok {
+			return nil, code, false
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return positional, exitOK, true
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// apiFlags are the flags of the commands that call WeChat.
+type apiFlags struct {
+	set    *settings
+	secret *string
+}
+
+func addAPIFlags(fs *flag.FlagSet) *apiFlags {
+	set := newSettings(fs)
+	set.add("appid", "", "the account's AppID")
+	set.add("api-base", wxapi.DefaultBaseURL, "WeChat's API address: point it at a proxy, or a test server")
+	set.add("token-endpoint", string(wxapi.StableToken), "where the access_token comes from: stable_token, or token for the classic /cgi-bin/token (each call of which revokes the tokens other programs hold)")
+	set.add("api-timeout", wxapi.DefaultTimeout.String(), "how long to wait for each answer from WeChat")
+	secret := fs.String("secret", "", "the AppSecret (env WXREPLY_APPSECRET, which ps does not show: prefer it)")
+	return &apiFlags{set: set, secret: secret}
+}
+
+// client resolves the flags and environment into a client, or says which
+// setting is missing or wrong.
+func (a *apiFlags) client() (*wxapi.Client, error) {
+	if err := a.set.resolve(""); err != nil {
+		return nil, err
+	}
+	secret := *a.secret
+	if secret == "" {
+		secret = os.Getenv("WXREPLY_APPSECRET")
+	}
+	appID := a.set.get("appid")
+	switch {
+	case appID == "":
+		return nil, errors.New("no AppID: give --appid or set WXREPLY_APPID (admin panel: 设置与开发 → 基本配置)")
+	case secret == "":
+		return nil, errors.New("no AppSecret: set WXREPLY_APPSECRET or give --secret (admin panel: 设置与开发 → 基本配置)")
+	}
+	base := a.set.get("api-base")
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--api-base %q: want an http:// or https:// address", base)
+	}
+	ep, err := wxapi.ParseTokenEndpoint(a.set.get("token-endpoint"))
+	if err != nil {
+		return nil, fmt.Errorf("--token-endpoint: %v", err)
+	}
+	timeout, err := time.ParseDuration(a.set.get("api-timeout"))
+	if err != nil || timeout <= 0 {
+		return nil, fmt.Errorf("--api-timeout %q: want a duration such as 3s", a.set.get("api-timeout"))
+	}
+	return &wxapi.Client{AppID: appID, Secret: secret, BaseURL: base, TokenEndpoint: ep, Timeout: timeout}, nil
+}
+
+// menuContext ends on Ctrl-C.
+func menuContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt)
+}
+
+// readMenu parses and checks a menu file, printing its problems.
+func readMenu(name, path string, stderr io.Writer, consequence string) (*wxmenu.File, bool) {
+	f, err := wxmenu.ParseFile(path)
+	if err == nil {
+		return f, true
+	}
+	var list rules.Errors
+	if errors.As(err, &list) {
+		fmt.Fprintln(stderr, err)
+		fmt.Fprintf(stderr, "%d %s%s\n", len(list), plural(len(list), "error", "errors"), consequence)
+	} else {
+		fmt.Fprintf(stderr, "wxreply menu %s: %v\n", name, err)
+	}
+	return nil, false
+}
+
+func menuSummary(m *wxmenu.Menu) string {
+	b, s := m.Count()
+	return fmt.Sprintf("%d %s, %d sub-menu %s", b, plural(b, "button", "buttons"), s, plural(s, "button", "buttons"))
+}
+
+func runMenuCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("menu check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	rulesDir := fs.String("rules", "", "the rule folder whose event_key rules answer the buttons (default "+defaultRulesDir+", or the bundled examples)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: wxreply menu check [--rules DIR] [FILE]\n\nChecks the menu file (default %s) against WeChat's limits and prints every\nproblem as file:line:col: message. Warns about each button whose key no rule\nanswers and each rule event_key that no button sends.\n\n", defaultMenuFile)
+		fs.PrintDefaults()
+	}
+	pos, code, ok := parseMenuArgs(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	path := defaultMenuFile
+	if len(pos) == 1 {
+		path = pos[0]
+	}
+	f, ok := readMenu("check", path, stderr, "")
+	if !ok {
+		return exitFailure
+	}
+	res, err := loadRules(*rulesDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "wxreply menu check: the rules do not load, so the keys they answer are unknown (run wxreply check):\n%v\n", err)
+		return exitFailure
+	}
+	for _, w := range wxmenu.CheckRules(f, res.RuleSet) {
+		fmt.Fprintln(stdout, w.Warning())
+	}
+	fmt.Fprintf(stdout, "menu OK: %s\n", menuSummary(f.Menu))
+	return exitOK
+}
+
+// liveMenu returns the account's menu, or nil when it has none.
+func liveMenu(ctx context.Context, c *wxapi.Client, stderr io.Writer) (*wxmenu.Menu, error) {
+	info, err := c.MenuGet(ctx)
+	if errors.Is(err, wxapi.ErrNoMenu) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if n := len(info.ConditionalMenus); n > 0 {
+		fmt.Fprintf(stderr, "note: the account also has %d conditional %s, not shown: wxreply manages the default menu\n", n, plural(n, "menu", "menus"))
+	}
+	return wxmenu.FromJSON(info.Menu)
+}
+
+func runMenuDiff(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("menu diff", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	api := addAPIFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: wxreply menu diff [flags] [FILE]\n\nShows, as a unified diff, what \"wxreply menu push FILE\" would change in the\naccount's live menu. FILE defaults to %s.\n\n", defaultMenuFile)
+		fs.PrintDefaults()
+	}
+	pos, code, ok := parseMenuArgs(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	path := defaultMenuFile
+	if len(pos) == 1 {
+		path = pos[0]
+	}
+	c, err := api.client()
+	if err != nil {
+		fmt.Fprintf(stderr, "wxreply menu diff: %v\n", err)
+		return exitUsage
+	}
+	f, ok := readMenu("diff", path, stderr, "")
+	if !ok {
+		return exitFailure
+	}
+	ctx, cancel := menuContext()
+	defer cancel()
+	live, err := liveMenu(ctx, c, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "wxreply menu diff: %v\n", err)
+		return exitFailure
+	}
+	liveName := "live menu of " + c.AppID
+	if live == nil {
+		liveName += " (none)"
+	}
+	d := wxmenu.Diff(liveName, live, path, f.Menu)
+	if d == "" {
+		fmt.Fprintf(stdout, "no changes: the live menu is %s\n", path)
+		return exitOK
+	}
+	fmt.Fprint(stdout, d)
+	return exitOK
+}
+
+func runMenuPush(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("menu push", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	api := addAPIFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: wxreply menu push [flags] FILE\n\nChecks the menu file and, when it has no errors, makes it the account's menu\n(/cgi-bin/menu/create). Run \"wxreply menu diff FILE\" first to see the change.\n\n")
+		fs.PrintDefaults()
+	}
+	pos, code, ok := parseMenuArgs(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	path := pos[0]
+	c, err := api.client()
+	if err != nil {
+		fmt.Fprintf(stderr, "wxreply menu push: %v\n", err)
+		return exitUsage
+	}
+	f, ok := readMenu("push", path, stderr, ": nothing was pushed")
+	if !ok {
+		return exitFailure
+	}
+	ctx, cancel := menuContext()
+	defer cancel()
+	if err := c.MenuCreate(ctx, f.Menu); err != nil {
+		fmt.Fprintf(stderr, "wxreply menu push: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(stdout, "pushed %s to %s: %s\n%s\n", path, c.AppID, menuSummary(f.Menu), cacheNote)
+	return exitOK
+}
+
+func runMenuGet(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("menu get", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	api := addAPIFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: wxreply menu get [flags]\n\nPrints the account's live menu (/cgi-bin/menu/get) in the menu file format,\nready to save and push again. A menu made in the admin panel is not shown.\n\n")
+		fs.PrintDefaults()
+	}
+	pos, code, ok := parseMenuArgs(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	c, err := api.client()
+	if err != nil {
+		fmt.Fprintf(stderr, "wxreply menu get: %v\n", err)
+		return exitUsage
+	}
+	ctx, cancel := menuContext()
+	defer cancel()
+	live, err := liveMenu(ctx, c, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "wxreply menu get: %v\n", err)
+		return exitFailure
+	}
+	if live == nil {
+		fmt.Fprintf(stderr, "wxreply menu get: %v (WeChat error 46003)\n", wxapi.ErrNoMenu)
+		return exitFailure
+	}
+	stdout.Write(wxmenu.Format(live))
+	return exitOK
+}
+
+func runMenuDelete(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("menu delete", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	api := addAPIFlags(fs)
+	yes := fs.Bool("yes", false, "delete without asking")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: wxreply menu delete [--yes] [flags]\n\nDeletes the account's menu, and with it every conditional menu\n(/cgi-bin/menu/delete). Asks first, unless --yes.\n\n")
+		fs.PrintDefaults()
+	}
+	pos, code, ok := parseMenuArgs(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	c, err := api.client()
+	if err != nil {
+		fmt.Fprintf(stderr, "wxreply menu delete: %v\n", err)
+		return exitUsage
+	}
+	if !*yes {
+		fmt.Fprintf(stderr, "Delete the custom menu of %s, and every conditional menu? Type yes to delete: ", c.AppID)
+		answer, _ := bufio.NewReader(stdin).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "yes" && a != "y" {
+			fmt.Fprintln(stderr, "\nnot deleted (give --yes to delete without asking)")
+			return exitFailure
+		}
+	}
+	ctx, cancel := menuContext()
+	defer cancel()
+	if err := c.MenuDelete(ctx); err != nil {
+		fmt.Fprintf(stderr, "wxreply menu delete: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(stdout, "deleted the custom menu of %s\n%s\n", c.AppID, cacheNote)
+	return exitOK
+}
