@@ -36,7 +36,9 @@ var commands = []command{
 	{"serve", "answer WeChat's callbacks with a rule folder", runServe},
 	{"send", "send the server a message as WeChat would, and print the reply", runSend},
 	{"check", "check a rule folder and report every problem with its position", runCheck},
+	{"test", "run the rule tests in *_test.yaml files", runTest},
 	{"explain", "show which rule answers a message, its reply, and why earlier rules did not", runExplain},
+	{"menu", "check, diff, push, get or delete the account's custom menu", runMenu},
 	{"version", "print wxreply's version", func(_ []string, stdout, _ io.Writer) int {
 		fmt.Fprintf(stdout, "wxreply %s\n", version)
 		return exitOK
