@@ -4,6 +4,8 @@
 //	wxreply send [flags]         send the server a message as WeChat would
 //	wxreply check [DIR]          check a rule folder
 //	wxreply explain [flags]      show which rule answers a message, and why
+//	wxreply test [DIR|FILE ...]  run the rule tests in *_test.yaml files
+//	wxreply menu COMMAND [FILE]  check, diff, push, get or delete the custom menu
 //	wxreply version              print the version
 //
 // Run "wxreply COMMAND -h" for a command's flags.
