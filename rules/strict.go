@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -110,6 +111,9 @@ func goKind(name string) string {
 		return k
 	}
 	switch {
+	case strings.HasPrefix(name, "[]") && exported(name[strings.LastIndex(name, ".")+1:]):
+		// []wxmenu.Button: a list of buttons
+		return "a list of " + strings.ToLower(name[strings.LastIndex(name, ".")+1:]) + "s"
 	case strings.HasPrefix(name, "[]"):
 		return "a list"
 	case strings.HasPrefix(name, "float"):
@@ -119,6 +123,8 @@ func goKind(name string) string {
 	}
 	return "a mapping"
 }
+
+func exported(name string) bool { return name != "" && unicode.IsUpper(rune(name[0])) }
 
 func nodeKind(n *yaml.Node) string {
 	switch n.Kind {

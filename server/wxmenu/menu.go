@@ -6,10 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"reflect"
-	"regexp"
-	"strconv"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -59,28 +55,17 @@ func ParseFile(path string) (*File, error) {
 // "file:line:col: message".
 func Parse(name string, src []byte) (*File, error) {
 	f := &File{Name: name}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return nil, f.yamlErrors(err)
-	}
-	if len(doc.Content) == 0 {
+	var m Menu
+	root, errs := rules.DecodeStrict(name, src, &m)
+	f.root = root
+	switch {
+	case root == nil && len(errs) > 0:
+		return nil, errs // not YAML, or not a mapping
+	case root == nil:
 		return nil, rules.Errors{{Pos: rules.Pos{File: name, Line: 1, Col: 1},
 			Err: errors.New("the menu file is empty: want button: with 1 to 3 buttons")}}
-	}
-	f.root = doc.Content[0]
-	if f.root.Kind != yaml.MappingNode {
-		return nil, rules.Errors{{Pos: f.at(f.root), Err: errors.New("not a menu file: want a mapping with the key button")}}
-	}
-	var m Menu
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	dec.KnownFields(true)
-	if err := dec.Decode(&m); err != nil {
+	case len(errs) > 0:
 		// Type errors leave the rest decoded; report them with the rest.
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			return nil, f.yamlErrors(err)
-		}
-		errs := f.yamlErrors(err)
 		errs = append(errs, validate(&m, f)...)
 		sortErrors(errs)
 		return nil, errs
@@ -171,106 +156,6 @@ func (f *File) fieldPos(i, j int, field string) rules.Pos {
 	return f.at(b)
 }
 
-var yamlLineMessage = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-
-var (
-	unknownField = regexp.MustCompile(`^field (\S+) not found in type wxmenu\.(\w+)$`)
-	wrongType    = regexp.MustCompile("^cannot unmarshal !!(\\w+) (?:`(.*)` )?into (.*)$")
-	duplicateKey = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
-)
-
-// syntaxHints say what usually causes yaml.v3's syntax errors.
-var syntaxHints = map[string]string{
-	"found unexpected end of stream":                 "is a quote or a bracket left open?",
-	"mapping values are not allowed in this context": "a value with \": \" in it needs quotes",
-	"did not find expected key":                      "check the indentation of this line and the one before",
-	"found character that cannot start any token":    "indent with spaces, not tabs, and quote values starting with @ or `",
-	"did not find expected '-' indicator":            "check the indentation of this list",
-}
-
-var yamlKinds = map[string]string{
-	"str": "text", "int": "a number", "float": "a number", "bool": "true/false",
-	"seq": "a list", "map": "a mapping", "null": "nothing",
-}
-
-var goKinds = map[string]string{
-	"string": "text", "[]wxmenu.Button": "a list of buttons", "wxmenu.Button": "a button (name, type, ...)",
-	"wxmenu.Menu": "a mapping with the key button",
-}
-
-// knownFields lists each type's YAML keys, for suggesting what a typo meant.
-var knownFields = map[string][]string{}
-
-func init() {
-	for _, v := range []any{Menu{}, Button{}} {
-		t := reflect.TypeOf(v)
-		for i := range t.NumField() {
-			knownFields[t.Name()] = append(knownFields[t.Name()], strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0])
-		}
-	}
-}
-
-// yamlErrors turns yaml.v3's "line N: message" errors into positioned errors
-// in words a menu author can act on.
-func (f *File) yamlErrors(err error) rules.Errors {
-	var msgs []string
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	} else {
-		msgs = []string{err.Error()}
-	}
-	var out rules.Errors
-	for _, m := range msgs {
-		e := &rules.Error{Pos: rules.Pos{File: f.Name}, Err: errors.New(strings.TrimPrefix(m, "yaml: "))}
-		if sm := yamlLineMessage.FindStringSubmatch(m); sm != nil {
-			e.Pos.Line, _ = strconv.Atoi(sm[1])
-			e.Err = errors.New(sm[2])
-			if hint, ok := syntaxHints[sm[2]]; ok {
-				e.Err = fmt.Errorf("%s: %s", sm[2], hint)
-			}
-			f.explain(e, sm[2])
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-func (f *File) explain(e *rules.Error, msg string) {
-	if m := unknownField.FindStringSubmatch(msg); m != nil {
-		field, known := m[1], knownFields[m[2]]
-		text := fmt.Sprintf("unknown field %q", field)
-		if s := closest(field, known); s != "" {
-			text += fmt.Sprintf(": did you mean %q?", s)
-		} else {
-			text += fmt.Sprintf(" (known fields: %s)", strings.Join(known, ", "))
-		}
-		e.Err = errors.New(text)
-		if k := findKey(f.root, field, e.Pos.Line); k != nil {
-			e.Pos.Col = k.Column
-		}
-		return
-	}
-	if m := wrongType.FindStringSubmatch(msg); m != nil {
-		got := yamlKinds[m[1]]
-		if m[2] != "" {
-			got += " " + strconv.Quote(m[2])
-		}
-		want, ok := goKinds[m[3]]
-		if !ok {
-			want = m[3]
-		}
-		e.Err = fmt.Errorf("want %s, got %s", want, got)
-		if n := findValueOnLine(f.root, e.Pos.Line); n != nil {
-			e.Pos.Col = n.Column
-		}
-		return
-	}
-	if m := duplicateKey.FindStringSubmatch(msg); m != nil {
-		e.Err = fmt.Errorf("%q is given twice (first at line %s)", m[1], m[2])
-	}
-}
-
 // yaml.Node helpers.
 
 // lookup returns the value of key in mapping n, or nil.
@@ -292,78 +177,4 @@ func item(n *yaml.Node, i int) *yaml.Node {
 		return nil
 	}
 	return n.Content[i]
-}
-
-// findKey finds the mapping key named key on the given line, anywhere below n.
-func findKey(n *yaml.Node, key string, line int) *yaml.Node {
-	if n == nil {
-		return nil
-	}
-	if n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i]; k.Value == key && k.Line == line {
-				return k
-			}
-		}
-	}
-	for _, c := range n.Content {
-		if k := findKey(c, key, line); k != nil {
-			return k
-		}
-	}
-	return nil
-}
-
-// findValueOnLine finds the first mapping value or list item that starts on line.
-func findValueOnLine(n *yaml.Node, line int) *yaml.Node {
-	if n == nil {
-		return nil
-	}
-	for i, c := range n.Content {
-		isValue := n.Kind == yaml.SequenceNode || (n.Kind == yaml.MappingNode && i%2 == 1)
-		if isValue && c.Line == line {
-			return c
-		}
-		if v := findValueOnLine(c, line); v != nil {
-			return v
-		}
-	}
-	return nil
-}
-
-// closest returns the name in known within two edits of s, if there is one.
-func closest(s string, known []string) string {
-	best, bestDist := "", 3
-	for _, k := range known {
-		if d := editDistance(s, k); d < bestDist {
-			best, bestDist = k, d
-		}
-	}
-	return best
-}
-
-// editDistance counts the insertions, deletions, substitutions and swaps of
-// two neighbours that turn a into b ("kye" is one from "key").
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }

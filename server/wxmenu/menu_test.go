@@ -158,7 +158,7 @@ func TestValidate(t *testing.T) {
 		{"YAML syntax", "button:\n  - name: A\n    type: click: x\n",
 			[]string{`m.yaml:3: mapping values are not allowed in this context: a value with ": " in it needs quotes`}},
 		{"not a mapping", "- name: A\n",
-			[]string{`m.yaml:1:1: not a menu file: want a mapping with the key button`}},
+			[]string{`m.yaml:1:1: want a mapping with the keys button, got a list`}},
 		{"empty file", "",
 			[]string{`m.yaml:1:1: the menu file is empty: want button: with 1 to 3 buttons`}},
 		{"several problems", "button:\n  - name: 一二三四五六\n    type: click\n  - name: B\n    type: view\n    url: ftp://example.com/\n",

@@ -196,7 +196,7 @@ func validateButton(b *Button, i, j int, f *File) rules.Errors {
 	needs, ok := Types[b.Type]
 	if !ok {
 		msg := fmt.Sprintf("type %q is not a menu button type", b.Type)
-		if s := closest(b.Type, typeOrder); s != "" {
+		if s := rules.Suggest(b.Type, typeOrder); s != "" {
 			msg += fmt.Sprintf(": did you mean %q?", s)
 		} else {
 			msg += ": want one of " + strings.Join(typeOrder, ", ")
