@@ -52,29 +52,34 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	return dispatch("wxreply", "wxreply answers WeChat Official Account messages from rule files.", commands, args, stdout, stderr)
+}
+
+// dispatch runs the command that args name, or prints the usage of prog.
+func dispatch(prog, intro string, cmds []command, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr)
+		usage(stderr, prog, intro, cmds)
 		if len(args) == 0 {
 			return exitUsage
 		}
 		return exitOK
 	}
-	for _, c := range commands {
+	for _, c := range cmds {
 		if c.name == args[0] {
 			return c.run(args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "wxreply: unknown command %q\n\n", args[0])
-	usage(stderr)
+	fmt.Fprintf(stderr, "%s: unknown command %q\n\n", prog, args[0])
+	usage(stderr, prog, intro, cmds)
 	return exitUsage
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintf(w, "wxreply answers WeChat Official Account messages from rule files.\n\nUsage: wxreply COMMAND [flags]\n\nCommands:\n")
-	for _, c := range commands {
+func usage(w io.Writer, prog, intro string, cmds []command) {
+	fmt.Fprintf(w, "%s\n\nUsage: %s COMMAND [flags]\n\nCommands:\n", intro, prog)
+	for _, c := range cmds {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\nRun \"wxreply COMMAND -h\" for a command's flags.\n")
+	fmt.Fprintf(w, "\nRun \"%s COMMAND -h\" for a command's flags.\n", prog)
 }
 
 // parseFlags parses a subcommand's flags and maps the outcome to an exit code:

@@ -36,29 +36,7 @@ var menuCommands = []command{
 }
 
 func runMenu(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		menuUsage(stderr)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
-	}
-	for _, c := range menuCommands {
-		if c.name == args[0] {
-			return c.run(args[1:], stdout, stderr)
-		}
-	}
-	fmt.Fprintf(stderr, "wxreply menu: unknown command %q\n\n", args[0])
-	menuUsage(stderr)
-	return exitUsage
-}
-
-func menuUsage(w io.Writer) {
-	fmt.Fprintf(w, "wxreply menu manages the account's custom menu (自定义菜单) from a YAML file.\n\nUsage: wxreply menu COMMAND [flags]\n\nCommands:\n")
-	for _, c := range menuCommands {
-		fmt.Fprintf(w, "  %-7s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintf(w, "\nRun \"wxreply menu COMMAND -h\" for a command's flags.\n")
+	return dispatch("wxreply menu", "wxreply menu manages the account's custom menu (自定义菜单) from a YAML file.", menuCommands, args, stdout, stderr)
 }
 
 // parseMenuArgs parses flags that may come before or after the positional
@@ -75,6 +53,33 @@ func parseMenuArgs(fs *flag.FlagSet, args []string) (positional []string, code i
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
+}
+
+// fileArg says whether a menu command takes a FILE.
+type fileArg int
+
+const (
+	noFile       fileArg = iota
+	optionalFile         // defaultMenuFile when not given
+	requiredFile
+)
+
+// menuArgs parses a menu command's flags and its FILE, if it takes one.
+func menuArgs(fs *flag.FlagSet, args []string, want fileArg) (path string, code int, ok bool) {
+	pos, code, ok := parseMenuArgs(fs, args)
+	if !ok {
+		return "", code, false
+	}
+	switch {
+	case len(pos) > 1, len(pos) == 1 && want == noFile, len(pos) == 0 && want == requiredFile:
+		fs.Usage()
+		return "", exitUsage, false
+	case len(pos) == 1:
+		return pos[0], exitOK, true
+	case want == optionalFile:
+		return defaultMenuFile, exitOK, true
+	}
+	return "", exitOK, true
 }
 
 // apiFlags are the flags of the commands that call WeChat.
@@ -159,17 +164,9 @@ func runMenuCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Usage: wxreply menu check [--rules DIR] [FILE]\n\nChecks the menu file (default %s) against WeChat's limits and prints every\nproblem as file:line:col: message. Warns about each button whose key no rule\nanswers and each rule event_key that no button sends.\n\n", defaultMenuFile)
 		fs.PrintDefaults()
 	}
-	pos, code, ok := parseMenuArgs(fs, args)
+	path, code, ok := menuArgs(fs, args, optionalFile)
 	if !ok {
 		return code
-	}
-	if len(pos) > 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	path := defaultMenuFile
-	if len(pos) == 1 {
-		path = pos[0]
 	}
 	f, ok := readMenu("check", path, stderr, "")
 	if !ok {
@@ -210,17 +207,9 @@ func runMenuDiff(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Usage: wxreply menu diff [flags] [FILE]\n\nShows, as a unified diff, what \"wxreply menu push FILE\" would change in the\naccount's live menu. FILE defaults to %s.\n\n", defaultMenuFile)
 		fs.PrintDefaults()
 	}
-	pos, code, ok := parseMenuArgs(fs, args)
+	path, code, ok := menuArgs(fs, args, optionalFile)
 	if !ok {
 		return code
-	}
-	if len(pos) > 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	path := defaultMenuFile
-	if len(pos) == 1 {
-		path = pos[0]
 	}
 	c, err := api.client()
 	if err != nil {
@@ -259,15 +248,10 @@ func runMenuPush(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Usage: wxreply menu push [flags] FILE\n\nChecks the menu file and, when it has no errors, makes it the account's menu\n(/cgi-bin/menu/create). Run \"wxreply menu diff FILE\" first to see the change.\n\n")
 		fs.PrintDefaults()
 	}
-	pos, code, ok := parseMenuArgs(fs, args)
+	path, code, ok := menuArgs(fs, args, requiredFile)
 	if !ok {
 		return code
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	path := pos[0]
 	c, err := api.client()
 	if err != nil {
 		fmt.Fprintf(stderr, "wxreply menu push: %v\n", err)
@@ -295,13 +279,8 @@ func runMenuGet(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Usage: wxreply menu get [flags]\n\nPrints the account's live menu (/cgi-bin/menu/get) in the menu file format,\nready to save and push again. A menu made in the admin panel is not shown.\n\n")
 		fs.PrintDefaults()
 	}
-	pos, code, ok := parseMenuArgs(fs, args)
-	if !ok {
+	if _, code, ok := menuArgs(fs, args, noFile); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		fs.Usage()
-		return exitUsage
 	}
 	c, err := api.client()
 	if err != nil {
@@ -332,13 +311,8 @@ func runMenuDelete(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Usage: wxreply menu delete [--yes] [flags]\n\nDeletes the account's menu, and with it every conditional menu\n(/cgi-bin/menu/delete). Asks first, unless --yes.\n\n")
 		fs.PrintDefaults()
 	}
-	pos, code, ok := parseMenuArgs(fs, args)
-	if !ok {
+	if _, code, ok := menuArgs(fs, args, noFile); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		fs.Usage()
-		return exitUsage
 	}
 	c, err := api.client()
 	if err != nil {
