@@ -32,6 +32,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// SIGHUP asks for a reload; caught from the start, a SIGHUP during
+	// start-up is not the default "terminate".
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	set := newSettings(fs)
@@ -176,7 +181,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
 	watched := make(chan struct{})
-	hup := make(chan os.Signal, 1)
 	if w := opts.Watcher; w != nil {
 		go func() {
 			defer close(watched)
@@ -187,8 +191,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		close(watched)
 	}
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for running := true; running; {
 		select {
 		case err := <-served:

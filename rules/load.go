@@ -91,7 +91,15 @@ func Read(fsys fs.FS, name string) (*Snapshot, error) {
 		}
 		src, err := fs.ReadFile(fsys, base)
 		if err != nil {
-			s.errs = append(s.errs, &Error{Pos: Pos{File: display}, Err: fmt.Errorf("cannot read: %w", err)})
+			err = fmt.Errorf("cannot read: %w", err)
+		} else if len(src) == 0 {
+			// Most often a file being written in place, caught between the
+			// truncation and the first write: loading it would answer with
+			// no rules at all.
+			err = errors.New("the file is empty: give it rules, or remove it")
+		}
+		if err != nil {
+			s.errs = append(s.errs, &Error{Pos: Pos{File: display}, Err: err})
 			fmt.Fprintf(sum, "%s\x00unreadable\x00", base)
 			continue
 		}

@@ -3,7 +3,6 @@ package rules
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -66,7 +65,11 @@ type Watcher struct {
 
 	mu      sync.Mutex // one reload at a time
 	version string     // the last snapshot compiled, good or bad
-	status  Status
+
+	// status is written by Reload under both locks and read under statusMu
+	// alone, so that /readyz and /metrics never wait for a compile.
+	statusMu sync.Mutex
+	status   Status
 }
 
 // WatcherOptions adjust a Watcher; zero values mean the defaults.
@@ -115,8 +118,8 @@ func NewWatcher(dir string, eng *engine.Engine, loaded *Result, opts WatcherOpti
 
 // Status reports the last reloads.
 func (w *Watcher) Status() Status {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.statusMu.Lock()
+	defer w.statusMu.Unlock()
 	s := w.status
 	s.Reloads = make(map[string]uint64, len(w.status.Reloads))
 	for k, v := range w.status.Reloads {
@@ -139,7 +142,9 @@ func (w *Watcher) Reload(trigger string) (version string, changed bool, err erro
 		return w.status.Version, false, err
 	}
 	if snap.Version == w.version {
+		w.statusMu.Lock()
 		w.status.Reloads["unchanged"]++
+		w.statusMu.Unlock()
 		if w.status.LastError != nil {
 			return w.status.Version, false, w.status.LastError
 		}
@@ -155,6 +160,7 @@ func (w *Watcher) Reload(trigger string) (version string, changed bool, err erro
 		w.log.Warn(warning.Warning())
 	}
 	w.engine.Swap(res.RuleSet)
+	w.statusMu.Lock()
 	w.status.Version = res.Version
 	w.status.Rules = len(res.RuleSet.Rules())
 	w.status.LastSuccess = w.now()
@@ -163,6 +169,7 @@ func (w *Watcher) Reload(trigger string) (version string, changed bool, err erro
 	w.status.FailingSince = time.Time{}
 	w.status.SourceMissing = false
 	w.status.Reloads["success"]++
+	w.statusMu.Unlock()
 	w.log.Info("rules reloaded", "trigger", trigger, "version", res.Version, "rules", w.status.Rules,
 		"took_ms", w.now().Sub(start).Milliseconds())
 	return res.Version, true, nil
@@ -174,6 +181,7 @@ func (w *Watcher) failed(trigger string, err error, missing bool) {
 	if missing {
 		w.version = "" // whatever comes back is new
 	}
+	w.statusMu.Lock()
 	if w.status.LastError == nil {
 		w.status.FailingSince = w.now()
 	}
@@ -181,6 +189,7 @@ func (w *Watcher) failed(trigger string, err error, missing bool) {
 	w.status.LastReloadSuccessful = false
 	w.status.SourceMissing = missing
 	w.status.Reloads["failure"]++
+	w.statusMu.Unlock()
 	var list Errors
 	if errors.As(err, &list) {
 		for _, e := range list {
@@ -193,16 +202,30 @@ func (w *Watcher) failed(trigger string, err error, missing bool) {
 }
 
 // Run watches the folder until ctx ends, reloading it a debounce after the
-// last change and every poll interval. It returns an error only when no
-// watch can be set up at all; a folder that disappears is watched again
-// when it comes back.
+// last change and every poll interval. A folder that disappears is watched
+// again when it comes back. It returns when ctx ends.
 func (w *Watcher) Run(ctx context.Context) error {
-	fw, err := fsnotify.NewWatcher()
-	if err != nil {
-		return fmt.Errorf("watching %s: %w", w.dir, err)
+	// Without inotify (its instances are limited per user) the poll still
+	// runs; a watcher is tried again each second.
+	var fw *fsnotify.Watcher
+	defer func() {
+		if fw != nil {
+			fw.Close()
+		}
+	}()
+	watching := false
+	connect := func() {
+		if fw == nil {
+			var err error
+			if fw, err = fsnotify.NewWatcher(); err != nil {
+				w.log.Warn("cannot watch for file changes; polling the rules folder instead", "every", w.pollInterval.String(), "error", err.Error())
+				fw = nil
+				return
+			}
+		}
+		watching = w.watch(fw)
 	}
-	defer fw.Close()
-	watching := w.watch(fw)
+	connect()
 
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
@@ -217,7 +240,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			debounce.Stop()
 			return nil
-		case ev, ok := <-fw.Events:
+		case ev, ok := <-events(fw):
 			if !ok {
 				return nil
 			}
@@ -225,7 +248,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 				watching = false // the folder itself went: its watch went with it
 			}
 			debounce.Reset(w.debounce)
-		case err, ok := <-fw.Errors:
+		case err, ok := <-errorsOf(fw):
 			if !ok {
 				return nil
 			}
@@ -238,12 +261,28 @@ func (w *Watcher) Run(ctx context.Context) error {
 			w.Reload("poll")
 		case <-rewatch.C:
 			if !watching {
-				if watching = w.watch(fw); watching {
+				if connect(); watching {
 					w.Reload("watch")
 				}
 			}
 		}
 	}
+}
+
+// events and errorsOf are fw's channels, or nil ones that never deliver
+// while there is no watcher.
+func events(fw *fsnotify.Watcher) chan fsnotify.Event {
+	if fw == nil {
+		return nil
+	}
+	return fw.Events
+}
+
+func errorsOf(fw *fsnotify.Watcher) chan error {
+	if fw == nil {
+		return nil
+	}
+	return fw.Errors
 }
 
 // watch adds the folder to fw, reporting whether it is watched. The folder,
