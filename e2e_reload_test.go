@@ -1,0 +1,278 @@
+//go:build !windows
+
+// End-to-end tests of hot reload, in the shape of Prometheus' reload test:
+// the real binary on a temporary rule folder, the folder edited valid →
+// invalid → valid, and after each step the reply `wxreply send` gets, the
+// wxreply_rules_last_reload_successful metric and /readyz. They reuse the
+// helpers of e2e_test.go and are skipped with -short.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// reloadWait bounds every wait for a reload: debounces here are 100 ms.
+const reloadWait = 10 * time.Second
+
+// e2eRules is version n of a rule folder: any text gets "v{n} {n}".
+func e2eRules(n int) string {
+	return fmt.Sprintf("vars:\n  v: \"%d\"\nrules:\n  - id: any-text\n    msgtype: text\n    reply: { text: \"v%d {{ .Vars.v }}\" }\n", n, n)
+}
+
+// e2eBadRules has mistakes at 3:5 and 6:11.
+const e2eBadRules = `rules:
+  - id: broken
+    wehn: Content == "x"
+    reply: { text: hi }
+  - id: worse
+    when: Evnt == "x"
+    reply: { text: hi }
+`
+
+// saveRules replaces dir/shop.yaml by a rename, as an editor saves.
+func saveRules(t *testing.T, dir, src string) {
+	t.Helper()
+	tmp := filepath.Join(dir, ".shop.yaml.tmp")
+	if err := os.WriteFile(tmp, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "shop.yaml")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// adminURL is the server's base URL, for /metrics and /readyz.
+func (s *e2eServer) adminURL(t *testing.T, path string) string {
+	t.Helper()
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path, u.RawQuery = path, ""
+	return u.String()
+}
+
+func (s *e2eServer) get(t *testing.T, path string) string {
+	t.Helper()
+	resp, err := http.Get(s.adminURL(t, path))
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v\n%s", path, resp.StatusCode, err, body)
+	}
+	return string(body)
+}
+
+// metric is the value of a series of /metrics, such as
+// `wxreply_rules_reloads_total{result="failure"}`; -1 when it is absent.
+func (s *e2eServer) metric(t *testing.T, series string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(s.get(t, "/metrics"), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	return -1
+}
+
+func (s *e2eServer) readyz(t *testing.T) map[string]any {
+	t.Helper()
+	var r map[string]any
+	if err := json.Unmarshal([]byte(s.get(t, "/readyz")), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// waitMetric waits until series has the value want.
+func (s *e2eServer) waitMetric(t *testing.T, series string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(reloadWait)
+	for {
+		got := s.metric(t, series)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is %v after %s, want %v\n%s", series, got, reloadWait, want, s.output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// wantReply checks the reply `wxreply send --text hi` prints.
+func (s *e2eServer) wantReply(t *testing.T, token, want string) {
+	t.Helper()
+	r := s.send(t, "--token", token, "--text", "hi")
+	if r.code != 0 || r.stdout != "text:\n  "+want+"\n" {
+		t.Errorf("want the reply %q\n%s", want, r)
+	}
+}
+
+// TestE2EReload edits the rule folder of a running server valid → invalid →
+// valid, then deletes and restores the file (R01, R14 of
+// /work/shared/reliability.md).
+func TestE2EReload(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	const token = "e2e-reload-Hq2v"
+	const lastOK = "wxreply_rules_last_reload_successful"
+	dir := t.TempDir()
+	saveRules(t, dir, e2eRules(1))
+	s := startServe(t, nil, "--token", token, "--rules", dir, "--reload-debounce", "100ms", "--reload-poll", "1h")
+
+	// Valid.
+	s.wantReply(t, token, "v1 1")
+	if got := s.metric(t, lastOK); got != 1 {
+		t.Errorf("%s = %v at start", lastOK, got)
+	}
+	if r := s.readyz(t); r["last_reload_successful"] != true || r["last_error"] != nil {
+		t.Errorf("/readyz at start: %v", r)
+	}
+
+	// Invalid: the old rules keep answering, and it shows.
+	saveRules(t, dir, e2eBadRules)
+	s.waitMetric(t, lastOK, 0)
+	s.wantReply(t, token, "v1 1")
+	r := s.readyz(t)
+	lastError, _ := r["last_error"].(string)
+	for _, pos := range []string{"shop.yaml:3:5: ", "shop.yaml:6:11: "} {
+		if !strings.Contains(lastError, pos) {
+			t.Errorf("/readyz last_error lacks %s: %v", pos, r)
+		}
+		if !strings.Contains(s.stderr.String(), `msg="rules not reloaded: `+dir+"/"+pos) {
+			t.Errorf("no log line with the error at %s\n%s", pos, s.output())
+		}
+	}
+	if r["last_reload_successful"] != false || r["failing_since"] == nil {
+		t.Errorf("/readyz after an invalid edit: %v", r)
+	}
+	if got := s.metric(t, `wxreply_rules_reloads_total{result="failure"}`); got != 1 {
+		t.Errorf("%v failed reloads, want 1", got)
+	}
+
+	// Valid again.
+	saveRules(t, dir, e2eRules(2))
+	s.waitMetric(t, lastOK, 1)
+	s.wantReply(t, token, "v2 2")
+	if r := s.readyz(t); r["last_reload_successful"] != true || r["last_error"] != nil {
+		t.Errorf("/readyz after the fix: %v", r)
+	}
+	if !strings.Contains(s.stderr.String(), `msg="rules reloaded" trigger=watch`) {
+		t.Errorf("no reload log line\n%s", s.output())
+	}
+
+	// The file deleted: the rules stay; restored: reloaded.
+	if err := os.Remove(filepath.Join(dir, "shop.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	s.waitMetric(t, "wxreply_rules_source_missing", 1)
+	s.wantReply(t, token, "v2 2")
+	if got := s.metric(t, lastOK); got != 0 {
+		t.Errorf("%s = %v with the file deleted", lastOK, got)
+	}
+	if got := s.metric(t, "wxreply_rules_loaded"); got != 1 {
+		t.Errorf("wxreply_rules_loaded = %v with the file deleted, want 1", got)
+	}
+	saveRules(t, dir, e2eRules(3))
+	s.waitMetric(t, lastOK, 1)
+	s.wantReply(t, token, "v3 3")
+	if got := s.metric(t, "wxreply_rules_source_missing"); got != 0 {
+		t.Errorf("wxreply_rules_source_missing = %v after the restore", got)
+	}
+}
+
+// TestE2EReloadSIGHUP: SIGHUP reloads at once. The debounce is 10 s, so a
+// reload logged with trigger=sighup before then is the signal's, not the
+// watch's.
+func TestE2EReloadSIGHUP(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	const token = "e2e-sighup-Wc4n"
+	dir := t.TempDir()
+	saveRules(t, dir, e2eRules(1))
+	s := startServe(t, nil, "--token", token, "--rules", dir, "--reload-debounce", "10s", "--reload-poll", "1h")
+	// One round trip first: serve installs its SIGHUP handler only after
+	// the "wxreply serving" line (TestE2ESIGHUPRightAfterStart).
+	s.wantReply(t, token, "v1 1")
+
+	saved := time.Now()
+	saveRules(t, dir, e2eRules(2))
+	if err := s.process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, s.proc, s.stderr, `msg="rules reloaded" trigger=sighup`)
+	if took := time.Since(saved); took >= 10*time.Second {
+		t.Fatalf("the SIGHUP reload took %s: the watch may have done it", took)
+	}
+	s.wantReply(t, token, "v2 2")
+
+	// Nothing changed: skipped by checksum.
+	if err := s.process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	s.waitMetric(t, `wxreply_rules_reloads_total{result="unchanged"}`, 1)
+	if n := strings.Count(s.stderr.String(), `msg="rules reloaded"`); n != 1 {
+		t.Errorf("%d reloads logged, want 1\n%s", n, s.output())
+	}
+
+	// An invalid edit: logged with its positions, the old rules answer.
+	saveRules(t, dir, e2eBadRules)
+	if err := s.process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, s.proc, s.stderr, `msg="rules not reloaded: `+dir+`/shop.yaml:3:5: `)
+	waitFor(t, s.proc, s.stderr, `msg="rules not reloaded: `+dir+`/shop.yaml:6:11: `)
+	if !strings.Contains(s.stderr.String(), `trigger=sighup`+"\n") {
+		t.Errorf("the failure is not logged with trigger=sighup\n%s", s.output())
+	}
+	s.wantReply(t, token, "v2 2")
+	if got := s.metric(t, "wxreply_rules_last_reload_successful"); got != 0 {
+		t.Errorf("wxreply_rules_last_reload_successful = %v after an invalid SIGHUP reload", got)
+	}
+}
+
+// TestE2ESIGHUPRightAfterStart: a SIGHUP that arrives as soon as the server
+// says it is serving (a supervisor's reload right after a start) must reload
+// or be ignored, never kill the process, whose default action for SIGHUP is
+// to exit.
+func TestE2ESIGHUPRightAfterStart(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	dir := t.TempDir()
+	saveRules(t, dir, e2eRules(1))
+	for i := range 10 {
+		p := launch(t, "", nil, "serve", "--listen", "127.0.0.1:0", "--rules", dir, "--reload-debounce", "10s")
+		url := p.waitServing(t)
+		if url == "" {
+			t.Fatalf("start %d: not serving\n%s", i, p.output())
+		}
+		if err := p.process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		s := &e2eServer{proc: p, URL: url}
+		r := s.send(t, "--text", "hi")
+		if p.exited() || r.code != 0 {
+			t.Fatalf("start %d: a SIGHUP right after \"wxreply serving\" killed the server (%v)\n%s", i, p.err, p.output())
+		}
+		p.stop(t)
+	}
+}
