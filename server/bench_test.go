@@ -1,0 +1,59 @@
+package server_test
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/rules"
+	"github.com/wxreply/wxreply/server"
+)
+
+// BenchmarkCallback answers a signed text push with the example account,
+// in process, beside a handler that writes fixed bytes (the floor).
+func BenchmarkCallback(b *testing.B) {
+	res, err := rules.Load("../examples/rules")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := server.New(server.Options{
+		Token:  testToken,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:    func() time.Time { return testNow },
+	}, engine.New(res.RuleSet, nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	query := "/wechat?" + signedQuery(testToken, testNow, "1514711492").Encode()
+	push := func(i int) []byte {
+		return server.EncodeFields(map[string]string{
+			"ToUserName": "gh_5e8a1c2f9b3d", "FromUserName": "oLoad", "CreateTime": "1718170001",
+			"MsgType": "text", "Content": "how much is a latte", "MsgId": strconv.Itoa(1e9 + i),
+		})
+	}
+	fixed := []byte("<xml><Content><![CDATA[hi]]></Content></xml>")
+	for _, bc := range []struct {
+		name    string
+		handler http.Handler
+	}{
+		{"bare", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body); w.Write(fixed) })},
+		{"wxreply", srv.Handler()},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				rec := httptest.NewRecorder()
+				bc.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, query, bytes.NewReader(push(i))))
+				if rec.Code != http.StatusOK {
+					b.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}
