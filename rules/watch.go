@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -244,10 +245,13 @@ func (w *Watcher) Run(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			if filepath.Clean(ev.Name) == filepath.Clean(w.dir) && ev.Has(fsnotify.Remove|fsnotify.Rename) {
+			self := filepath.Clean(ev.Name) == filepath.Clean(w.dir)
+			if self && ev.Has(fsnotify.Remove|fsnotify.Rename) {
 				watching = false // the folder itself went: its watch went with it
 			}
-			debounce.Reset(w.debounce)
+			if self || concerns(filepath.Base(ev.Name)) {
+				debounce.Reset(w.debounce)
+			}
 		case err, ok := <-errorsOf(fw):
 			if !ok {
 				return nil
@@ -267,6 +271,14 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// concerns reports whether a change to the named entry of the folder can
+// change the rules: a rule file, or a ConfigMap's ..data link. Other files
+// (an editor's swap file, a log someone keeps there) must not keep pushing
+// the reload back.
+func concerns(name string) bool {
+	return IsRuleFile(name) || strings.HasPrefix(name, "..")
 }
 
 // events and errorsOf are fw's channels, or nil ones that never deliver
