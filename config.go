@@ -18,10 +18,11 @@ type settings struct {
 	values map[string]*string
 	defs   map[string]string
 	order  []string
+	given  map[string]bool // set by a flag, the environment or the file
 }
 
 func newSettings(fs *flag.FlagSet) *settings {
-	return &settings{fs: fs, values: map[string]*string{}, defs: map[string]string{}}
+	return &settings{fs: fs, values: map[string]*string{}, defs: map[string]string{}, given: map[string]bool{}}
 }
 
 // add declares a setting; its value is read with get after resolve.
@@ -38,7 +39,9 @@ func envName(flagName string) string {
 }
 
 // resolve fills every setting not given as a flag from the environment, then
-// the config file (if configFile names one), then its default.
+// the config file (if configFile names one), then its default. An empty
+// environment variable counts as unset: compose files and CI systems write
+// VAR= for a variable they have no value for.
 func (s *settings) resolve(configFile string) error {
 	fromFlags := map[string]bool{}
 	s.fs.Visit(func(f *flag.Flag) { fromFlags[f.Name] = true })
@@ -62,19 +65,25 @@ func (s *settings) resolve(configFile string) error {
 		}
 	}
 	for _, name := range s.order {
+		s.given[name] = true
 		if fromFlags[name] {
 			continue
 		}
-		if v, ok := os.LookupEnv(envName(name)); ok {
+		if v := os.Getenv(envName(name)); v != "" {
 			*s.values[name] = v
 		} else if v, ok := file[name]; ok {
 			*s.values[name] = v
 		} else {
 			*s.values[name] = s.defs[name]
+			s.given[name] = false
 		}
 	}
 	return nil
 }
+
+// isGiven reports whether a flag, the environment or the file set name,
+// even to "".
+func (s *settings) isGiven(name string) bool { return s.given[name] }
 
 func (s *settings) fileKeys() []string {
 	var keys []string

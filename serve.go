@@ -129,8 +129,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	devMode := opts.Token == ""
-	if devMode && (opts.Mode != server.ModePlain || opts.AESKey != nil) {
+	switch {
+	case devMode && set.isGiven("token"):
+		return fail("--token is empty: give the account's token, or leave it out entirely for development mode")
+	case devMode && (opts.Mode != server.ModePlain || opts.AESKey != nil):
 		return fail("--token is required with --mode %s or --aes-key: development mode is plaintext only", opts.Mode)
+	case devMode && !loopback(set.get("listen")):
+		return fail("--token is required to listen on %s: development mode, with its public token, listens on loopback only", set.get("listen"))
 	}
 	if devMode {
 		opts.Token = devToken
@@ -215,4 +220,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger.Info("stopped")
 	return exitOK
+}
+
+// loopback reports whether the listen address is on this machine only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

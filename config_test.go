@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSettingsPrecedence(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "wxreply.yaml")
+	if err := os.WriteFile(cfg, []byte("token: from-file\nmode: safe\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		args       []string
+		env        map[string]string
+		token      string
+		tokenGiven bool
+	}{
+		{"flag beats env and file", []string{"--token", "from-flag"}, map[string]string{"WXREPLY_TOKEN": "from-env"}, "from-flag", true},
+		{"env beats file", nil, map[string]string{"WXREPLY_TOKEN": "from-env"}, "from-env", true},
+		// docker-compose writes WXREPLY_TOKEN= for an unset ${TOKEN}: that
+		// must not blank the file's token.
+		{"an empty env is unset", nil, map[string]string{"WXREPLY_TOKEN": ""}, "from-file", true},
+		{"an empty flag is given", []string{"--token", ""}, nil, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			set := newSettings(fs)
+			set.add("token", "", "")
+			set.add("mode", "plain", "")
+			set.add("listen", "127.0.0.1:8080", "")
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			if err := set.resolve(cfg); err != nil {
+				t.Fatal(err)
+			}
+			if set.get("token") != tt.token || set.isGiven("token") != tt.tokenGiven {
+				t.Errorf("token %q (given %v), want %q (given %v)", set.get("token"), set.isGiven("token"), tt.token, tt.tokenGiven)
+			}
+			if set.get("mode") != "safe" || set.get("listen") != "127.0.0.1:8080" || set.isGiven("listen") {
+				t.Errorf("mode %q, listen %q (given %v)", set.get("mode"), set.get("listen"), set.isGiven("listen"))
+			}
+		})
+	}
+}
+
+// TestDevelopmentModeStaysLocal: the public development token is never
+// served beyond loopback, nor when a token was meant but came out empty.
+func TestDevelopmentModeStaysLocal(t *testing.T) {
+	t.Setenv("WXREPLY_TOKEN", "")
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--listen", "0.0.0.0:0"}, "--token is required to listen on 0.0.0.0:0"},
+		{[]string{"--listen", "127.0.0.1:0", "--token", ""}, "--token is empty"},
+	} {
+		var stderr bytes.Buffer
+		code := serve(context.Background(), tt.args, io.Discard, &stderr)
+		if code != exitFailure || !strings.Contains(stderr.String(), tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %q", tt.args, code, stderr.String(), tt.want)
+		}
+	}
+	if !loopback("localhost:8080") || !loopback("[::1]:80") || loopback(":8080") || loopback("10.0.0.1:80") {
+		t.Error("loopback() misjudges an address")
+	}
+}
