@@ -69,6 +69,13 @@ func (s *Server) adminAllowed(req *http.Request) bool {
 		token, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
 		return ok && subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.AdminToken)) == 1
 	}
+	// A reverse proxy on this host makes every client look local; the
+	// headers it adds say the request came from elsewhere.
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
+		if req.Header.Get(h) != "" {
+			return false
+		}
+	}
 	// RemoteAddr, not X-Forwarded-For: a header is anyone's to write.
 	host, _, err := net.SplitHostPort(req.RemoteAddr)
 	if err != nil {

@@ -310,6 +310,16 @@ func TestReloadEndpointAccess(t *testing.T) {
 		{name: "another host", remoteAddr: "192.0.2.10:41000", want: http.StatusForbidden},
 		{name: "another host claiming loopback", remoteAddr: "192.0.2.10:41000",
 			header: map[string]string{"X-Forwarded-For": "127.0.0.1", "X-Real-Ip": "127.0.0.1"}, want: http.StatusForbidden},
+		// A reverse proxy on the same host makes every client loopback; the
+		// headers it adds give it away.
+		{name: "proxied from elsewhere", remoteAddr: "127.0.0.1:41000",
+			header: map[string]string{"X-Forwarded-For": "203.0.113.5"}, want: http.StatusForbidden},
+		{name: "proxied, RFC 7239", remoteAddr: "127.0.0.1:41000",
+			header: map[string]string{"Forwarded": "for=203.0.113.5"}, want: http.StatusForbidden},
+		{name: "proxied, X-Real-IP", remoteAddr: "[::1]:41000",
+			header: map[string]string{"X-Real-Ip": "203.0.113.5"}, want: http.StatusForbidden},
+		{name: "proxied with the token", adminToken: token, remoteAddr: "127.0.0.1:41000",
+			header: map[string]string{"X-Forwarded-For": "203.0.113.5", "Authorization": "Bearer " + token}, want: http.StatusOK},
 		{name: "another host with a token nobody set", remoteAddr: "192.0.2.10:41000",
 			header: map[string]string{"Authorization": "Bearer " + token}, want: http.StatusForbidden},
 		{name: "token", adminToken: token, remoteAddr: "192.0.2.10:41000",

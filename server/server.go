@@ -81,7 +81,8 @@ type Options struct {
 	// examples).
 	Watcher *rules.Watcher
 	// AdminToken, when set, is required (as "Authorization: Bearer TOKEN")
-	// by POST /-/reload; when empty, only loopback clients may reload.
+	// by POST /-/reload; when empty, only loopback clients that did not
+	// come through a proxy (no Forwarded or X-Forwarded-For header) may.
 	AdminToken string
 }
 
