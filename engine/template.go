@@ -165,7 +165,36 @@ func (rt *ReplyTemplate) Render(env *Env) (*Reply, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
+	if field := emptyRequired(reply); field != "" {
+		return nil, fmt.Errorf("%w: %s", ErrEmptyReply, field)
+	}
 	return reply, nil
+}
+
+// ErrEmptyReply is a reply whose text, media_id or article title rendered
+// empty: WeChat shows the user an error for it, so the rule is skipped as if
+// it had failed, and the next rule answers.
+var ErrEmptyReply = errors.New("the reply rendered empty")
+
+// emptyRequired names the field WeChat requires that the reply left blank.
+func emptyRequired(r *Reply) string {
+	blank := func(s string) bool { return strings.TrimSpace(s) == "" }
+	switch {
+	case r.Kind == KindText && blank(r.Text):
+		return "text"
+	case r.Kind == KindImage && blank(r.Image.MediaID),
+		r.Kind == KindVoice && blank(r.Voice.MediaID),
+		r.Kind == KindVideo && blank(r.Video.MediaID):
+		return "media_id"
+	case r.Kind == KindMusic && blank(r.Music.ThumbMediaID):
+		return "thumb_media_id"
+	}
+	for _, a := range r.News {
+		if blank(a.Title) {
+			return "news title"
+		}
+	}
+	return ""
 }
 
 // Templates lists every field template of the reply, for checks that visit them all.

@@ -1,0 +1,45 @@
+package engine_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/wxreply/wxreply/engine"
+)
+
+// TestEmptyReplyIsSkipped: a reply whose text renders blank (a voice note
+// with no recognised text, echoed) would make WeChat show the user an error;
+// the rule is skipped instead and the next one answers.
+func TestEmptyReplyIsSkipped(t *testing.T) {
+	tmpl := func(src string) *engine.Template {
+		t.Helper()
+		tt, err := engine.CompileTemplate("t", src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tt
+	}
+	echo := &engine.Rule{ID: "echo", MsgType: "voice", Replies: []*engine.ReplyTemplate{{Kind: engine.KindText, Text: tmpl("{{ .Recognition }}")}}}
+	image := &engine.Rule{ID: "image", MsgType: "voice", Replies: []*engine.ReplyTemplate{{Kind: engine.KindImage, MediaID: tmpl(" {{ .Raw.MediaId16K }} ")}}}
+	fallback := &engine.Rule{ID: "fallback", Replies: []*engine.ReplyTemplate{{Kind: engine.KindText, Text: tmpl("Sorry?")}}}
+	rs := engine.NewRuleSet([]*engine.Rule{echo, image, fallback}, nil, "v")
+
+	silent, err := engine.NewEvent(map[string]string{"MsgType": "voice", "MsgId": "1", "Recognition": "  ", "MediaId16K": ""}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := rs.Match(silent, engine.MatchOptions{})
+	if d.Rule == nil || d.Rule.ID != "fallback" || len(d.Errors) != 2 {
+		t.Fatalf("answered by %v with errors %v; want fallback after two skipped rules", d.Rule, d.Errors)
+	}
+	for _, e := range d.Errors {
+		if !errors.Is(e, engine.ErrEmptyReply) {
+			t.Errorf("error %v is not ErrEmptyReply", e)
+		}
+	}
+
+	spoken, _ := engine.NewEvent(map[string]string{"MsgType": "voice", "MsgId": "2", "Recognition": "hello"}, nil)
+	if d := rs.Match(spoken, engine.MatchOptions{}); d.Rule == nil || d.Rule.ID != "echo" || d.Reply.Text != "hello" {
+		t.Errorf("a recognised voice note: %+v", d)
+	}
+}
