@@ -43,3 +43,22 @@ func TestEmptyReplyIsSkipped(t *testing.T) {
 		t.Errorf("a recognised voice note: %+v", d)
 	}
 }
+
+// TestNewEventTrimsNames: WeChat's samples pad elements with newlines; the
+// names rules compare must not carry them, while Content keeps its spaces.
+func TestNewEventTrimsNames(t *testing.T) {
+	ev, err := engine.NewEvent(map[string]string{
+		"ToUserName": " gh_1\n", "FromUserName": "\no1 ", "MsgType": "  text\n", "MsgId": " 42 ",
+		"Content": "  hi  ",
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.MsgType != "text" || ev.ToUserName != "gh_1" || ev.FromUserName != "o1" || ev.MsgId != "42" || ev.Text != "  hi  " {
+		t.Errorf("%q %q %q %q %q", ev.MsgType, ev.ToUserName, ev.FromUserName, ev.MsgId, ev.Text)
+	}
+	click, _ := engine.NewEvent(map[string]string{"MsgType": "event", "Event": " CLICK\n"}, nil)
+	if click.Event != "CLICK" {
+		t.Errorf("Event %q", click.Event)
+	}
+}

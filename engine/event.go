@@ -137,13 +137,15 @@ func NewEvent(fields map[string]string, loc *time.Location) (*Event, error) {
 	for k, v := range fields {
 		raw[k] = v
 	}
+	// Names and ids are trimmed (the official samples pad them with
+	// newlines); what the user wrote, in Content and the like, is not.
 	p := fieldParser{fields: raw}
 	ev := &Event{
-		ToUserName:   raw["ToUserName"],
-		FromUserName: raw["FromUserName"],
+		ToUserName:   p.text("ToUserName"),
+		FromUserName: p.text("FromUserName"),
 		CreateTime:   p.int64("CreateTime"),
-		MsgType:      raw["MsgType"],
-		MsgId:        raw["MsgId"],
+		MsgType:      p.text("MsgType"),
+		MsgId:        p.text("MsgId"),
 		MsgDataId:    raw["MsgDataId"],
 		Idx:          p.int("Idx"),
 		Content:      raw["Content"],
@@ -161,14 +163,14 @@ func NewEvent(fields map[string]string, loc *time.Location) (*Event, error) {
 		Description:  raw["Description"],
 		Url:          raw["Url"],
 
-		Event:       raw["Event"],
+		Event:       p.text("Event"),
 		EventKey:    raw["EventKey"],
 		Ticket:      raw["Ticket"],
 		Latitude:    p.float("Latitude"),
 		Longitude:   p.float("Longitude"),
 		Precision:   p.float("Precision"),
 		MenuId:      raw["MenuId"],
-		MsgID:       raw["MsgID"],
+		MsgID:       p.text("MsgID"),
 		Status:      raw["Status"],
 		TotalCount:  p.int("TotalCount"),
 		FilterCount: p.int("FilterCount"),
