@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -296,7 +297,7 @@ func (s *Server) callback(c echo.Context) error {
 	}
 	for _, e := range d.Errors {
 		s.metrics.ruleErrors.WithLabelValues(e.Rule.ID).Inc()
-		s.log.Error("rule failed; skipped", "rule", e.Rule.ID, "source", e.Rule.Source, "error", e.Err.Error())
+		s.log.Error("rule failed; skipped", "rule", e.Rule.ID, "source", e.Rule.Source, "error", redact(e.Err.Error(), ev))
 	}
 	s.log.Info("push answered", attrs...)
 
@@ -443,6 +444,28 @@ func (s *Server) seal(reply []byte, seal sealed, now time.Time) ([]byte, error) 
 		TimeStamp:    now.Unix(),
 		Nonce:        cdata{seal.nonce},
 	})
+}
+
+// notSecret are the fields of a push that may appear in a log line; every
+// other value is what the user wrote, sent or scanned.
+var notSecret = map[string]bool{"ToUserName": true, "FromUserName": true, "CreateTime": true,
+	"MsgType": true, "Event": true, "MsgId": true, "MsgID": true}
+
+// redact replaces, in an error about ev, every value the user sent with
+// "[redacted]": an expr error quotes the values it failed on.
+func redact(msg string, ev *engine.Event) string {
+	values := make([]string, 0, len(ev.Raw))
+	for k, v := range ev.Raw {
+		if v = strings.TrimSpace(v); !notSecret[k] && len(v) >= 3 {
+			values = append(values, v)
+		}
+	}
+	// Longest first, so that a value inside another goes with it.
+	slices.SortFunc(values, func(a, b string) int { return len(b) - len(a) })
+	for _, v := range values {
+		msg = strings.ReplaceAll(msg, v, "[redacted]")
+	}
+	return msg
 }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a character.

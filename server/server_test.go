@@ -323,3 +323,43 @@ func TestEverySeriesIsWxreply(t *testing.T) {
 		t.Errorf("%d series; the runtime's are missing:\n%.1000s", n, rec.Body)
 	}
 }
+
+// TestRuleErrorsDoNotLogWhatTheUserWrote: an expr error quotes the value it
+// failed on; the log line names the rule and the error without it.
+func TestRuleErrorsDoNotLogWhatTheUserWrote(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(`rules:
+  - id: number
+    when: MsgType == "text" and int(Text) > 5
+    reply: { text: big }
+  - id: fallback
+    msgtype: text
+    reply: { text: ok }
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := rules.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	srv, err := server.New(server.Options{Token: testToken, Now: func() time.Time { return testNow },
+		Logger: slog.New(slog.NewTextHandler(&log, nil))}, engine.New(res.RuleSet, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := server.EncodeFields(map[string]string{"ToUserName": "gh_1", "FromUserName": "o1", "CreateTime": "1718170001",
+		"MsgType": "text", "MsgId": "9", "Content": "my phone is 13812345678"})
+	q := signedQuery(testToken, testNow, "1")
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/wechat?"+q.Encode(), bytes.NewReader(push)))
+	if r, _ := server.ParseReply(rec.Body.Bytes()); r == nil || r.Text != "ok" {
+		t.Fatalf("reply %s", rec.Body)
+	}
+	if !strings.Contains(log.String(), `rule=number`) || !strings.Contains(log.String(), "[redacted]") {
+		t.Errorf("no redacted rule error in the log:\n%s", log.String())
+	}
+	if strings.Contains(log.String(), "13812345678") {
+		t.Errorf("the log holds what the user wrote:\n%s", log.String())
+	}
+}
