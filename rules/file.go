@@ -251,12 +251,18 @@ func item(n *yaml.Node, i int) *yaml.Node {
 
 // scalarPos is the file position of line:col (1-based, col 0 for unknown)
 // inside scalar n's text. It is exact for plain and quoted one-line scalars
-// and for literal (|) and folded (>) blocks, whose text starts on the line
-// after the indicator.
+// and for literal (|) blocks, whose text starts on the line after the
+// indicator; for folded (>) blocks it is the block's first line.
 func (f *parsedFile) scalarPos(n *yaml.Node, line, col int) Pos {
 	p := f.pos(n)
 	switch n.Style {
-	case yaml.LiteralStyle, yaml.FoldedStyle:
+	case yaml.FoldedStyle:
+		// Folding joins the lines, so a line and column inside the value
+		// cannot be mapped back: point at the block and let the snippet say
+		// where.
+		p.Line = n.Line + 1
+		p.Col = 0
+	case yaml.LiteralStyle:
 		p.Line = n.Line + line
 		p.Col = 0
 		if col > 0 {

@@ -50,6 +50,10 @@ func TestLoadFailure(t *testing.T) {
 		{"block_condition.bad.yaml", `testdata/block_condition.bad.yaml:5:42: rule "lunch": when: unknown name Contnt (2:36)
  |   TimeBetween("11:30", "13:30") && Contnt contains "lunch"
  | ...................................^`},
+		// Folding joins the lines: the block's first line, and the snippet.
+		{"folded_condition.bad.yaml", `testdata/folded_condition.bad.yaml:4: rule "lunch": when: unknown name Contnt (1:23)
+ | MsgType == "text" and Contnt contains "lunch"
+ | ......................^`},
 		{"unknown_var.bad.yaml", `testdata/unknown_var.bad.yaml:5:27: rule "city": when: unknown var "citty": define it under vars: in a rule file (1:17)
  | Content == Vars.citty
  | ................^`},
