@@ -69,7 +69,11 @@ func DecodeFields(r io.Reader) (map[string]string, error) {
 			name := t.Name.Local
 			n := parent.children[name]
 			parent.children[name]++
-			if name == "item" || n > 0 {
+			if n > 0 && name != "item" {
+				// Two <Content>s: which one would the rules read?
+				return nil, fmt.Errorf("%w: <%s> appears twice", ErrNotWeChatXML, name)
+			}
+			if name == "item" {
 				name += "[" + strconv.Itoa(n) + "]"
 			}
 			if parent.path != "" {

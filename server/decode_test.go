@@ -165,6 +165,7 @@ func TestDecodeFieldsRejects(t *testing.T) {
 		{"unclosed", `<xml><ToUserName>a</ToUserName>`, "XML syntax error"},
 		{"missing MsgType", `<xml><ToUserName>a</ToUserName><FromUserName>b</FromUserName><CreateTime>1</CreateTime></xml>`, "<MsgType> is missing"},
 		{"two roots", `<xml><MsgType>text</MsgType></xml><xml></xml>`, "more than one root element"},
+		{"a field twice", `<xml><ToUserName>a</ToUserName><FromUserName>b</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>a</Content><Content>b</Content></xml>`, "<Content> appears twice"},
 		{"too deep", `<xml><a><b><c><d><e><f><g><h><i>x</i></h></g></f></e></d></c></b></a></xml>`, "nest deeper than"},
 	}
 	for _, tt := range tests {

@@ -343,9 +343,15 @@ func (s *Server) open(c echo.Context, body []byte) (plain []byte, seal sealed, s
 		if key == nil {
 			continue
 		}
-		plain, err = key.Decrypt(envelope.Encrypt, s.opts.AppID)
-		if err == nil {
+		var keyErr error
+		plain, keyErr = key.Decrypt(envelope.Encrypt, s.opts.AppID)
+		if keyErr == nil {
 			return plain, sealed{key: key, nonce: q.Get("nonce")}, 0, "", nil
+		}
+		// A key that decrypts to another AppID is the right key: its error
+		// is the one that says what to fix, whatever the other key says.
+		if err == nil || errors.Is(keyErr, wxcrypto.ErrAppIDMismatch) {
+			err = keyErr
 		}
 	}
 	reason = wxcrypto.Reason(err)

@@ -363,3 +363,19 @@ func TestRuleErrorsDoNotLogWhatTheUserWrote(t *testing.T) {
 		t.Errorf("the log holds what the user wrote:\n%s", log.String())
 	}
 }
+
+// TestAppIDMismatchDuringKeyRotation: with two keys, a push for another
+// AppID is reported as such (403), not as the other key's padding error.
+func TestAppIDMismatchDuringKeyRotation(t *testing.T) {
+	key, _ := wxcrypto.ParseKey("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")
+	oldKey, _ := wxcrypto.ParseKey("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	ts := newTestServer(t, server.Options{Mode: server.ModeSafe, AppID: "wx2c2769f8efd9abc2", AESKey: key, PreviousAESKey: oldKey})
+	srv := httptest.NewServer(ts.Handler())
+	defer srv.Close()
+	client := &server.Client{URL: srv.URL + "/wechat", Token: testToken, Key: key, AppID: "wx0000000000000000",
+		Now: func() time.Time { return testNow }}
+	resp, err := client.Send(t.Context(), readFixture(t, "text.xml"))
+	if resp == nil || resp.Status != http.StatusForbidden || !strings.Contains(ts.log.String(), "reason=appid_mismatch") {
+		t.Errorf("err %v, response %+v\nlog: %s", err, resp, ts.log)
+	}
+}
