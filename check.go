@@ -22,6 +22,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
+	if rulesDir(fs.Arg(0)) == "" {
+		fmt.Fprintln(stderr, "wxreply check: "+builtInNote)
+	}
 	res, err := loadRules(fs.Arg(0))
 	if res != nil {
 		for _, w := range res.Warnings {

@@ -7,6 +7,10 @@ import (
 	"github.com/wxreply/wxreply/rules"
 )
 
+// builtInNote says, when no folder was named and none is here, which rules a
+// command works on: a CI step that forgot its DIR must not pass unnoticed.
+const builtInNote = "no DIR given and no " + defaultRulesDir + " here: using the examples built into wxreply"
+
 // defaultRulesDir is where commands look for rules when none is named.
 const defaultRulesDir = examples.RulesDir
 

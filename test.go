@@ -51,9 +51,10 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case fs.NArg() > 0:
 		rep, err = ruletest.Run(stdout, opts, fs.Args()...)
-	case dirExists(defaultRulesDir):
+	case rulesDir("") != "":
 		rep, err = ruletest.Run(stdout, opts, defaultRulesDir)
 	default:
+		fmt.Fprintln(stderr, "wxreply test: "+builtInNote)
 		rep, err = ruletest.RunFS(stdout, opts, examples.Rules(), defaultRulesDir)
 	}
 	if *junit != "" {
@@ -69,11 +70,6 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	return exitOK
-}
-
-func dirExists(dir string) bool {
-	info, err := os.Stat(dir)
-	return err == nil && info.IsDir()
 }
 
 func writeJUnit(name string, rep *ruletest.Report) error {
