@@ -120,13 +120,25 @@ func writeExplanation(w io.Writer, ev *engine.Event, d engine.Decision) {
 	if len(tried) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "not matched, in order:\n")
+	// Rules for other message types or events are counted, not listed: they
+	// could never have answered, and they would bury the ones that could.
+	var lines []string
+	other := 0
 	for _, s := range tried {
-		why := s.Reason
-		if s.Err != nil {
-			why = "error: " + s.Err.Error()
+		switch {
+		case s.OtherKind:
+			other++
+		case s.Err != nil:
+			lines = append(lines, fmt.Sprintf("  %s (%s): error: %v", s.Rule.ID, s.Rule.Source, s.Err))
+		default:
+			lines = append(lines, fmt.Sprintf("  %s (%s): %s", s.Rule.ID, s.Rule.Source, s.Reason))
 		}
-		fmt.Fprintf(w, "  %s (%s): %s\n", s.Rule.ID, s.Rule.Source, why)
+	}
+	if len(lines) > 0 {
+		fmt.Fprintf(w, "not matched, in order:\n%s\n", strings.Join(lines, "\n"))
+	}
+	if other > 0 {
+		fmt.Fprintf(w, "not tried: %d %s for other message types or events\n", other, plural(other, "rule", "rules"))
 	}
 }
 

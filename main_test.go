@@ -42,6 +42,9 @@ rules:
     event: CLICK
     event_key: MENU_OPENING_HOURS
     reply: { text: "9:00-21:00" }
+  - id: order-status
+    when: MsgType == "text" and Text startsWith "order"
+    reply: { text: "Looking up your order" }
   - id: fallback
     priority: -100
     msgtype: text
@@ -58,7 +61,7 @@ func TestCheck(t *testing.T) {
 		stdout    string
 		stderrHas string
 	}{
-		{"good folder", []string{"check", good}, exitOK, "4 rules OK\n", ""},
+		{"good folder", []string{"check", good}, exitOK, "5 rules OK\n", ""},
 		{"the examples", []string{"check"}, exitOK, "", ""},
 		{"bad folder", []string{"check", bad}, exitFailure, "",
 			filepath.ToSlash(bad) + "/shop.yaml:5:5: rule \"welcome\": unknown field \"wehn\": did you mean \"when\"?\n1 error: the server would keep its current rules\n"},
@@ -97,23 +100,21 @@ func TestExplain(t *testing.T) {
 		want string
 	}{
 		{"text falls back", []string{"--text", "hello"}, `message: text message "hello"
-rule: fallback (PREFIX:16:5)
+rule: fallback (PREFIX:19:5)
 reply:
   text:
     Sorry, I did not get that.
 not matched, in order:
-  welcome (PREFIX:4:5): event: want a subscribe event, got a text message
   price (PREFIX:7:5): keywords (contains): "hello" matches none of ["price", "how much"]
-  opening-hours (PREFIX:12:5): event: want a CLICK event, got a text message
+  order-status (PREFIX:16:5): when: MsgType == "text" and Text startsWith "order" is false
+not tried: 2 rules for other message types or events
 `},
 		{"menu click", []string{"--event", "click", "--key", "MENU_OPENING_HOURS"}, `message: click event (EventKey "MENU_OPENING_HOURS")
 rule: opening-hours (PREFIX:12:5)
 reply:
   text:
     9:00-21:00
-not matched, in order:
-  welcome (PREFIX:4:5): event: want "subscribe", got "click"
-  price (PREFIX:7:5): keywords (contains): "" matches none of ["price", "how much"]
+not tried: 2 rules for other message types or events
 `},
 		{"a fixture", []string{"--file", "server/testdata/fixtures/event_subscribe_qrscene.xml"}, `message: subscribe event (EventKey "qrscene_100023")
 rule: welcome (PREFIX:4:5)
@@ -124,10 +125,8 @@ reply:
 		{"no rule", []string{"--event", "unsubscribe"}, `message: unsubscribe event
 rule: none matched; the server answers "success" (no reply)
 not matched, in order:
-  welcome (PREFIX:4:5): event: want "subscribe", got "unsubscribe"
-  price (PREFIX:7:5): keywords (contains): "" matches none of ["price", "how much"]
-  opening-hours (PREFIX:12:5): event: want "CLICK", got "unsubscribe"
-  fallback (PREFIX:16:5): msgtype: want "text", got "event"
+  order-status (PREFIX:16:5): when: MsgType == "text" and Text startsWith "order" is false
+not tried: 4 rules for other message types or events
 `},
 	}
 	for _, tt := range tests {

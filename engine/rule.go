@@ -52,6 +52,7 @@ const (
 	failedEventType // an event rule, and the push is a message
 	failedEvent
 	failedEventKey
+	failedTextless // keywords, and the push has no Text: not a text or voice message
 	failedKeywords
 	failedWhen
 )
@@ -69,6 +70,8 @@ func (r *Rule) check(m *matchState) (condition, error) {
 		return failedEvent, nil
 	case len(r.EventKeys) > 0 && !contains(r.EventKeys, ev.EventKey):
 		return failedEventKey, nil
+	case r.Keywords != nil && !hasText(ev.MsgType):
+		return failedTextless, nil
 	case r.Keywords != nil && !r.Keywords.Match(m.text, m.loweredText):
 		return failedKeywords, nil
 	}
@@ -94,6 +97,8 @@ func (r *Rule) reason(c condition, m *matchState) string {
 		return fmt.Sprintf("event: want %q, got %q", r.Event, ev.Event)
 	case failedEventKey:
 		return fmt.Sprintf("event_key: want %s, got %q", quoteList(r.EventKeys), ev.EventKey)
+	case failedTextless:
+		return fmt.Sprintf("keywords: only text and voice messages have Text, and this is %s %s", article(pushKind(ev)), pushKind(ev))
 	case failedKeywords:
 		return fmt.Sprintf("keywords (%s): %q matches none of %s", r.Keywords.mode, m.text, bracketList(r.Keywords.words))
 	case failedWhen:
@@ -102,8 +107,18 @@ func (r *Rule) reason(c condition, m *matchState) string {
 	return ""
 }
 
+// hasText reports whether pushes of msgType carry Text.
+func hasText(msgType string) bool { return msgType == "text" || msgType == "voice" }
+
+func pushKind(ev *Event) string {
+	if ev.MsgType == "event" {
+		return ev.Event + " event"
+	}
+	return ev.MsgType + " message"
+}
+
 func article(word string) string {
-	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+	if word != "" && strings.ContainsRune("aeiouAEIOU", rune(word[0])) {
 		return "an"
 	}
 	return "a"

@@ -81,6 +81,9 @@ func (rs *RuleSet) candidates(msgType, event string) []*Rule {
 		if r.Event != "" && (msgType != "event" || strings.ToLower(r.Event) != event) {
 			continue
 		}
+		if r.Keywords != nil && !hasText(msgType) {
+			continue
+		}
 		out = append(out, r)
 	}
 	return out
@@ -138,6 +141,10 @@ type Step struct {
 	// Err is nil.
 	Reason string
 	Err    error
+	// OtherKind is true when the rule is for another message type or event
+	// (its msgtype or event differs, or it has keywords and the push has no
+	// Text): the index never tries it.
+	OtherKind bool
 }
 
 // RuleError is a rule that failed at run time: its condition errored, its
@@ -187,6 +194,7 @@ func (rs *RuleSet) Match(ev *Event, opts MatchOptions) Decision {
 			step := Step{Rule: r, Matched: reply != nil, Err: err}
 			if err == nil && failed != holds {
 				step.Reason = r.reason(failed, m)
+				step.OtherKind = failed == failedMsgType || failed == failedEventType || failed == failedEvent || failed == failedTextless
 			}
 			d.Trace = append(d.Trace, step)
 		}
