@@ -419,7 +419,9 @@ func (c *Client) answer(path string, resp *http.Response, raw []byte, secrets []
 // snippet quotes the start of a body that was not what we wanted, for the
 // error message.
 func snippet(raw []byte, secrets []string) string {
-	s := strings.TrimSpace(string(raw))
+	// Redact before cutting: a secret the cut splits would no longer be
+	// found whole, and its first part would be printed.
+	s := redact(strings.TrimSpace(string(raw)), secrets)
 	if s == "" {
 		return ": empty body"
 	}
@@ -427,7 +429,7 @@ func snippet(raw []byte, secrets []string) string {
 	if len(s) > limit {
 		s = strings.ToValidUTF8(s[:limit], "") + "…"
 	}
-	return fmt.Sprintf(": %q", redact(s, secrets))
+	return fmt.Sprintf(": %q", s)
 }
 
 // redact replaces every secret in s by "***".

@@ -608,6 +608,12 @@ func TestErrorsHoldNoSecrets(t *testing.T) {
 			fake.Fail(wxapitest.MenuGetPath, wxapitest.Fault{Body: "not json " + tok + " " + secret})
 			_, err = c.MenuGet(context.Background())
 			check("echoed in junk", err)
+			// Echoed across the cut the error quotes at: no part of it shows.
+			fake.Fail(wxapitest.MenuGetPath, wxapitest.Fault{Status: 414, Body: strings.Repeat("x", 110) + secret + "&access_token=" + tok})
+			_, err = c.MenuGet(context.Background())
+			if err == nil || strings.Contains(err.Error(), secret[:8]) || strings.Contains(err.Error(), tok[:8]) {
+				t.Errorf("a secret cut by the quote shows in part:\n%v", err)
+			}
 			fake.Fail(wxapitest.MenuGetPath, wxapitest.Fault{ErrCode: 40013, ErrMsg: "access_token=" + tok})
 			_, err = c.MenuGet(context.Background())
 			check("echoed in errmsg", err)
