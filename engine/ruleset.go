@@ -34,7 +34,11 @@ func NewRuleSet(rules []*Rule, vars map[string]any, version string) *RuleSet {
 	ordered := slices.Clone(rules)
 	slices.SortStableFunc(ordered, func(a, b *Rule) int { return cmp.Compare(b.Priority, a.Priority) })
 	for _, r := range ordered {
-		r.lowerEvent = strings.ToLower(r.Event)
+		// Set once: a rule may be put in several sets (a test's one-rule
+		// set, say) while it answers in another.
+		if e := strings.ToLower(r.Event); r.lowerEvent != e {
+			r.lowerEvent = e
+		}
 	}
 	rs := &RuleSet{
 		rules:     ordered,

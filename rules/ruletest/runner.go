@@ -459,11 +459,11 @@ func (c *testCase) why(rs *engine.RuleSet, d engine.Decision) string {
 		return ""
 	}
 	wanted := rs.Rule(c.want.rule)
-	de := rs.Match(c.event, engine.MatchOptions{Now: c.now, Rand: func(int) int { return 0 }, Explain: true})
+	// The wanted rule on its own: would it have answered, had no rule come
+	// before it? Only then did it lose on order.
+	alone := engine.NewRuleSet([]*engine.Rule{wanted}, rs.Vars(), rs.Version())
+	de := alone.Match(c.event, engine.MatchOptions{Now: c.now, Rand: func(int) int { return 0 }, Explain: true})
 	for _, s := range de.Trace {
-		if s.Rule != wanted {
-			continue
-		}
 		switch {
 		case s.Err != nil:
 			return fmt.Sprintf("%s (%s) failed at run time: %v", wanted.ID, wanted.Source, s.Err)
