@@ -39,22 +39,6 @@ func runMenu(args []string, stdout, stderr io.Writer) int {
 	return dispatch("wxreply menu", "wxreply menu manages the account's custom menu (自定义菜单) from a YAML file.", menuCommands, args, stdout, stderr)
 }
 
-// parseMenuArgs parses flags that may come before or after the positional
-// arguments (wxreply menu push menu.yaml --yes) and returns the positional ones.
-func parseMenuArgs(fs *flag.FlagSet, args []string) (positional []string, code int, ok bool) {
-	for {
-		if code, ok := parseFlags(fs, args); !ok {
-			return nil, code, false
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return positional, exitOK, true
-		}
-		positional = append(positional, rest[0])
-		args = rest[1:]
-	}
-}
-
 // fileArg says whether a menu command takes a FILE.
 type fileArg int
 
@@ -66,7 +50,7 @@ const (
 
 // menuArgs parses a menu command's flags and its FILE, if it takes one.
 func menuArgs(fs *flag.FlagSet, args []string, want fileArg) (path string, code int, ok bool) {
-	pos, code, ok := parseMenuArgs(fs, args)
+	pos, code, ok := parseInterspersed(fs, args)
 	if !ok {
 		return "", code, false
 	}
@@ -159,7 +143,7 @@ func menuSummary(m *wxmenu.Menu) string {
 func runMenuCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("menu check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	rulesDir := fs.String("rules", "", "the rule folder whose event_key rules answer the buttons (default "+defaultRulesDir+", or the bundled examples)")
+	rulesFlag := fs.String("rules", "", "the rule folder whose event_key rules answer the buttons (default "+defaultRulesDir+", or the bundled examples)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: wxreply menu check [--rules DIR] [FILE]\n\nChecks the menu file (default %s) against WeChat's limits and prints every\nproblem as file:line:col: message. Warns about each button whose key no rule\nanswers and each rule event_key that no button sends.\n\n", defaultMenuFile)
 		fs.PrintDefaults()
@@ -172,7 +156,10 @@ func runMenuCheck(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return exitFailure
 	}
-	res, err := loadRules(*rulesDir)
+	if rulesDir(*rulesFlag) == "" {
+		fmt.Fprintln(stderr, "wxreply menu check: "+builtInNote)
+	}
+	res, err := loadRules(*rulesFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "wxreply menu check: the rules do not load, so the keys they answer are unknown (run wxreply check):\n%v\n", err)
 		return exitFailure

@@ -29,7 +29,8 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "Usage: wxreply test [flags] [DIR|FILE ...]\n\nRuns the rule tests of each folder (every *_test.yaml in it; default %s) or\ntest file against the rules of its folder, loaded as the server loads them.\nExits 0 when every case passes, 1 when one fails (or coverage is too low),\n2 when a rule or test file is invalid.\n\n", defaultRulesDir)
 		fs.PrintDefaults()
 	}
-	if code, ok := parseFlags(fs, args); !ok {
+	paths, code, ok := parseInterspersed(fs, args)
+	if !ok {
 		return code
 	}
 	opts := ruletest.Options{Seed: *seed, Verbose: *verbose, Coverage: *coverage, MinCoverage: *minCoverage}
@@ -41,7 +42,7 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.Run = re
 	}
-	if *minCoverage < 0 || *minCoverage > 1 {
+	if !(*minCoverage >= 0 && *minCoverage <= 1) { // NaN too
 		fmt.Fprintf(stderr, "wxreply test: --min-coverage %g: give a share between 0 and 1, e.g. 0.9\n", *minCoverage)
 		return exitUsage
 	}
@@ -49,8 +50,8 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 	var rep *ruletest.Report
 	var err error
 	switch {
-	case fs.NArg() > 0:
-		rep, err = ruletest.Run(stdout, opts, fs.Args()...)
+	case len(paths) > 0:
+		rep, err = ruletest.Run(stdout, opts, paths...)
 	case rulesDir("") != "":
 		rep, err = ruletest.Run(stdout, opts, defaultRulesDir)
 	default:
@@ -60,7 +61,11 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 	if *junit != "" {
 		if werr := writeJUnit(*junit, rep); werr != nil {
 			fmt.Fprintf(stderr, "wxreply test: --junit: %v\n", werr)
-			return exitFailure
+			// A report that cannot be written fails the run, but never
+			// hides an invalid file's exit code.
+			if err == nil {
+				return exitFailure
+			}
 		}
 	}
 	switch {

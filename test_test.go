@@ -127,3 +127,14 @@ func TestTestIsACommand(t *testing.T) {
 		t.Errorf("usage does not list test:\n%s", stderr)
 	}
 }
+
+// TestTestFlagsAfterPaths: flags may follow the folder, as with go test.
+func TestTestFlagsAfterPaths(t *testing.T) {
+	code, stdout, stderr := runTestCmd(t, "examples/rules", "--run", "^nothing matches this$")
+	if code != exitOK || !strings.Contains(stdout, "0 passed, 0 failed") || stderr != "" {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	if code, _, _ := runTestCmd(t, "--min-coverage", "NaN", "examples/rules"); code != exitUsage {
+		t.Errorf("--min-coverage NaN: exit %d, want %d", code, exitUsage)
+	}
+}
