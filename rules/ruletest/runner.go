@@ -493,7 +493,8 @@ func (c *testCase) replyProblems(rule *engine.Rule, alts []*engine.Reply, altErr
 		if len(probs) == 0 {
 			return nil
 		}
-		lines = append(lines, fmt.Sprintf("reply %d of %d: %s", i+1, len(rule.Replies), probs[0].msg))
+		// An alternative's diff would bury the others: name the problem only.
+		lines = append(lines, fmt.Sprintf("reply %d of %d: %s", i+1, len(rule.Replies), strings.TrimSuffix(probs[0].msg, " (diff below)")))
 	}
 	lines = append(lines, altErrs...)
 	return []problem{{
