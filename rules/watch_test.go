@@ -33,8 +33,8 @@ import (
 
 const (
 	testDebounce = 100 * time.Millisecond
-	noPoll       = time.Hour       // the poll never fires unless a test asks for it
-	waitTimeout  = 5 * time.Second // for anything that should take a debounce or two
+	noPoll       = time.Hour        // the poll never fires unless a test asks for it
+	waitTimeout  = 15 * time.Second // for anything that should take a debounce or two; generous for a loaded CI machine
 )
 
 // ruleFile is version n of a rule file of count rules. Its first rule answers
