@@ -12,7 +12,8 @@ conns=${2:-32}
 command -v wrk >/dev/null || { echo "needs wrk: apt-get install -y wrk" >&2; exit 1; }
 
 tmp=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 go build -o "$tmp/wxreply" .
 mkdir "$tmp/bare"
 cat > "$tmp/bare/main.go" <<'GO'
@@ -35,8 +36,11 @@ done
 
 # The server on core 1, wrk on core 0, as in shared/reliability.md §4.1.
 pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
-GOMAXPROCS=1 pin 1 "$tmp/wxreply" serve --listen 127.0.0.1:18080 --token loadtest --rules examples/rules 2>/dev/null &
-GOMAXPROCS=1 pin 1 "$tmp/bare-server" &
+# exec, so that the PID the trap kills is the server's own, not a subshell's.
+(exec env GOMAXPROCS=1 $(command -v taskset >/dev/null && echo taskset -c 1) "$tmp/wxreply" serve --listen 127.0.0.1:18080 --token loadtest --rules examples/rules 2>/dev/null) &
+pids+=($!)
+(exec env GOMAXPROCS=1 $(command -v taskset >/dev/null && echo taskset -c 1) "$tmp/bare-server") &
+pids+=($!)
 sleep 1
 
 # The signature covers token, timestamp and nonce only, so one signed query
