@@ -27,11 +27,16 @@ func (p Pos) String() string {
 //	examples/rules/shop.yaml:12:11: rule "welcome": when: unknown name Evnt (1:1)
 //	 | Evnt == "subscribe"
 //	 | ^
+//
+// Rule test files (package ruletest) report their problems the same way,
+// naming the case: "test "follow gets welcome": ...".
 type Error struct {
 	Pos Pos
 	// Rule names the rule: its id, or "#3" when it has none. Empty for
 	// problems outside a rule.
 	Rule string
+	// Test names the case of a rule test file instead, the same way.
+	Test string
 	Err  error
 }
 
@@ -42,11 +47,12 @@ func (e *Error) format(label string) string {
 	b.WriteString(e.Pos.String())
 	b.WriteString(": ")
 	b.WriteString(label)
-	if e.Rule != "" {
-		if strings.HasPrefix(e.Rule, "#") {
-			fmt.Fprintf(&b, "rule %s: ", e.Rule)
-		} else {
-			fmt.Fprintf(&b, "rule %q: ", e.Rule)
+	for _, name := range []struct{ kind, name string }{{"rule", e.Rule}, {"test", e.Test}} {
+		switch {
+		case strings.HasPrefix(name.name, "#"):
+			fmt.Fprintf(&b, "%s %s: ", name.kind, name.name)
+		case name.name != "":
+			fmt.Fprintf(&b, "%s %q: ", name.kind, name.name)
 		}
 	}
 	b.WriteString(e.Err.Error())
@@ -55,7 +61,8 @@ func (e *Error) format(label string) string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errors is every problem found in a rule folder, in file order.
+// Errors is every problem found in a rule folder (or a rule test file), in
+// file order.
 type Errors []*Error
 
 func (es Errors) Error() string {

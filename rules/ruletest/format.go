@@ -151,58 +151,10 @@ var replyFields = []struct {
 	{"kf_account", []engine.Kind{engine.KindTransferService}},
 }
 
-// Error is a problem in a test file, written as rule-file problems are, so
-// that editors can jump to it:
-//
-//	examples/rules/shop_test.yaml:14:13: test "follow": want.rule: no enabled rule "welcom" in examples/rules: did you mean "welcome"?
-type Error struct {
-	Pos rules.Pos
-	// Test is the case's name, or "#3" for a case without one; empty for
-	// problems outside a case.
-	Test string
-	Err  error
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Pos.String())
-	b.WriteString(": ")
-	switch {
-	case strings.HasPrefix(e.Test, "#"):
-		fmt.Fprintf(&b, "test %s: ", e.Test)
-	case e.Test != "":
-		fmt.Fprintf(&b, "test %q: ", e.Test)
-	}
-	b.WriteString(e.Err.Error())
-	return b.String()
-}
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// Errors is every problem found in a test file, in file order.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	lines := make([]string, len(es))
-	for i, e := range es {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// Unwrap lets errors.Is and errors.As see each problem.
-func (es Errors) Unwrap() []error {
-	out := make([]error, len(es))
-	for i, e := range es {
-		out[i] = e
-	}
-	return out
-}
-
 // parser checks one test file.
 type parser struct {
 	file string
-	errs Errors
+	errs rules.Errors
 }
 
 func (p *parser) pos(n *yaml.Node) rules.Pos {
@@ -213,18 +165,18 @@ func (p *parser) pos(n *yaml.Node) rules.Pos {
 }
 
 func (p *parser) fail(n *yaml.Node, test, format string, args ...any) {
-	p.errs = append(p.errs, &Error{Pos: p.pos(n), Test: test, Err: fmt.Errorf(format, args...)})
+	p.errs = append(p.errs, &rules.Error{Pos: p.pos(n), Test: test, Err: fmt.Errorf(format, args...)})
 }
 
 // parseFile decodes and checks a test file. Rule ids are checked later,
 // against the folder's rules.
-func parseFile(file string, src []byte) ([]*testCase, Errors) {
+func parseFile(file string, src []byte) ([]*testCase, rules.Errors) {
 	p := &parser{file: file}
 	var def fileDef
 	root, derrs := rules.DecodeStrict(file, src, &def)
 	tests := lookup(root, "tests")
 	for _, e := range derrs {
-		p.errs = append(p.errs, &Error{Pos: e.Pos, Test: caseAt(tests, e.Pos.Line), Err: e.Err})
+		p.errs = append(p.errs, &rules.Error{Pos: e.Pos, Test: caseAt(tests, e.Pos.Line), Err: e.Err})
 	}
 	if len(p.errs) > 0 {
 		return nil, p.errs
@@ -633,12 +585,12 @@ func article(word string) string {
 
 // checkRules checks that every rule a case names is in the folder's rule
 // set; a rule with enabled: false is not.
-func checkRules(cases []*testCase, rs *engine.RuleSet, folder string) Errors {
+func checkRules(cases []*testCase, rs *engine.RuleSet, folder string) rules.Errors {
 	var ids []string
 	for _, r := range rs.Rules() {
 		ids = append(ids, r.ID)
 	}
-	var errs Errors
+	var errs rules.Errors
 	for _, c := range cases {
 		if c.want.rule == "" || rs.Rule(c.want.rule) != nil {
 			continue
@@ -647,7 +599,7 @@ func checkRules(cases []*testCase, rs *engine.RuleSet, folder string) Errors {
 		if s := rules.Suggest(c.want.rule, ids); s != "" {
 			msg += fmt.Sprintf(": did you mean %q?", s)
 		}
-		errs = append(errs, &Error{Pos: c.want.rulePos, Test: c.name, Err: errors.New(msg)})
+		errs = append(errs, &rules.Error{Pos: c.want.rulePos, Test: c.name, Err: errors.New(msg)})
 	}
 	return errs
 }

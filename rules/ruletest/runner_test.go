@@ -78,7 +78,7 @@ func TestInvalidFilesAllFail(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			var list ruletest.Errors
+			var list rules.Errors
 			var rerr *rules.Error
 			if !errors.As(err, &list) && !errors.As(err, &rerr) {
 				t.Errorf("error %T is not positioned: %v", err, err)
