@@ -25,7 +25,7 @@ type ruleDef struct {
 	Match       string     `yaml:"match"`
 	MsgType     string     `yaml:"msgtype"`
 	Event       string     `yaml:"event"`
-	EventKey    stringList `yaml:"event_key"`
+	EventKey    StringList `yaml:"event_key"`
 	Reply       *replyDef  `yaml:"reply"`
 	Replies     []replyDef `yaml:"replies"`
 }
@@ -36,7 +36,7 @@ type replyDef struct {
 	Voice    *mediaDef    `yaml:"voice"`
 	Video    *videoDef    `yaml:"video"`
 	Music    *musicDef    `yaml:"music"`
-	News     []articleDef `yaml:"news"`
+	News     []Article    `yaml:"news"`
 	Transfer *transferDef `yaml:"transfer_customer_service"`
 }
 
@@ -58,7 +58,8 @@ type musicDef struct {
 	ThumbMediaID string `yaml:"thumb_media_id"`
 }
 
-type articleDef struct {
+// Article is a news article as rule files and rule test files write it.
+type Article struct {
 	Title       string `yaml:"title"`
 	Description string `yaml:"description"`
 	PicURL      string `yaml:"pic_url"`
@@ -69,10 +70,12 @@ type transferDef struct {
 	KfAccount string `yaml:"kf_account"`
 }
 
-// stringList is one string or a list of them.
-type stringList []string
+// StringList is one string or a list of them: event_key: A, or
+// event_key: [A, B].
+type StringList []string
 
-func (l *stringList) UnmarshalYAML(n *yaml.Node) error {
+// UnmarshalYAML reads a scalar as a list of one.
+func (l *StringList) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
 		*l = []string{n.Value}
 		return nil

@@ -202,6 +202,6 @@ var yamlKinds = map[string]string{
 var goKinds = map[string]string{
 	"string": "text", "int": "a whole number", "bool": "true or false",
 	"[]string": "a list of text", "[]rules.ruleDef": "a list of rules",
-	"[]rules.replyDef": "a list of replies", "[]rules.articleDef": "a list of articles",
+	"[]rules.replyDef":        "a list of replies",
 	"map[string]interface {}": "a mapping of names to values",
 }

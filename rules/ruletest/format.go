@@ -52,42 +52,19 @@ type caseDef struct {
 }
 
 type wantDef struct {
-	Rule         string       `yaml:"rule"`
-	Kind         string       `yaml:"kind"`
-	Text         string       `yaml:"text"`
-	TextContains stringList   `yaml:"text_contains"`
-	TextRegex    string       `yaml:"text_regex"`
-	MediaID      string       `yaml:"media_id"`
-	Title        string       `yaml:"title"`
-	Description  string       `yaml:"description"`
-	MusicURL     string       `yaml:"music_url"`
-	HQMusicURL   string       `yaml:"hq_music_url"`
-	ThumbMediaID string       `yaml:"thumb_media_id"`
-	KfAccount    string       `yaml:"kf_account"`
-	News         []articleDef `yaml:"news"`
-}
-
-type articleDef struct {
-	Title       string `yaml:"title"`
-	Description string `yaml:"description"`
-	PicURL      string `yaml:"pic_url"`
-	URL         string `yaml:"url"`
-}
-
-// stringList is one string or a list of them.
-type stringList []string
-
-func (l *stringList) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		*l = []string{n.Value}
-		return nil
-	}
-	var list []string
-	if err := n.Decode(&list); err != nil {
-		return err
-	}
-	*l = list
-	return nil
+	Rule         string           `yaml:"rule"`
+	Kind         string           `yaml:"kind"`
+	Text         string           `yaml:"text"`
+	TextContains rules.StringList `yaml:"text_contains"`
+	TextRegex    string           `yaml:"text_regex"`
+	MediaID      string           `yaml:"media_id"`
+	Title        string           `yaml:"title"`
+	Description  string           `yaml:"description"`
+	MusicURL     string           `yaml:"music_url"`
+	HQMusicURL   string           `yaml:"hq_music_url"`
+	ThumbMediaID string           `yaml:"thumb_media_id"`
+	KfAccount    string           `yaml:"kf_account"`
+	News         []rules.Article  `yaml:"news"`
 }
 
 // testCase is one case, checked and ready to run.
