@@ -10,14 +10,6 @@ import (
 	"testing"
 )
 
-// runTestCmd runs `wxreply test args...` and returns its exit code and output.
-func runTestCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code = runTest(args, &out, &errOut)
-	return code, out.String(), errOut.String()
-}
-
 const ruletestData = "rules/ruletest/testdata/"
 
 func TestTestCommand(t *testing.T) {
@@ -54,7 +46,7 @@ func TestTestCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, stdout, stderr := runTestCmd(t, tt.args...)
+			code, stdout, stderr := runCLI(t, append([]string{"test"}, tt.args...)...)
 			if code != tt.code {
 				t.Errorf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout, stderr)
 			}
@@ -71,7 +63,7 @@ func TestTestCommand(t *testing.T) {
 // TestTestCommandExamplesCoverEveryRule: the summary's two counts are equal
 // for the examples, and match `check`'s count of rules.
 func TestTestCommandExamplesCoverEveryRule(t *testing.T) {
-	_, stdout, _ := runTestCmd(t)
+	_, stdout, _ := runCLI(t, "test")
 	m := regexp.MustCompile(`coverage: (\d+) of (\d+) rules`).FindStringSubmatch(stdout)
 	if m == nil || m[1] != m[2] {
 		t.Fatalf("coverage line: %q", m)
@@ -84,7 +76,7 @@ func TestTestCommandExamplesCoverEveryRule(t *testing.T) {
 
 func TestTestCommandJUnit(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "report.xml")
-	code, _, stderr := runTestCmd(t, "--junit", file, ruletestData+"shop/pass_test.yaml", ruletestData+"shop/fail_test.yaml")
+	code, _, stderr := runCLI(t, "test", "--junit", file, ruletestData+"shop/pass_test.yaml", ruletestData+"shop/fail_test.yaml")
 	if code != exitFailure {
 		t.Errorf("exit %d, stderr %s", code, stderr)
 	}
@@ -111,7 +103,7 @@ func TestTestCommandJUnit(t *testing.T) {
 		t.Errorf("tests %d, failures %d, suites %d; want 29, 16, 2\n%s", doc.Tests, doc.Failures, len(doc.Suites), src)
 	}
 
-	code, _, stderr = runTestCmd(t, "--junit", filepath.Join(t.TempDir(), "no", "such", "dir.xml"), ruletestData+"shop/pass_test.yaml")
+	code, _, stderr = runCLI(t, "test", "--junit", filepath.Join(t.TempDir(), "no", "such", "dir.xml"), ruletestData+"shop/pass_test.yaml")
 	if code != exitFailure || !strings.Contains(stderr, "--junit") {
 		t.Errorf("an unwritable --junit: exit %d, stderr %q", code, stderr)
 	}
@@ -130,11 +122,11 @@ func TestTestIsACommand(t *testing.T) {
 
 // TestTestFlagsAfterPaths: flags may follow the folder, as with go test.
 func TestTestFlagsAfterPaths(t *testing.T) {
-	code, stdout, stderr := runTestCmd(t, "examples/rules", "--run", "^nothing matches this$")
+	code, stdout, stderr := runCLI(t, "test", "examples/rules", "--run", "^nothing matches this$")
 	if code != exitOK || !strings.Contains(stdout, "0 passed, 0 failed") || stderr != "" {
 		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
-	if code, _, _ := runTestCmd(t, "--min-coverage", "NaN", "examples/rules"); code != exitUsage {
+	if code, _, _ := runCLI(t, "test", "--min-coverage", "NaN", "examples/rules"); code != exitUsage {
 		t.Errorf("--min-coverage NaN: exit %d, want %d", code, exitUsage)
 	}
 }
