@@ -122,6 +122,8 @@ type MatchOptions struct {
 	Rand func(n int) int
 	// Explain asks for a Trace of every rule tried before the winner.
 	Explain bool
+	// Budget bounds what each rule may do; zero fields take DefaultBudget's.
+	Budget Budget
 }
 
 // Decision is the outcome of matching one push.
@@ -174,6 +176,7 @@ func (rs *RuleSet) Match(ev *Event, opts MatchOptions) Decision {
 		now = time.Now().In(DefaultLocation)
 	}
 	env := NewEnv(ev, rs.vars, now)
+	env.meter = newMeter(opts.Budget, time.Now())
 	text := strings.TrimSpace(ev.Text)
 	m := &matchState{
 		env:         env,
@@ -230,8 +233,12 @@ func (r *Rule) answer(m *matchState, random func(int) int) (failed condition, re
 	defer func() {
 		if p := recover(); p != nil {
 			failed, reply, err = failedWhen, nil, fmt.Errorf("panic: %v", p)
+			if be, ok := p.(*BudgetError); ok {
+				err = be
+			}
 		}
 	}()
+	m.env.meter.startRule()
 	if failed, err = r.check(m); failed != holds || err != nil {
 		return failed, nil, 0, err
 	}
