@@ -183,7 +183,7 @@ func CompileTemplate(name, src string) (*Template, error) {
 		return nil, err
 	}
 	if len(t.Templates()) > 1 {
-		return nil, fmt.Errorf("template: %s: {{ define }} and {{ block }} are not available in a reply", name)
+		return nil, errors.New("{{ define }} and {{ block }} are not available in a reply")
 	}
 	if err := meterTemplate(t, t.Tree.Root); err != nil {
 		return nil, err

@@ -70,6 +70,19 @@ func TestLoadFailure(t *testing.T) {
 		{"two_kinds.bad.yaml", `testdata/two_kinds.bad.yaml:5:7: rule "both": reply: text and image: a reply has exactly one kind; use replies for alternatives`},
 		{"missing_media_id.bad.yaml", `testdata/missing_media_id.bad.yaml:5:14: rule "poster": reply: image: media_id (from WeChat's media upload API) is required`},
 		{"news_empty.bad.yaml", `testdata/news_empty.bad.yaml:5:13: rule "news": reply: news has no articles: give 1 to 8`},
+		// Rules that cannot be bounded, or would go over their budget for
+		// an ordinary push (see "Limits of a rule" in the README).
+		{"budget_range.bad.yaml", `testdata/budget_range.bad.yaml:3:16: rule "count": when: the range 1..500000 has 500000 items: a rule may build at most 65536 (its memory budget, 1048576 bytes, at 16 bytes an item) (1:6)
+ | all(1..500000, {lower(Text) != "x"})
+ | .....^`},
+		{"budget_repeat.bad.yaml", `testdata/budget_repeat.bad.yaml:4:11: rule "echo-loud": when: over the memory budget of a rule (1048576 bytes) for a sample text message: loop over fewer items or build smaller values (see "Limits of a rule" in the README)`},
+		{"budget_regex.bad.yaml", `testdata/budget_regex.bad.yaml:3:16: rule "words": keywords[0]: the pattern is 3004 bytes long; a pattern may have at most 1024: split it into several keywords or rules`},
+		{"budget_template_range.bad.yaml", `testdata/budget_template_range.bad.yaml:5:23: rule "spin": reply.text: range 2000000000: more iterations than a rule's work budget allows (100000 units, 5 an iteration)`},
+		{"budget_template_loop.bad.yaml", `testdata/budget_template_loop.bad.yaml:7:13: rule "nested": reply.text: over the work budget of a rule (100000 units) (rendering a sample text message): loop over fewer items or build smaller values (see "Limits of a rule" in the README)`},
+		{"budget_template_define.bad.yaml", `testdata/budget_template_define.bad.yaml:5:13: rule "recurse": reply.text: {{ define }} and {{ block }} are not available in a reply`},
+		{"budget_tojson.bad.yaml", `testdata/budget_tojson.bad.yaml:3:11: rule "json": when: toJSON is not available in wxreply conditions: what it costs cannot be told before it runs (1:1)
+ | toJSON(Vars) != ""
+ | ^`},
 		{"news_nine.bad.yaml", `testdata/news_nine.bad.yaml:6:9: rule "news": reply: news has 9 articles: WeChat accepts at most 8`},
 	}
 	seen := map[string]bool{}
