@@ -53,6 +53,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	set.add("timestamp-window", server.DefaultTimestampWindow.String(), "refuse pushes whose timestamp is further than this from now (0 turns it off)")
 	set.add("deadline", server.DefaultDeadline.String(), "answer \"success\" when the rules take longer than this")
 	set.add("body-limit", strconv.Itoa(server.DefaultBodyLimit), "largest push accepted, in bytes")
+	set.add("rule-work", strconv.FormatInt(engine.DefaultBudget.Work, 10), "units of work one rule may do for one push (see \"Limits of a rule\" in the README)")
+	set.add("rule-memory", strconv.FormatInt(engine.DefaultBudget.Memory, 10), "bytes of strings and lists one rule may build for one push")
+	set.add("push-time", engine.DefaultBudget.Time.String(), "how long the rules tried for one push may take together")
 	set.add("shutdown-timeout", "10s", "on SIGTERM, how long in-flight requests may take to finish")
 	set.add("log-format", "text", "log format: text or json")
 	set.add("admin-token", "", "token POST /-/reload requires (Authorization: Bearer TOKEN); without it only loopback clients may reload")
@@ -114,6 +117,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if opts.BodyLimit, err = strconv.ParseInt(set.get("body-limit"), 10, 64); err != nil || opts.BodyLimit <= 0 {
 		return fail("--body-limit %q: give a number of bytes", set.get("body-limit"))
 	}
+	var budget engine.Budget
+	for _, b := range []struct {
+		name string
+		to   *int64
+	}{{"rule-work", &budget.Work}, {"rule-memory", &budget.Memory}} {
+		if *b.to, err = strconv.ParseInt(set.get(b.name), 10, 64); err != nil || *b.to <= 0 {
+			return fail("--%s %q: give a whole number above 0", b.name, set.get(b.name))
+		}
+	}
+	if budget.Time, err = time.ParseDuration(set.get("push-time")); err != nil || budget.Time <= 0 {
+		return fail("--push-time %q: give a duration above 0, such as 500ms", set.get("push-time"))
+	}
 	shutdownTimeout, err := time.ParseDuration(set.get("shutdown-timeout"))
 	if err != nil {
 		return fail("--shutdown-timeout: %v", err)
@@ -150,6 +165,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logger.Warn(w.Warning())
 	}
 	eng := engine.New(res.RuleSet, nil)
+	eng.SetBudget(budget)
 	if dir != "" {
 		opts.Watcher = rules.NewWatcher(dir, eng, res, watchOpts)
 	} else {

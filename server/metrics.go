@@ -16,6 +16,7 @@ type metrics struct {
 	rejected   *prometheus.CounterVec
 	ruleHits   *prometheus.CounterVec
 	ruleErrors *prometheus.CounterVec
+	overBudget *prometheus.CounterVec
 	truncated  *prometheus.CounterVec
 	duration   prometheus.Histogram
 }
@@ -38,6 +39,10 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Wa
 			Name: "wxreply_rule_errors_total",
 			Help: "Rules skipped because their condition or reply failed at run time, by rule id.",
 		}, []string{"rule"}),
+		overBudget: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxreply_rule_budget_exceeded_total",
+			Help: "Rules skipped because they went over a budget (work, memory or time), by rule id and budget.",
+		}, []string{"rule", "budget"}),
 		truncated: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_replies_truncated_total",
 			Help: "Text replies cut to the 2048 bytes WeChat delivers, by rule id.",
@@ -48,7 +53,7 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Wa
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 4, 5},
 		}),
 	}
-	reg.MustRegister(m.requests, m.rejected, m.ruleHits, m.ruleErrors, m.truncated, m.duration,
+	reg.MustRegister(m.requests, m.rejected, m.ruleHits, m.ruleErrors, m.overBudget, m.truncated, m.duration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "wxreply_rules_loaded",
 			Help: "Rules in the rule set now answering.",
