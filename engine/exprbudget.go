@@ -2,10 +2,12 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
@@ -70,11 +72,14 @@ const (
 )
 
 // budgetOptions are the expr options that hold a condition to its budget.
-func budgetOptions() []expr.Option {
+// They are made once: every condition of every load uses them.
+var budgetOptions = sync.OnceValue(func() []expr.Option {
+	metered := map[string]*builtin.Function{}
+	for name, size := range meteredBuiltins {
+		metered[name] = meteredBuiltin(builtin.Builtins[builtin.Index[name]], size)
+	}
 	opts := []expr.Option{func(c *conf.Config) {
-		for name, size := range meteredBuiltins {
-			c.Functions[name] = meteredBuiltin(builtin.Builtins[builtin.Index[name]], size)
-		}
+		maps.Copy(c.Functions, metered)
 	}}
 	for _, name := range unavailableBuiltins {
 		opts = append(opts, expr.DisableBuiltin(name))
@@ -91,7 +96,7 @@ func budgetOptions() []expr.Option {
 		expr.Patch(budgetPatcher{}),
 	)
 	return opts
-}
+})
 
 var anyType = reflect.TypeOf((*any)(nil)).Elem()
 

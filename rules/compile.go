@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"regexp/syntax"
@@ -26,6 +27,7 @@ type compiler struct {
 	sites          map[*engine.Template]site // where each template was written
 	rulePos        map[*engine.Rule]Pos
 	whenPos        map[*engine.Rule]Pos // where each rule's condition was written
+	samples        map[string]*engine.Event
 }
 
 type site struct {
@@ -445,6 +447,20 @@ func (c *compiler) dryRun(set *engine.RuleSet) {
 	}
 }
 
+// sampleEvent is the sample push of the given name, made once for all the
+// rules of a load: rules only read it.
+func (c *compiler) sampleEvent(name string) *engine.Event {
+	if c.samples == nil {
+		c.samples = map[string]*engine.Event{}
+	}
+	ev, ok := c.samples[name]
+	if !ok {
+		ev = engine.SampleEvent(name, engine.DefaultLocation)
+		c.samples[name] = ev
+	}
+	return ev
+}
+
 type sample struct {
 	name  string
 	event *engine.Event
@@ -455,7 +471,7 @@ type sample struct {
 func (c *compiler) samplesFor(r *engine.Rule, names []string, vars map[string]any) []sample {
 	var out []sample
 	for _, name := range names {
-		ev := engine.SampleEvent(name, engine.DefaultLocation)
+		ev := c.sampleEvent(name)
 		if r.MsgType != "" && ev.MsgType != r.MsgType {
 			continue
 		}
@@ -466,8 +482,11 @@ func (c *compiler) samplesFor(r *engine.Rule, names []string, vars map[string]an
 			continue
 		}
 		if len(r.EventKeys) > 0 {
-			ev.EventKey = r.EventKeys[0]
-			ev.Raw["EventKey"] = r.EventKeys[0]
+			withKey := *ev
+			withKey.Raw = maps.Clone(ev.Raw)
+			withKey.EventKey = r.EventKeys[0]
+			withKey.Raw["EventKey"] = r.EventKeys[0]
+			ev = &withKey
 		}
 		out = append(out, sample{name: sampleName(ev), event: ev})
 	}
