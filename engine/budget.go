@@ -102,9 +102,9 @@ type meter struct {
 	unclocked int64 // work since the clock was last read, across rules
 }
 
-func newMeter(b Budget, start time.Time) *meter {
+func newMeter(b Budget, start time.Time) meter {
 	b = b.withDefaults()
-	return &meter{budget: b, deadline: start.Add(b.Time)}
+	return meter{budget: b, deadline: start.Add(b.Time)}
 }
 
 // startRule resets the per-rule account. Starting a rule costs a unit of

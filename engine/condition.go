@@ -124,7 +124,8 @@ var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 // one of its own, with DefaultBudget.
 func (c *Condition) Eval(env *Env) (bool, error) {
 	if env.meter == nil {
-		env.meter = newMeter(DefaultBudget, time.Now())
+		m := newMeter(DefaultBudget, time.Now())
+		env.meter = &m
 		defer func() { env.meter = nil }()
 	}
 	machine := vms.Get().(*vm.VM)

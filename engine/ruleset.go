@@ -176,7 +176,6 @@ func (rs *RuleSet) Match(ev *Event, opts MatchOptions) Decision {
 		now = time.Now().In(DefaultLocation)
 	}
 	env := NewEnv(ev, rs.vars, now)
-	env.meter = newMeter(opts.Budget, time.Now())
 	text := strings.TrimSpace(ev.Text)
 	m := &matchState{
 		env:         env,
@@ -184,7 +183,9 @@ func (rs *RuleSet) Match(ev *Event, opts MatchOptions) Decision {
 		text:        text,
 		loweredText: strings.ToLower(text),
 		explain:     opts.Explain,
+		meter:       newMeter(opts.Budget, time.Now()),
 	}
+	env.meter = &m.meter
 
 	candidates := rs.rules
 	if !opts.Explain {

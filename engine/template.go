@@ -288,7 +288,8 @@ func (t *Template) Render(env *Env) (string, error) {
 		return t.src, nil
 	}
 	if env.meter == nil {
-		env.meter = newMeter(DefaultBudget, time.Now())
+		m := newMeter(DefaultBudget, time.Now())
+		env.meter = &m
 		defer func() { env.meter = nil }()
 	}
 	w := cappedWriter{meter: env.meter}
