@@ -883,3 +883,43 @@ func TestWatcherStatusDuringReload(t *testing.T) {
 		t.Errorf("Status took %s while a reload of %s ran (status %s)", waited.Round(time.Millisecond), took.Round(time.Millisecond), st.Version)
 	}
 }
+
+// TestWatcherRefusesUnreadableEntries is E06 while running: a FIFO, a
+// folder or an oversized file saved under a rule file's name fails the
+// reload with an error naming it, never hangs it, and the rules answering
+// keep answering until it goes.
+func TestWatcherRefusesUnreadableEntries(t *testing.T) {
+	tests := []struct {
+		name string
+		make func(t *testing.T, path string)
+		want string
+	}{
+		{"FIFO", func(t *testing.T, path string) { must(t, syscall.Mkfifo(path, 0o644)) }, "x.yaml: is a named pipe (FIFO), not a regular file"},
+		{"folder", func(t *testing.T, path string) { must(t, os.Mkdir(path, 0o755)) }, "x.yaml: is a folder, not a rule file"},
+		{"oversized file", func(t *testing.T, path string) {
+			writeFile(t, path, ruleFile(9, 2))
+			must(t, os.Truncate(path, rules.MaxFileSize+1))
+		}, "x.yaml: is 8388609 bytes, over the 8 MB limit for a rule file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newWatched(t, map[string]string{"shop.yaml": ruleFile(1, 4)}, rules.WatcherOptions{Debounce: testDebounce, PollInterval: noPoll})
+			h.run()
+			old := h.eng.RuleSet()
+			tt.make(t, h.path("x.yaml"))
+			st := h.waitStatus("after x.yaml appeared", func(st rules.Status) bool { return !st.LastReloadSuccessful })
+			if st.LastError == nil || !strings.Contains(st.LastError.Error(), filepath.ToSlash(h.dir)+"/"+tt.want) {
+				t.Errorf("last error %v; want it to contain %s", st.LastError, tt.want)
+			}
+			if !strings.Contains(h.log.String(), tt.want) {
+				t.Errorf("the log does not say %q:\n%s", tt.want, h.log)
+			}
+			if h.eng.RuleSet() != old || replyText(h.eng) != "v1 1" {
+				t.Errorf("the rules answering changed: reply %q", replyText(h.eng))
+			}
+			must(t, os.RemoveAll(h.path("x.yaml")))
+			h.waitStatus("after x.yaml went", func(st rules.Status) bool { return st.LastReloadSuccessful && st.LastError == nil })
+		})
+	}
+}
