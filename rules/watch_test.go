@@ -923,3 +923,97 @@ func TestWatcherRefusesUnreadableEntries(t *testing.T) {
 		})
 	}
 }
+
+// TestWatcherSuspiciousSaves is E07: a save that leaves no enabled rule is
+// refused while rules answer, and one that drops more than half of them is
+// applied with a warning; ordinary edits raise neither.
+func TestWatcherSuspiciousSaves(t *testing.T) {
+	disabled := func(src string) string { return strings.ReplaceAll(src, "  - id: ", "  - enabled: false\n    id: ") }
+	type step struct {
+		src     string // shop.yaml as saved
+		refused bool
+		warning string // in Status.Warning; "" for none
+	}
+	tests := []struct {
+		name  string
+		start string
+		steps []step
+	}{
+		{"emptied file", ruleFile(1, 4), []step{{src: "rules: []\n", refused: true}}},
+		{"only comments left", ruleFile(1, 4), []step{{src: "# rules:\n#   - id: any-text\n", refused: true}}},
+		{"every rule disabled", ruleFile(1, 4), []step{
+			{src: disabled(ruleFile(2, 4)), refused: true},
+			// Put back, the rules apply as usual.
+			{src: ruleFile(3, 4)},
+		}},
+		{"cut from 10 rules to 4", ruleFile(1, 10), []step{
+			{src: ruleFile(2, 4), warning: "rules reloaded with 6 of the 10 enabled rules gone (4 left): more than half at once"},
+			// The next change clears the warning.
+			{src: ruleFile(3, 4)},
+		}},
+		{"ordinary edits", ruleFile(1, 10), []step{
+			{src: ruleFile(2, 10)},
+			{src: ruleFile(3, 5)}, // half: not more than half
+			{src: ruleFile(4, 12)},
+			{src: ruleFile(5, 11)},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newWatched(t, map[string]string{"shop.yaml": tt.start}, rules.WatcherOptions{Debounce: testDebounce, PollInterval: noPoll})
+			h.run()
+			answering, shrunk := "v1 1", uint64(0)
+			for i, step := range tt.steps {
+				before, set := h.w.Status(), h.eng.RuleSet()
+				writeAtomic(t, h.path("shop.yaml"), step.src)
+				st := h.waitStatus(fmt.Sprintf("step %d", i+1), func(st rules.Status) bool {
+					return st.Reloads["success"]+st.Reloads["failure"] > before.Reloads["success"]+before.Reloads["failure"]
+				})
+				if step.refused {
+					if st.LastReloadSuccessful || !errors.Is(st.LastError, rules.ErrNoRulesLeft) || h.eng.RuleSet() != set {
+						t.Errorf("step %d: status %+v: want the save refused with ErrNoRulesLeft", i+1, st)
+					}
+					for _, want := range []string{"no enabled rule would be left: 4 rules answer now", "the 4 rules keep answering",
+						"To stop answering on purpose, restart wxreply with the folder as it is"} {
+						if st.LastError == nil || !strings.Contains(st.LastError.Error(), want) {
+							t.Errorf("step %d: last error %v\nwant it to say %q", i+1, st.LastError, want)
+						}
+						if !strings.Contains(h.log.String(), want) {
+							t.Errorf("step %d: the log does not say %q:\n%s", i+1, want, h.log)
+						}
+					}
+					// Asked again (SIGHUP, the admin endpoint), it is still refused.
+					if _, _, err := h.w.Reload("sighup"); !errors.Is(err, rules.ErrNoRulesLeft) {
+						t.Errorf("step %d: reloaded again: %v, want ErrNoRulesLeft", i+1, err)
+					}
+				} else {
+					answering = fmt.Sprintf("v%d %d", i+2, i+2)
+					if !st.LastReloadSuccessful || st.Version != versionOf(t, map[string]string{"shop.yaml": step.src}) {
+						t.Errorf("step %d: status %+v: want the save applied\nlog:\n%s", i+1, st, h.log)
+					}
+				}
+				if got := replyText(h.eng); got != answering {
+					t.Errorf("step %d: reply %q, want %q", i+1, got, answering)
+				}
+				if step.warning != "" {
+					shrunk++
+				}
+				switch {
+				case step.warning == "" && st.Warning != "":
+					t.Errorf("step %d: warning %q, want none", i+1, st.Warning)
+				case !strings.Contains(st.Warning, step.warning):
+					t.Errorf("step %d: warning %q, want it to say %q", i+1, st.Warning, step.warning)
+				case step.warning != "" && !strings.Contains(h.log.String(), "level=WARN msg=\""+step.warning):
+					t.Errorf("step %d: the warning is not logged:\n%s", i+1, h.log)
+				}
+				if st.Shrunk != shrunk {
+					t.Errorf("step %d: Shrunk = %d, want %d", i+1, st.Shrunk, shrunk)
+				}
+			}
+			if shrunk == 0 && strings.Contains(h.log.String(), "enabled rules gone") {
+				t.Errorf("a shrink was logged:\n%s", h.log)
+			}
+		})
+	}
+}
