@@ -180,6 +180,14 @@ func (h *watched) waitStatus(what string, ok func(rules.Status) bool) rules.Stat
 	return st
 }
 
+// waitLog waits until the watcher has logged want. The watcher logs after
+// it updates its Status, so a log line may lag a status just seen.
+func (h *watched) waitLog(what, want string) {
+	h.t.Helper()
+	eventually(h.t, waitTimeout, func() bool { return strings.Contains(h.log.String(), want) },
+		func() string { return fmt.Sprintf("%s: the log does not say %q:\n%s", what, want, h.log) })
+}
+
 // eventually polls cond until it holds or the timeout passes.
 func eventually(t testing.TB, timeout time.Duration, cond func() bool, msg func() string) {
 	t.Helper()
@@ -897,8 +905,11 @@ func TestWatcherRefusesUnreadableEntries(t *testing.T) {
 		{"FIFO", func(t *testing.T, path string) { must(t, syscall.Mkfifo(path, 0o644)) }, "x.yaml: is a named pipe (FIFO), not a regular file"},
 		{"folder", func(t *testing.T, path string) { must(t, os.Mkdir(path, 0o755)) }, "x.yaml: is a folder, not a rule file"},
 		{"oversized file", func(t *testing.T, path string) {
-			writeFile(t, path, ruleFile(9, 2))
-			must(t, os.Truncate(path, rules.MaxFileSize+1))
+			// Made aside and renamed in, so that no reload sees it half made.
+			tmp := filepath.Join(filepath.Dir(path), ".x.yaml.tmp")
+			writeFile(t, tmp, ruleFile(9, 2))
+			must(t, os.Truncate(tmp, rules.MaxFileSize+1))
+			must(t, os.Rename(tmp, path))
 		}, "x.yaml: is 8388609 bytes, over the 8 MB limit for a rule file"},
 	}
 	for _, tt := range tests {
@@ -912,9 +923,7 @@ func TestWatcherRefusesUnreadableEntries(t *testing.T) {
 			if st.LastError == nil || !strings.Contains(st.LastError.Error(), filepath.ToSlash(h.dir)+"/"+tt.want) {
 				t.Errorf("last error %v; want it to contain %s", st.LastError, tt.want)
 			}
-			if !strings.Contains(h.log.String(), tt.want) {
-				t.Errorf("the log does not say %q:\n%s", tt.want, h.log)
-			}
+			h.waitLog("after x.yaml appeared", tt.want)
 			if h.eng.RuleSet() != old || replyText(h.eng) != "v1 1" {
 				t.Errorf("the rules answering changed: reply %q", replyText(h.eng))
 			}
@@ -979,9 +988,7 @@ func TestWatcherSuspiciousSaves(t *testing.T) {
 						if st.LastError == nil || !strings.Contains(st.LastError.Error(), want) {
 							t.Errorf("step %d: last error %v\nwant it to say %q", i+1, st.LastError, want)
 						}
-						if !strings.Contains(h.log.String(), want) {
-							t.Errorf("step %d: the log does not say %q:\n%s", i+1, want, h.log)
-						}
+						h.waitLog(fmt.Sprintf("step %d", i+1), want)
 					}
 					// Asked again (SIGHUP, the admin endpoint), it is still refused.
 					if _, _, err := h.w.Reload("sighup"); !errors.Is(err, rules.ErrNoRulesLeft) {
@@ -1004,8 +1011,8 @@ func TestWatcherSuspiciousSaves(t *testing.T) {
 					t.Errorf("step %d: warning %q, want none", i+1, st.Warning)
 				case !strings.Contains(st.Warning, step.warning):
 					t.Errorf("step %d: warning %q, want it to say %q", i+1, st.Warning, step.warning)
-				case step.warning != "" && !strings.Contains(h.log.String(), "level=WARN msg=\""+step.warning):
-					t.Errorf("step %d: the warning is not logged:\n%s", i+1, h.log)
+				case step.warning != "":
+					h.waitLog(fmt.Sprintf("step %d", i+1), "level=WARN msg=\""+step.warning)
 				}
 				if st.Shrunk != shrunk {
 					t.Errorf("step %d: Shrunk = %d, want %d", i+1, st.Shrunk, shrunk)
