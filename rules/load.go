@@ -33,9 +33,9 @@ type Result struct {
 // and compiles them into one RuleSet. Symbolic links are followed, so a
 // Kubernetes ConfigMap mount works. A rule file must be a regular file (or
 // a link to one) of at most MaxFileSize bytes: a FIFO, a device, a folder or
-// a dangling link named like one is an error naming it. An error lists every problem in the
-// folder (as Errors when they are in the files); the Result then has no
-// RuleSet but still lists the files and the warnings.
+// a dangling link named like one is an error naming it. An error lists every
+// problem in the folder (as Errors when they are in the files); the Result
+// then has no RuleSet but still lists the files and the warnings.
 func Load(dir string) (*Result, error) {
 	info, err := os.Stat(dir)
 	if err != nil {
@@ -74,8 +74,9 @@ type Snapshot struct {
 // Read reads the rule files of the folder fsys; positions show them under
 // name. It fails when the folder cannot be listed or holds no rule file.
 // Files it cannot use (see Load) make the Snapshot fail to Compile, naming
-// them. fsys should implement fs.StatFS, as os.DirFS, embed.FS and
-// fstest.MapFS do: without it, looking at a linked FIFO would open it.
+// them. A file system that may hold links to FIFOs should implement
+// fs.StatFS, as os.DirFS does: without it, fs.Stat opens the file to look
+// at it. (embed.FS does not need to: it holds regular files only.)
 func Read(fsys fs.FS, name string) (*Snapshot, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {

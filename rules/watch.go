@@ -217,10 +217,14 @@ func judgeShrink(dir string, before, after *engine.RuleSet) (warning string, err
 	case had == 0:
 		return "", nil
 	case has == 0:
-		return "", fmt.Errorf("rules folder %s: %w: %d rules answer now, and the files as saved enable none; "+
-			"refused as a likely mistake (an emptied or cut file, every rule disabled), so the %d rules keep answering. "+
+		answer := fmt.Sprintf("%d rules answer", had)
+		if had == 1 {
+			answer = "1 rule answers"
+		}
+		return "", fmt.Errorf("rules folder %s: %w: %s now, and the files as saved enable none; "+
+			"refused as a likely mistake (an emptied or cut file, every rule disabled), so the rules answering keep answering. "+
 			"To stop answering on purpose, restart wxreply with the folder as it is: at start-up a folder without enabled rules is loaded",
-			dir, ErrNoRulesLeft, had, had)
+			dir, ErrNoRulesLeft, answer)
 	case (had-has)*2 > had:
 		return fmt.Sprintf("rules reloaded with %d of the %d enabled rules gone (%d left): more than half at once, as a cut or half-copied file would do; "+
 			"if that was meant, nothing needs doing (the warning clears when the rules next change); if not, restore the rule files",

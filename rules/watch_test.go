@@ -983,7 +983,7 @@ func TestWatcherSuspiciousSaves(t *testing.T) {
 					if st.LastReloadSuccessful || !errors.Is(st.LastError, rules.ErrNoRulesLeft) || h.eng.RuleSet() != set {
 						t.Errorf("step %d: status %+v: want the save refused with ErrNoRulesLeft", i+1, st)
 					}
-					for _, want := range []string{"no enabled rule would be left: 4 rules answer now", "the 4 rules keep answering",
+					for _, want := range []string{"no enabled rule would be left: 4 rules answer now", "so the rules answering keep answering",
 						"To stop answering on purpose, restart wxreply with the folder as it is"} {
 						if st.LastError == nil || !strings.Contains(st.LastError.Error(), want) {
 							t.Errorf("step %d: last error %v\nwant it to say %q", i+1, st.LastError, want)
