@@ -83,6 +83,8 @@ var (
 		"Reloads of the rule folder by result: success, failure, or unchanged (no rule file changed).", []string{"result"}, nil)
 	sourceMissingDesc = prometheus.NewDesc("wxreply_rules_source_missing",
 		"1 while the rule folder, or every rule file in it, is gone; the last rules keep answering.", nil, nil)
+	shrunkDesc = prometheus.NewDesc("wxreply_rules_shrunk_total",
+		"Reloads applied although they dropped more than half of the enabled rules at once; /readyz shows the warning until the rules next change.", nil, nil)
 )
 
 func (reloadCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -90,6 +92,7 @@ func (reloadCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- reloadTimestampDesc
 	ch <- reloadsDesc
 	ch <- sourceMissingDesc
+	ch <- shrunkDesc
 }
 
 func (c reloadCollector) Collect(ch chan<- prometheus.Metric) {
@@ -97,6 +100,7 @@ func (c reloadCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(reloadSuccessfulDesc, prometheus.GaugeValue, boolValue(st.LastReloadSuccessful))
 	ch <- prometheus.MustNewConstMetric(reloadTimestampDesc, prometheus.GaugeValue, float64(st.LastSuccess.UnixNano())/1e9)
 	ch <- prometheus.MustNewConstMetric(sourceMissingDesc, prometheus.GaugeValue, boolValue(st.SourceMissing))
+	ch <- prometheus.MustNewConstMetric(shrunkDesc, prometheus.CounterValue, float64(st.Shrunk))
 	for result, n := range st.Reloads {
 		ch <- prometheus.MustNewConstMetric(reloadsDesc, prometheus.CounterValue, float64(n), result)
 	}
