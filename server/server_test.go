@@ -154,8 +154,8 @@ func TestEchoedContentCannotBreakTheReply(t *testing.T) {
 			t.Fatalf("%q: the reply does not parse: %v\n%s", content, err, rec.Body)
 		}
 		clean := strings.ReplaceAll(content, "\r", "\n") // XML reads a lone CR as a newline
-		if want := "You said: " + clean + " (<&> ]]> are safe)"; r.Text != want {
-			t.Errorf("%q: reply text %q, want %q", content, r.Text, want)
+		if want := "You said: " + clean + " (<&> ]]> are safe)"; r.Text() != want {
+			t.Errorf("%q: reply text %q, want %q", content, r.Text(), want)
 		}
 	}
 }
@@ -202,7 +202,7 @@ func TestSafeModeRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v\nlog: %s", mode, err, ts.log)
 			}
-			if resp.Reply == nil || resp.Reply.Text != "You pressed MENU_OPENING_HOURS" {
+			if resp.Reply == nil || resp.Reply.Text() != "You pressed MENU_OPENING_HOURS" {
 				t.Errorf("%s: reply %+v", mode, resp.Reply)
 			}
 			if bytes.Contains(resp.Raw, []byte("MENU_OPENING_HOURS")) {
@@ -353,7 +353,7 @@ func TestRuleErrorsDoNotLogWhatTheUserWrote(t *testing.T) {
 	q := signedQuery(testToken, testNow, "1")
 	rec := httptest.NewRecorder()
 	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/wechat?"+q.Encode(), bytes.NewReader(push)))
-	if r, _ := server.ParseReply(rec.Body.Bytes()); r == nil || r.Text != "ok" {
+	if r, _ := server.ParseReply(rec.Body.Bytes()); r == nil || r.Text() != "ok" {
 		t.Fatalf("reply %s", rec.Body)
 	}
 	if !strings.Contains(log.String(), `rule=number`) || !strings.Contains(log.String(), "[redacted]") {
