@@ -146,6 +146,16 @@ func (m *meter) chargeBytes(n int) {
 	m.charge(1 + int64(n)/bytesPerUnit)
 }
 
+// Hold holds the conditions and templates evaluated over env from now on
+// to b, all of them together, as one push's rules are; zero fields take
+// DefaultBudget's. Without it, each evaluation outside Match gets
+// DefaultBudget of its own. (A function of Budget, not a method of Env:
+// Env's methods are what conditions may call.)
+func (b Budget) Hold(env *Env) {
+	m := newMeter(b, time.Now())
+	env.meter = &m
+}
+
 func (m *meter) memoryError() *BudgetError {
 	return &BudgetError{Budget: BudgetMemory, Limit: fmt.Sprintf("%d bytes", m.budget.Memory)}
 }

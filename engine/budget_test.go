@@ -9,6 +9,10 @@ import (
 	"github.com/wxreply/wxreply/engine"
 )
 
+// noTimeLimit keeps the default work and memory budgets, and lets tests of
+// them run as slowly as the race detector makes them.
+var noTimeLimit = engine.Budget{Time: time.Hour}
+
 // A 60 KB text: about the largest a push may carry.
 var longText = strings.Repeat("咖啡 coffee ", 60<<10/14)
 
@@ -72,7 +76,9 @@ func TestCondition_budget(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := c.Eval(engine.NewEnv(ev, vars, testNow))
+			env := engine.NewEnv(ev, vars, testNow)
+			noTimeLimit.Hold(env) // the race detector is slow: only work and memory are tested here
+			got, err := c.Eval(env)
 			switch tt.budget {
 			case "":
 				if err != nil || got != tt.want {
@@ -123,7 +129,9 @@ func TestTemplate_budget(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := tmpl.Render(engine.NewEnv(ev, nil, testNow))
+			env := engine.NewEnv(ev, nil, testNow)
+			noTimeLimit.Hold(env)
+			out, err := tmpl.Render(env)
 			switch tt.budget {
 			case "":
 				if err != nil || out == "" {
@@ -148,7 +156,7 @@ func TestMatch_ruleOverBudgetIsSkipped(t *testing.T) {
 	fallback := &engine.Rule{ID: "fallback", Replies: textReplies(t, "ok")}
 	rs := engine.NewRuleSet([]*engine.Rule{hostile, loops, fallback}, nil, "")
 
-	d := rs.Match(textMsg(t, longText), engine.MatchOptions{Now: testNow})
+	d := rs.Match(textMsg(t, longText), engine.MatchOptions{Now: testNow, Budget: noTimeLimit})
 	if ruleID(d) != "fallback" {
 		t.Fatalf("Match answered with %q, want fallback", ruleID(d))
 	}
@@ -165,7 +173,7 @@ func TestMatch_ruleOverBudgetIsSkipped(t *testing.T) {
 	}
 
 	// A smaller budget holds a rule that fits the default.
-	small := engine.Budget{Work: 100}
+	small := engine.Budget{Work: 100, Time: time.Hour}
 	ok := &engine.Rule{ID: "ok", When: mustCondition(t, `any(1..1000, {# == 999})`, nil), Replies: textReplies(t, "found")}
 	rs = engine.NewRuleSet([]*engine.Rule{ok, fallback}, nil, "")
 	if d := rs.Match(textMsg(t, "hi"), engine.MatchOptions{Now: testNow}); ruleID(d) != "ok" {

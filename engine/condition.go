@@ -26,6 +26,7 @@ const MaxConditionNodes = 10000
 type Condition struct {
 	src     string
 	program *vm.Program
+	tree    ast.Node // as written, type-checked: what the rule set's index reads
 }
 
 // CompileCondition compiles src against Env. Unknown names, type mismatches,
@@ -60,7 +61,7 @@ func CompileCondition(src string, vars map[string]any) (*Condition, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Condition{src: src, program: p}, nil
+	return &Condition{src: src, program: p, tree: checked.Node}, nil
 }
 
 func newConfig(opts []expr.Option) *conf.Config {

@@ -11,7 +11,9 @@ import (
 // methods are functions in conditions (TimeBetween("09:00", "21:00")).
 //
 // Conditions are type-checked against Env when they are compiled, and the same
-// type is passed when they run, so the two can never disagree.
+// type is passed when they run, so the two can never disagree. Env and *Env
+// have no methods but those conditions may call: expr finds a method by its
+// index among them.
 type Env struct {
 	envelope
 	Vars map[string]any

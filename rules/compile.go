@@ -407,6 +407,20 @@ func runeColumn(src string, line, offset int) int {
 	return utf8.RuneCountInString(lines[line-1][:offset]) + 1
 }
 
+// trialTime is how long one trial of a rule may take when rules load: long
+// enough that a slow machine never refuses an ordinary rule on the clock
+// (the work budget refuses a rule that does too much, the same way on any
+// machine), short enough that no folder makes a reload slow.
+const trialTime = 5 * time.Second
+
+// trialEnv is what a trial at load evaluates a rule over: the sample ev,
+// at dryRunNow, within the default budget but trialTime.
+func trialEnv(ev *engine.Event, vars map[string]any) *engine.Env {
+	env := engine.NewEnv(ev, vars, dryRunNow)
+	engine.Budget{Time: trialTime}.Hold(env)
+	return env
+}
+
 // dryRunNow is the time the dry run renders at: a Wednesday morning.
 var dryRunNow = time.Date(2024, 6, 12, 10, 0, 0, 0, engine.DefaultLocation)
 
@@ -426,7 +440,7 @@ func (c *compiler) dryRun(set *engine.RuleSet) {
 		for _, rt := range r.Replies {
 			longest, longestSample := 0, ""
 			for _, s := range samples {
-				env := engine.NewEnv(s.event, set.Vars(), dryRunNow)
+				env := trialEnv(s.event, set.Vars())
 				reply, err := rt.Render(env)
 				var te *engine.TemplateError
 				if errors.As(err, &te) {
@@ -513,7 +527,7 @@ func (c *compiler) samplesFor(r *engine.Rule, names []string, vars map[string]an
 		var accepted []sample
 		overBudget := false
 		for _, s := range out {
-			ok, err := r.When.Eval(engine.NewEnv(s.event, vars, dryRunNow))
+			ok, err := r.When.Eval(trialEnv(s.event, vars))
 			if engine.AsBudgetError(err) != nil && !overBudget {
 				// A condition that is over budget for an ordinary push
 				// would never answer: it is an error, not a slow rule.

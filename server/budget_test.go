@@ -30,12 +30,15 @@ func TestHostileRulesAreSkippedNotServed(t *testing.T) {
 	}
 	var log bytes.Buffer
 	reg := prometheus.NewRegistry()
+	eng := engine.New(res.RuleSet, nil)
+	eng.SetBudget(engine.Budget{Time: time.Hour}) // the race detector is slow; work and memory are tested
+
 	srv, err := server.New(server.Options{
 		Token:    testToken,
 		Now:      func() time.Time { return testNow },
 		Logger:   slog.New(slog.NewTextHandler(&log, nil)),
 		Registry: reg,
-	}, engine.New(res.RuleSet, nil))
+	}, eng)
 	if err != nil {
 		t.Fatal(err)
 	}
