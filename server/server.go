@@ -485,11 +485,16 @@ func truncateUTF8(s string, n int) string {
 	return s[:n]
 }
 
-// dedupeKey names a push across WeChat's retries: its MsgId, or for events
-// (which have none) who sent it, when, and what it was.
+// dedupeKey names a push across WeChat's retries: the account it was sent
+// to, who sent it, and the message (its MsgId) or, for events, which have no
+// MsgId, when and what it was. A MsgId is unique per user only, so without
+// the account and the sender two users could get each other's reply.
+//
+// The parts are joined by NUL, which XML cannot carry, so that no two pushes
+// share a key by moving text from one field to the next.
 func dedupeKey(ev *engine.Event) string {
 	if ev.MsgId != "" {
-		return "msg:" + ev.MsgId
+		return strings.Join([]string{"msg", ev.ToUserName, ev.FromUserName, ev.MsgId}, "\x00")
 	}
-	return strings.Join([]string{"event", ev.FromUserName, strconv.FormatInt(ev.CreateTime, 10), ev.Event, ev.EventKey}, ":")
+	return strings.Join([]string{"event", ev.ToUserName, ev.FromUserName, strconv.FormatInt(ev.CreateTime, 10), ev.Event, ev.EventKey}, "\x00")
 }

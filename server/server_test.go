@@ -288,7 +288,8 @@ func TestRetryWhileTheFirstIsAnswered(t *testing.T) {
 	store := server.NewMemoryStore(time.Minute)
 	ts := newTestServer(t, server.Options{Store: store})
 	// The first delivery, still being answered.
-	if ok, _ := store.Claim(t.Context(), "msg:7382914650123456701"); !ok {
+	key := retryKey(t, readFixture(t, "text.xml"))
+	if ok, _ := store.Claim(t.Context(), key); !ok {
 		t.Fatal("claim")
 	}
 	done := make(chan *httptest.ResponseRecorder)
@@ -298,9 +299,59 @@ func TestRetryWhileTheFirstIsAnswered(t *testing.T) {
 		t.Fatalf("the retry did not wait: %d %s", rec.Code, rec.Body)
 	case <-time.After(50 * time.Millisecond):
 	}
-	store.Finish(t.Context(), "msg:7382914650123456701", []byte("<xml>first</xml>"))
+	store.Finish(t.Context(), key, []byte("<xml>first</xml>"))
 	if rec := <-done; rec.Body.String() != "<xml>first</xml>" {
 		t.Errorf("retry got %q", rec.Body)
+	}
+}
+
+// retryKey is the Store key of push.
+func retryKey(t *testing.T, push []byte) string {
+	t.Helper()
+	fields, err := server.DecodeFields(bytes.NewReader(push))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := engine.NewEvent(fields, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return server.DedupeKey(ev)
+}
+
+// TestSameMsgIdFromTwoUsers is E01 of /work/shared/reliability.md: a MsgId
+// is unique per user only, so two users sending the same one each get their
+// own reply, addressed to themselves, and neither is taken for a retry.
+func TestSameMsgIdFromTwoUsers(t *testing.T) {
+	ts := newTestServer(t, server.Options{})
+	srv := httptest.NewServer(ts.Handler())
+	defer srv.Close()
+	push := func(account, openID, content string) []byte {
+		return server.EncodeFields(map[string]string{"ToUserName": account, "FromUserName": openID,
+			"CreateTime": "1718170001", "MsgType": "text", "MsgId": "7382914650123456701", "Content": content})
+	}
+	for _, tc := range []struct{ account, openID, content string }{
+		{"gh_5e8a1c2f9b3d", "oAlice0000000000000000000000", "from Alice"},
+		{"gh_5e8a1c2f9b3d", "oBob000000000000000000000000", "from Bob"},
+		// Another account behind the same server, the same user and MsgId.
+		{"gh_000000000000", "oAlice0000000000000000000000", "to the other account"},
+	} {
+		client := &server.Client{URL: srv.URL + "/wechat", Token: testToken, Now: func() time.Time { return testNow }}
+		resp, err := client.Send(t.Context(), push(tc.account, tc.openID, tc.content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct{ ToUserName, FromUserName string }
+		if err := xml.Unmarshal(resp.Raw, &out); err != nil {
+			t.Fatalf("%s: %v\n%s", tc.openID, err, resp.Raw)
+		}
+		if resp.Reply == nil || resp.Reply.Text != "You said: "+tc.content+" (<&> ]]> are safe)" ||
+			out.ToUserName != tc.openID || out.FromUserName != tc.account {
+			t.Errorf("%s → %s: reply %s", tc.openID, tc.account, resp.Raw)
+		}
+	}
+	if strings.Contains(ts.log.String(), "outcome=retry") {
+		t.Errorf("a push of another user was taken for a retry:\n%s", ts.log)
 	}
 }
 
