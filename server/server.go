@@ -330,13 +330,17 @@ func (s *Server) open(c echo.Context, body []byte) (plain []byte, seal sealed, s
 	if q.Get("encrypt_type") != "aes" {
 		return body, seal, 0, "", nil
 	}
-	var envelope struct {
-		Encrypt string `xml:"Encrypt"`
+	// The envelope is read by the same strict decoder as a plaintext push,
+	// so that <x:Encrypt> or a DOCTYPE is refused here as well.
+	envelope, err := readFields(bytes.NewReader(body))
+	if err != nil {
+		return nil, seal, http.StatusBadRequest, "malformed_xml", err
 	}
-	if err := xml.Unmarshal(body, &envelope); err != nil || envelope.Encrypt == "" {
-		return nil, seal, http.StatusBadRequest, "malformed_xml", fmt.Errorf("no <Encrypt> element: %v", err)
+	encrypt := envelope["Encrypt"]
+	if encrypt == "" {
+		return nil, seal, http.StatusBadRequest, "malformed_xml", errors.New("no <Encrypt> element")
 	}
-	if !wxcrypto.Verify(q.Get("msg_signature"), s.opts.Token, q.Get("timestamp"), q.Get("nonce"), envelope.Encrypt) {
+	if !wxcrypto.Verify(q.Get("msg_signature"), s.opts.Token, q.Get("timestamp"), q.Get("nonce"), encrypt) {
 		return nil, seal, http.StatusForbidden, "bad_msg_signature", nil
 	}
 	for _, key := range []*wxcrypto.Key{s.opts.AESKey, s.opts.PreviousAESKey} {
@@ -344,7 +348,7 @@ func (s *Server) open(c echo.Context, body []byte) (plain []byte, seal sealed, s
 			continue
 		}
 		var keyErr error
-		plain, keyErr = key.Decrypt(envelope.Encrypt, s.opts.AppID)
+		plain, keyErr = key.Decrypt(encrypt, s.opts.AppID)
 		if keyErr == nil {
 			return plain, sealed{key: key, nonce: q.Get("nonce")}, 0, "", nil
 		}

@@ -430,3 +430,48 @@ func TestAppIDMismatchDuringKeyRotation(t *testing.T) {
 		t.Errorf("err %v, response %+v\nlog: %s", err, resp, ts.log)
 	}
 }
+
+// TestBOMAndNamespacesOverHTTP: a push after a byte-order mark is answered;
+// a <x:Content> is refused as not WeChat's XML, in the plaintext and in the
+// envelope of an encrypted push, and no rule sees it.
+func TestBOMAndNamespacesOverHTTP(t *testing.T) {
+	text := readFixture(t, "text.xml")
+	ts := newTestServer(t, server.Options{})
+	rec := ts.post(append([]byte("\xEF\xBB\xBF"), text...))
+	if r, err := server.ParseReply(rec.Body.Bytes()); rec.Code != http.StatusOK || err != nil || r == nil || !strings.HasPrefix(r.Text, "You said: ") {
+		t.Errorf("after a BOM: %d %s", rec.Code, rec.Body)
+	}
+
+	for _, body := range [][]byte{
+		bytes.Replace(text, []byte("<Content>"), []byte("<x:Content>"), 1),
+		bytes.Replace(bytes.Replace(text, []byte("<Content>"), []byte("<w:Content>"), 1), []byte("</Content>"), []byte("</w:Content>"), 1),
+	} {
+		ts := newTestServer(t, server.Options{})
+		rec := ts.post(body)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(ts.log.String(), "reason=malformed_xml") || strings.Contains(ts.log.String(), "push answered") {
+			t.Errorf("%s: %d %s\n%s", body, rec.Code, rec.Body, ts.log)
+		}
+	}
+
+	const aesKey, appID = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx2c2769f8efd9abc2"
+	key := safeKey(t, aesKey)
+	encrypt, err := key.Encrypt(readFixture(t, "event_click.xml"), appID, safeRandom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	envelope := safeBody(encrypt)
+	for _, tc := range []struct {
+		name string
+		body []byte
+		want int
+	}{
+		{"BOM before the envelope", append([]byte("\xEF\xBB\xBF"), envelope...), http.StatusOK},
+		{"prefixed Encrypt", bytes.ReplaceAll(envelope, []byte("Encrypt>"), []byte("x:Encrypt>")), http.StatusBadRequest},
+	} {
+		ts := newTestServer(t, server.Options{Mode: server.ModeSafe, AESKey: key, AppID: appID})
+		rec := ts.do(httptest.NewRequest(http.MethodPost, "/wechat?"+safeQuery(encrypt).Encode(), bytes.NewReader(tc.body)))
+		if rec.Code != tc.want {
+			t.Errorf("%s: %d %s\n%s", tc.name, rec.Code, rec.Body, ts.log)
+		}
+	}
+}
