@@ -67,8 +67,12 @@ type Options struct {
 	Deadline time.Duration
 	// BodyLimit caps a push's size in bytes; 0 means DefaultBodyLimit.
 	BodyLimit int64
-	// Store remembers answered pushes; nil means a MemoryStore.
+	// Store remembers answered pushes; nil means a MemoryStore of
+	// RetryEntries entries.
 	Store Store
+	// RetryEntries caps the MemoryStore made when Store is nil; 0 means
+	// DefaultRetryEntries.
+	RetryEntries int
 	// Logger gets one line per request; nil means slog.Default().
 	Logger *slog.Logger
 	// Registry gets the server's metrics; nil means a registry of its own.
@@ -129,7 +133,7 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 		opts.BodyLimit = DefaultBodyLimit
 	}
 	if opts.Store == nil {
-		opts.Store = NewMemoryStore(DefaultDedupeTTL)
+		opts.Store = NewMemoryStore(DefaultDedupeTTL, opts.RetryEntries)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

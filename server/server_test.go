@@ -285,7 +285,7 @@ func TestWrongAccountIsRefused(t *testing.T) {
 // TestRetryWhileTheFirstIsAnswered: a retry that arrives before the first
 // delivery is answered waits for it, and gets its reply.
 func TestRetryWhileTheFirstIsAnswered(t *testing.T) {
-	store := server.NewMemoryStore(time.Minute)
+	store := server.NewMemoryStore(time.Minute, 0)
 	ts := newTestServer(t, server.Options{Store: store})
 	// The first delivery, still being answered.
 	key := retryKey(t, readFixture(t, "text.xml"))
