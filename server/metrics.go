@@ -20,7 +20,7 @@ type metrics struct {
 	duration   prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Watcher) *metrics {
+func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Watcher, caches cacheCollector) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_requests_total",
@@ -63,7 +63,43 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Wa
 	if watcher != nil {
 		reg.MustRegister(reloadCollector{watcher})
 	}
+	reg.MustRegister(caches)
 	return m
+}
+
+// sizedStore is a Store that knows its size, as MemoryStore does.
+type sizedStore interface {
+	Len() int
+	Evicted() uint64
+}
+
+// cacheCollector reports the size of what the server remembers of past
+// pushes, read at scrape time: an eviction means a cap was reached.
+type cacheCollector struct {
+	retry  Store
+	replay *replayCache
+}
+
+var (
+	cacheEntriesDesc = prometheus.NewDesc("wxreply_cache_entries",
+		"Entries held in memory, by cache: retry (answered pushes) and replay (signed queries seen).", []string{"cache"}, nil)
+	cacheEvictionsDesc = prometheus.NewDesc("wxreply_cache_evictions_total",
+		"Entries dropped before their time because the cache was full (--retry-entries, --replay-entries), by cache.", []string{"cache"}, nil)
+)
+
+func (cacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- cacheEntriesDesc
+	ch <- cacheEvictionsDesc
+}
+
+func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	n, evicted := c.replay.stats()
+	ch <- prometheus.MustNewConstMetric(cacheEntriesDesc, prometheus.GaugeValue, float64(n), "replay")
+	ch <- prometheus.MustNewConstMetric(cacheEvictionsDesc, prometheus.CounterValue, float64(evicted), "replay")
+	if s, ok := c.retry.(sizedStore); ok {
+		ch <- prometheus.MustNewConstMetric(cacheEntriesDesc, prometheus.GaugeValue, float64(s.Len()), "retry")
+		ch <- prometheus.MustNewConstMetric(cacheEvictionsDesc, prometheus.CounterValue, float64(s.Evicted()), "retry")
+	}
 }
 
 // reloadCollector reports the rule watcher's status, read at scrape time.

@@ -73,6 +73,10 @@ type Options struct {
 	// RetryEntries caps the MemoryStore made when Store is nil; 0 means
 	// DefaultRetryEntries.
 	RetryEntries int
+	// ReplayEntries caps how many signed queries are remembered, for the
+	// timestamp window, to refuse one that comes back with another body;
+	// 0 means DefaultReplayEntries.
+	ReplayEntries int
 	// Logger gets one line per request; nil means slog.Default().
 	Logger *slog.Logger
 	// Registry gets the server's metrics; nil means a registry of its own.
@@ -98,6 +102,7 @@ type Server struct {
 	store   Store
 	log     *slog.Logger
 	metrics *metrics
+	replay  *replayCache
 	echo    *echo.Echo
 }
 
@@ -147,12 +152,20 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 	if opts.Random == nil {
 		opts.Random = rand.Reader
 	}
+	// A query is accepted while its timestamp is within the window of now,
+	// so at most twice the window after it is first seen.
+	replayTTL := 2 * opts.TimestampWindow
+	if opts.TimestampWindow < 0 {
+		replayTTL = 2 * DefaultTimestampWindow
+	}
+	replay := newReplayCache(replayTTL, opts.ReplayEntries)
 	s := &Server{
 		opts:    opts,
 		engine:  eng,
 		store:   opts.Store,
 		log:     opts.Logger,
-		metrics: newMetrics(opts.Registry, eng, opts.Watcher),
+		replay:  replay,
+		metrics: newMetrics(opts.Registry, eng, opts.Watcher, cacheCollector{opts.Store, replay}),
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -184,10 +197,20 @@ func (s *Server) reject(c echo.Context, status int, reason string, err error) er
 	return c.String(status, http.StatusText(status)+"\n")
 }
 
+// signedParams are the query parameters WeChat sends that the server reads.
+var signedParams = []string{"signature", "timestamp", "nonce", "msg_signature", "encrypt_type", "echostr"}
+
 // verifyQuery checks the query's signature and timestamp, before anything
 // else of the request is read.
 func (s *Server) verifyQuery(c echo.Context) (status int, reason string, err error) {
 	q := c.QueryParams()
+	// Two values of one parameter: the signature could be checked on one
+	// and another used, by us or a proxy that reads the other.
+	for _, name := range signedParams {
+		if len(q[name]) > 1 {
+			return http.StatusBadRequest, "repeated_param", fmt.Errorf("%s appears %d times in the query", name, len(q[name]))
+		}
+	}
 	signature, timestamp, nonce := q.Get("signature"), q.Get("timestamp"), q.Get("nonce")
 	if signature == "" || timestamp == "" || nonce == "" {
 		return http.StatusForbidden, "missing_param", errors.New("signature, timestamp and nonce are required")
@@ -249,6 +272,10 @@ func (s *Server) callback(c echo.Context) error {
 			return s.reject(c, http.StatusRequestEntityTooLarge, "body_too_large", err)
 		}
 		return s.reject(c, http.StatusBadRequest, "read_failed", err)
+	}
+	q := c.QueryParams()
+	if s.replay.seen(queryKey(q.Get("timestamp"), q.Get("nonce"), q.Get("signature")), body, s.opts.Now()) {
+		return s.reject(c, http.StatusForbidden, "replayed_query", errors.New("this signed query came before with another body"))
 	}
 	plain, seal, status, reason, err := s.open(c, body)
 	if status != 0 {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,11 +68,15 @@ func (ts *testServer) do(req *http.Request) *httptest.ResponseRecorder {
 	return rec
 }
 
-// post sends body as an authentic plaintext push.
+// post sends body as an authentic plaintext push, each with a nonce of its
+// own, as WeChat sends them: a query seen before with another body is
+// refused as a replay.
 func (ts *testServer) post(body []byte) *httptest.ResponseRecorder {
-	q := signedQuery(testToken, testNow, "1514711492")
+	q := signedQuery(testToken, testNow, strconv.FormatInt(postNonces.Add(1), 10))
 	return ts.do(httptest.NewRequest(http.MethodPost, "/wechat?"+q.Encode(), bytes.NewReader(body)))
 }
+
+var postNonces atomic.Int64
 
 func readFixture(t *testing.T, name string) []byte {
 	t.Helper()
@@ -228,6 +233,9 @@ func TestHealthReadyAndMetrics(t *testing.T) {
 			`wxreply_rule_hits_total{rule="click"} 1`,
 			`wxreply_rules_loaded 17`,
 			`wxreply_request_duration_seconds_bucket{le="5"} 2`,
+			`wxreply_cache_entries{cache="retry"} 2`,
+			`wxreply_cache_entries{cache="replay"} 3`,
+			`wxreply_cache_evictions_total{cache="retry"} 0`,
 		},
 	} {
 		rec := ts.do(httptest.NewRequest(http.MethodGet, path, nil))
@@ -472,6 +480,73 @@ func TestBOMAndNamespacesOverHTTP(t *testing.T) {
 		rec := ts.do(httptest.NewRequest(http.MethodPost, "/wechat?"+safeQuery(encrypt).Encode(), bytes.NewReader(tc.body)))
 		if rec.Code != tc.want {
 			t.Errorf("%s: %d %s\n%s", tc.name, rec.Code, rec.Body, ts.log)
+		}
+	}
+}
+
+// TestReplayedQuery is E02 of /work/shared/reliability.md: WeChat signs the
+// query only, so a signed query seen once may come back with the same body
+// (WeChat's retry: the same reply) but never with another (403, counted as
+// replayed_query, no rule run for it).
+func TestReplayedQuery(t *testing.T) {
+	text := readFixture(t, "text.xml")
+	other := bytes.Replace(text, []byte("7382914650123456701"), []byte("7382914650123456702"), 1)
+	q := signedQuery(testToken, testNow, "replay-nonce").Encode()
+	tests := []struct {
+		name   string
+		second []byte
+		status int
+	}{
+		{"same body: a retry", text, http.StatusOK},
+		{"another body", other, http.StatusForbidden},
+		{"the same body with a byte more", append(bytes.Clone(text), '\n'), http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTestServer(t, server.Options{})
+			first := ts.do(httptest.NewRequest(http.MethodPost, "/wechat?"+q, bytes.NewReader(text)))
+			second := ts.do(httptest.NewRequest(http.MethodPost, "/wechat?"+q, bytes.NewReader(tt.second)))
+			if first.Code != http.StatusOK || second.Code != tt.status {
+				t.Fatalf("first %d, second %d %q; want 200 and %d", first.Code, second.Code, second.Body, tt.status)
+			}
+			m := scrape(t, ts)
+			if tt.status == http.StatusOK {
+				if !bytes.Equal(first.Body.Bytes(), second.Body.Bytes()) || m.sum("wxreply_requests_rejected_total") != 0 {
+					t.Errorf("the retry got %q, want %q; rejections %v", second.Body, first.Body, m.rejected())
+				}
+				return
+			}
+			if second.Body.String() != "Forbidden\n" || m.rejected()["replayed_query"] != 1 || !strings.Contains(ts.log.String(), "reason=replayed_query") {
+				t.Errorf("body %q, rejections %v\n%s", second.Body, m.rejected(), ts.log)
+			}
+			if n := m.sum("wxreply_requests_total"); n != 1 {
+				t.Errorf("wxreply_requests_total = %v, want 1: the replay reached the rules", n)
+			}
+		})
+	}
+}
+
+// TestRepeatedQueryParameter: two values of a parameter the server reads
+// are refused with 400 before the signature is checked or the body read.
+func TestRepeatedQueryParameter(t *testing.T) {
+	for _, name := range []string{"signature", "timestamp", "nonce", "msg_signature", "encrypt_type", "echostr"} {
+		for _, method := range []string{http.MethodGet, http.MethodPost} {
+			t.Run(name+"/"+method, func(t *testing.T) {
+				ts := newTestServer(t, server.Options{})
+				q := authQuery()
+				q.Set("echostr", "4375120948345356249")
+				first := q.Get(name)
+				if first == "" {
+					first = "aes"
+				}
+				q[name] = []string{first, "other"}
+				req, body := request(method, "/wechat?"+q.Encode(), readFixture(t, "text.xml"))
+				rec := ts.do(req)
+				assertRefused(t, ts, rec, http.StatusBadRequest, "repeated_param")
+				if body.read.Load() {
+					t.Error("the body was read")
+				}
+			})
 		}
 	}
 }
