@@ -53,6 +53,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	set.add("timestamp-window", server.DefaultTimestampWindow.String(), "refuse pushes whose timestamp is further than this from now (0 turns it off)")
 	set.add("deadline", server.DefaultDeadline.String(), "answer \"success\" when the rules take longer than this")
 	set.add("body-limit", strconv.Itoa(server.DefaultBodyLimit), "largest push accepted, in bytes")
+	set.add("max-inflight", strconv.Itoa(server.DefaultMaxInflight()), "pushes matched against the rules at once (default 4 × GOMAXPROCS); beyond it a push waits up to 100 ms, then is answered \"success\"")
 	set.add("retry-entries", strconv.Itoa(server.DefaultRetryEntries), "answered pushes remembered for WeChat's retries (about 300 bytes each plus the reply); the oldest go first")
 	set.add("replay-entries", strconv.Itoa(server.DefaultReplayEntries), "signed queries remembered to refuse a replay with another body (about 160 bytes each); the oldest go first")
 	set.add("shutdown-timeout", "10s", "on SIGTERM, how long in-flight requests may take to finish")
@@ -119,7 +120,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for _, n := range []struct {
 		name string
 		to   *int
-	}{{"retry-entries", &opts.RetryEntries}, {"replay-entries", &opts.ReplayEntries}} {
+	}{{"max-inflight", &opts.MaxInflight}, {"retry-entries", &opts.RetryEntries}, {"replay-entries", &opts.ReplayEntries}} {
 		if *n.to, err = strconv.Atoi(set.get(n.name)); err != nil || *n.to <= 0 {
 			return fail("--%s %q: give a number of entries above 0", n.name, set.get(n.name))
 		}

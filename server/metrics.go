@@ -17,6 +17,7 @@ type metrics struct {
 	ruleHits   *prometheus.CounterVec
 	ruleErrors *prometheus.CounterVec
 	truncated  *prometheus.CounterVec
+	shed       prometheus.Counter
 	duration   prometheus.Histogram
 }
 
@@ -24,7 +25,7 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Wa
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_requests_total",
-			Help: "Authenticated pushes from WeChat, by MsgType, Event and outcome (replied, no_rule, retry, deadline, error).",
+			Help: "Authenticated pushes from WeChat, by MsgType, Event and outcome (replied, no_rule, retry, deadline, shed, error).",
 		}, []string{"msgtype", "event", "outcome"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_requests_rejected_total",
@@ -42,13 +43,17 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Wa
 			Name: "wxreply_replies_truncated_total",
 			Help: "Text replies cut to the 2048 bytes WeChat delivers, by rule id.",
 		}, []string{"rule"}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wxreply_pushes_shed_total",
+			Help: "Authentic pushes answered \"success\" unmatched because --max-inflight pushes were being matched and no turn came within the shed wait.",
+		}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "wxreply_request_duration_seconds",
 			Help:    "Time to answer an authenticated push. WeChat gives up after 5 s.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 4, 5},
 		}),
 	}
-	reg.MustRegister(m.requests, m.rejected, m.ruleHits, m.ruleErrors, m.truncated, m.duration,
+	reg.MustRegister(m.requests, m.rejected, m.ruleHits, m.ruleErrors, m.truncated, m.shed, m.duration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "wxreply_rules_loaded",
 			Help: "Rules in the rule set now answering.",

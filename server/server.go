@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,8 +43,14 @@ const (
 	DefaultTimestampWindow = 300 * time.Second
 	DefaultDeadline        = 4 * time.Second
 	DefaultBodyLimit       = 64 << 10
+	DefaultShedWait        = 100 * time.Millisecond
 	maxEchostr             = 1024
 )
+
+// DefaultMaxInflight is four pushes matched at once per CPU the runtime
+// uses (GOMAXPROCS, which follows a container's CPU limit): matching is CPU
+// work, so more at once only makes each slower.
+func DefaultMaxInflight() int { return 4 * runtime.GOMAXPROCS(0) }
 
 // Options configure a Server. Token is required; AESKey and AppID are
 // required in compat and safe mode.
@@ -65,6 +72,14 @@ type Options struct {
 	// Deadline is how long the rules may take before the push is answered
 	// "success"; WeChat waits 5 s. 0 means DefaultDeadline.
 	Deadline time.Duration
+	// MaxInflight caps how many pushes are matched against the rules at
+	// once; 0 means DefaultMaxInflight. A push beyond it waits up to
+	// ShedWait for a turn, then is answered "success" (shed) and counted in
+	// wxreply_pushes_shed_total.
+	MaxInflight int
+	// ShedWait is how long a push waits for a turn; 0 means
+	// DefaultShedWait, and at most a quarter of Deadline.
+	ShedWait time.Duration
 	// BodyLimit caps a push's size in bytes; 0 means DefaultBodyLimit.
 	BodyLimit int64
 	// Store remembers answered pushes; nil means a MemoryStore of
@@ -103,7 +118,10 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	replay  *replayCache
-	echo    *echo.Echo
+	// inflight holds a token per push being matched: a semaphore of
+	// MaxInflight.
+	inflight chan struct{}
+	echo     *echo.Echo
 }
 
 // New checks opts and returns a Server answering with eng.
@@ -134,6 +152,13 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 	if opts.Deadline == 0 {
 		opts.Deadline = DefaultDeadline
 	}
+	if opts.MaxInflight <= 0 {
+		opts.MaxInflight = DefaultMaxInflight()
+	}
+	if opts.ShedWait <= 0 {
+		opts.ShedWait = DefaultShedWait
+	}
+	opts.ShedWait = min(opts.ShedWait, opts.Deadline/4)
 	if opts.BodyLimit == 0 {
 		opts.BodyLimit = DefaultBodyLimit
 	}
@@ -160,12 +185,13 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 	}
 	replay := newReplayCache(replayTTL, opts.ReplayEntries)
 	s := &Server{
-		opts:    opts,
-		engine:  eng,
-		store:   opts.Store,
-		log:     opts.Logger,
-		replay:  replay,
-		metrics: newMetrics(opts.Registry, eng, opts.Watcher, cacheCollector{opts.Store, replay}),
+		opts:     opts,
+		engine:   eng,
+		store:    opts.Store,
+		log:      opts.Logger,
+		replay:   replay,
+		inflight: make(chan struct{}, opts.MaxInflight),
+		metrics:  newMetrics(opts.Registry, eng, opts.Watcher, cacheCollector{opts.Store, replay}),
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -304,7 +330,12 @@ func (s *Server) callback(c echo.Context) error {
 	var d engine.Decision
 	outcome := "retry"
 	if claimed {
-		d, outcome = s.decide(req.Context(), ev)
+		if s.acquire(req.Context()) {
+			d, outcome = s.decide(req.Context(), ev, func() { <-s.inflight })
+		} else {
+			outcome = "shed"
+			s.metrics.shed.Inc()
+		}
 		reply = s.encode(d, ev, seal)
 		if err := s.store.Finish(req.Context(), key, reply); err != nil {
 			s.log.Warn("dedupe store failed to keep a reply", "error", err.Error())
@@ -397,9 +428,32 @@ func (s *Server) open(c echo.Context, body []byte) (plain []byte, seal sealed, s
 	return nil, seal, status, reason, err
 }
 
+// acquire takes a turn to match a push, waiting up to ShedWait for one.
+// false means none came: the push is shed. Shedding beats queueing: WeChat
+// waits 5 s, and a queue longer than that answers nobody in time.
+func (s *Server) acquire(ctx context.Context) bool {
+	select {
+	case s.inflight <- struct{}{}:
+		return true
+	default:
+	}
+	wait := time.NewTimer(s.opts.ShedWait)
+	defer wait.Stop()
+	select {
+	case s.inflight <- struct{}{}:
+		return true
+	case <-wait.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
 // decide runs the rules within the deadline. A panic or the deadline passing
-// yields no reply, never an error the user would see.
-func (s *Server) decide(ctx context.Context, ev *engine.Event) (engine.Decision, string) {
+// yields no reply, never an error the user would see. release is called when
+// the matching ends, which may be after the deadline: the turn a push took
+// is given back only when its work is done, so that MaxInflight bounds the
+// work, not just the requests.
+func (s *Server) decide(ctx context.Context, ev *engine.Event, release func()) (engine.Decision, string) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Deadline)
 	defer cancel()
 	type result struct {
@@ -408,12 +462,13 @@ func (s *Server) decide(ctx context.Context, ev *engine.Event) (engine.Decision,
 	}
 	done := make(chan result, 1)
 	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- result{panic: p}
-			}
+		var r result
+		func() {
+			defer func() { r.panic = recover() }()
+			r.d = s.engine.Match(ev)
 		}()
-		done <- result{d: s.engine.Match(ev)}
+		release() // before the answer, so that a turn is free once it is sent
+		done <- r
 	}()
 	select {
 	case r := <-done:
