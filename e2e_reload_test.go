@@ -52,12 +52,12 @@ func saveRules(t *testing.T, dir, src string) {
 	}
 }
 
-// adminURL is the server's base URL, for /metrics and /readyz.
+// adminURL is the admin listener's URL of path, for /metrics and /readyz.
 func (s *e2eServer) adminURL(t *testing.T, path string) string {
 	t.Helper()
-	u, err := url.Parse(s.URL)
-	if err != nil {
-		t.Fatal(err)
+	u, err := url.Parse(s.admin)
+	if err != nil || s.admin == "" {
+		t.Fatalf("no admin URL %q: %v", s.admin, err)
 	}
 	u.Path, u.RawQuery = path, ""
 	return u.String()
@@ -260,7 +260,7 @@ func TestE2ESIGHUPRightAfterStart(t *testing.T) {
 	dir := t.TempDir()
 	saveRules(t, dir, e2eRules(1))
 	for i := range 10 {
-		p := launch(t, "", nil, "serve", "--listen", "127.0.0.1:0", "--rules", dir, "--reload-debounce", "10s")
+		p := launch(t, "", nil, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--rules", dir, "--reload-debounce", "10s")
 		url := p.waitServing(t)
 		if url == "" {
 			t.Fatalf("start %d: not serving\n%s", i, p.output())
@@ -274,5 +274,57 @@ func TestE2ESIGHUPRightAfterStart(t *testing.T) {
 			t.Fatalf("start %d: a SIGHUP right after \"wxreply serving\" killed the server (%v)\n%s", i, p.err, p.output())
 		}
 		p.stop(t)
+	}
+}
+
+// TestE2EAdminListener is E04 of /work/shared/reliability.md through the
+// binary: the callback listener answers the callback, /healthz and a bare
+// /readyz; metrics, details and reload are on the admin listener only.
+func TestE2EAdminListener(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	dir := t.TempDir()
+	saveRules(t, dir, e2eRules(1))
+	s := startServe(t, nil, "--token", "e2e-admin-Tq3", "--rules", dir, "--reload-debounce", "10s")
+	callback, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(method, base, path string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s%s: %v", method, base, path, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	base := "http://" + callback.Host
+	tests := []struct {
+		method, base, path string
+		status             int
+		has                string
+	}{
+		{http.MethodGet, base, "/healthz", http.StatusOK, "ok"},
+		{http.MethodGet, base, "/readyz", http.StatusOK, "ready\n"},
+		{http.MethodGet, base, "/metrics", http.StatusNotFound, ""},
+		{http.MethodPost, base, "/-/reload", http.StatusNotFound, ""},
+		{http.MethodGet, s.admin, "/metrics", http.StatusOK, "wxreply_rules_loaded 1\n"},
+		{http.MethodGet, s.admin, "/readyz", http.StatusOK, `"rules_version":`},
+		{http.MethodPost, s.admin, "/-/reload", http.StatusOK, "unchanged: version "},
+	}
+	for _, tt := range tests {
+		code, body := do(tt.method, tt.base, tt.path)
+		if code != tt.status || !strings.Contains(body, tt.has) {
+			t.Errorf("%s %s%s: %d %q, want %d with %q", tt.method, tt.base, tt.path, code, body, tt.status, tt.has)
+		}
+		if tt.base == base && strings.Contains(body, "rules") {
+			t.Errorf("%s %s on the callback listener tells about the rules: %q", tt.method, tt.path, body)
+		}
 	}
 }

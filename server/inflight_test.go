@@ -61,12 +61,14 @@ func TestMaxInflightSheds(t *testing.T) {
 	if rec := post(); rec.Code != http.StatusOK || rec.Body.String() != "success" {
 		t.Errorf("with every turn taken: %d %q, want 200 success", rec.Code, rec.Body)
 	}
-	for _, path := range []string{"/healthz", "/readyz"} {
-		if rec := get(s.Handler(), path); rec.Code != http.StatusOK {
-			t.Errorf("GET %s with every turn taken: %d", path, rec.Code)
+	for _, h := range []http.Handler{s.Handler(), s.AdminHandler()} {
+		for _, path := range []string{"/healthz", "/readyz"} {
+			if rec := get(h, path); rec.Code != http.StatusOK {
+				t.Errorf("GET %s with every turn taken: %d", path, rec.Code)
+			}
 		}
 	}
-	metrics, _ := io.ReadAll(get(s.Handler(), "/metrics").Body)
+	metrics, _ := io.ReadAll(get(s.AdminHandler(), "/metrics").Body)
 	for _, want := range []string{"wxreply_pushes_shed_total 1\n", `outcome="shed"} 1`} {
 		if !bytes.Contains(metrics, []byte(want)) {
 			t.Errorf("/metrics lacks %q", want)

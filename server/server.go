@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
 	"slices"
@@ -106,8 +107,14 @@ type Options struct {
 	Watcher *rules.Watcher
 	// AdminToken, when set, is required (as "Authorization: Bearer TOKEN")
 	// by POST /-/reload; when empty, only loopback clients that did not
-	// come through a proxy (no Forwarded or X-Forwarded-For header) may.
+	// come through a proxy (no Forwarded, X-Forwarded-For or other proxy
+	// header) may.
 	AdminToken string
+	// TrustedProxies are the networks whose X-Forwarded-For is believed:
+	// a request from one is logged, and judged, as coming from the first
+	// address in the header not in these networks. From anywhere else the
+	// client is the connection's peer, whatever its headers say.
+	TrustedProxies []*net.IPNet
 }
 
 // Server answers WeChat's callbacks with an engine.
@@ -121,7 +128,8 @@ type Server struct {
 	// inflight holds a token per push being matched: a semaphore of
 	// MaxInflight.
 	inflight chan struct{}
-	echo     *echo.Echo
+	echo     *echo.Echo // the callback listener's
+	admin    *echo.Echo // the admin listener's
 }
 
 // New checks opts and returns a Server answering with eng.
@@ -193,20 +201,60 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 		inflight: make(chan struct{}, opts.MaxInflight),
 		metrics:  newMetrics(opts.Registry, eng, opts.Watcher, cacheCollector{opts.Store, replay}),
 	}
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.GET(opts.Path, s.verifyURL)
-	e.POST(opts.Path, s.callback)
-	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
-	e.GET("/readyz", s.ready)
-	e.POST("/-/reload", s.reload)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})))
-	s.echo = e
+	healthz := func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
+	// The callback listener faces the internet: WeChat's callback, and the
+	// bare health and readiness a load balancer asks for.
+	s.echo = s.newEcho()
+	s.echo.GET(opts.Path, s.verifyURL)
+	s.echo.POST(opts.Path, s.callback)
+	s.echo.GET("/healthz", healthz)
+	s.echo.GET("/readyz", s.readyStatus)
+	// The admin listener says what the rules are, how reloads went, and
+	// reloads them: for operators and Prometheus, not for the internet.
+	s.admin = s.newEcho()
+	s.admin.GET("/healthz", healthz)
+	s.admin.GET("/readyz", s.ready)
+	s.admin.POST("/-/reload", s.reload)
+	s.admin.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})))
 	return s, nil
 }
 
-// Handler is the server's HTTP handler.
+// newEcho is an echo app that takes the client's address from the
+// connection, or from X-Forwarded-For when the peer is a trusted proxy:
+// echo's default believes X-Forwarded-For and X-Real-IP from anyone.
+func (s *Server) newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = echo.ExtractIPDirect()
+	if len(s.opts.TrustedProxies) > 0 {
+		// Only the networks given: echo trusts loopback, link-local and
+		// private addresses unless told not to.
+		trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range s.opts.TrustedProxies {
+			trust = append(trust, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
+	}
+	return e
+}
+
+// Handler serves the callback listener: the callback path, /healthz, and
+// /readyz as a bare status code for load balancers.
 func (s *Server) Handler() http.Handler { return s.echo }
+
+// AdminHandler serves the admin listener: /metrics, /readyz with the
+// rules' details, POST /-/reload and /healthz.
+func (s *Server) AdminHandler() http.Handler { return s.admin }
+
+// clientAttrs are the log attributes naming the client: its address, and
+// what a forwarding header claimed, kept apart, since anyone can write one.
+func clientAttrs(c echo.Context) []any {
+	attrs := []any{"remote", c.RealIP()}
+	if xff := c.Request().Header.Get(echo.HeaderXForwardedFor); xff != "" {
+		attrs = append(attrs, "forwarded_for", truncateUTF8(xff, 200))
+	}
+	return attrs
+}
 
 // Mode is the encryption mode the server runs in.
 func (s *Server) Mode() Mode { return s.opts.Mode }
@@ -215,7 +263,7 @@ func (s *Server) Mode() Mode { return s.opts.Mode }
 // more than the status: the reason goes to the log and the metrics.
 func (s *Server) reject(c echo.Context, status int, reason string, err error) error {
 	s.metrics.rejected.WithLabelValues(reason).Inc()
-	attrs := []any{"method", c.Request().Method, "status", status, "reason", reason, "remote", c.RealIP()}
+	attrs := append([]any{"method", c.Request().Method, "status", status, "reason", reason}, clientAttrs(c)...)
 	if err != nil {
 		attrs = append(attrs, "error", err.Error())
 	}
@@ -267,7 +315,7 @@ func (s *Server) verifyURL(c echo.Context) error {
 	if echostr == "" || len(echostr) > maxEchostr {
 		return s.reject(c, http.StatusBadRequest, "bad_echostr", fmt.Errorf("echostr of %d bytes", len(echostr)))
 	}
-	s.log.Info("callback URL verified", "remote", c.RealIP())
+	s.log.Info("callback URL verified", clientAttrs(c)...)
 	c.Response().Header().Set("X-Content-Type-Options", "nosniff")
 	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(echostr))
 }

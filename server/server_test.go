@@ -68,6 +68,13 @@ func (ts *testServer) do(req *http.Request) *httptest.ResponseRecorder {
 	return rec
 }
 
+// admin serves req on the admin listener.
+func (ts *testServer) admin(req *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	ts.AdminHandler().ServeHTTP(rec, req)
+	return rec
+}
+
 // post sends body as an authentic plaintext push, each with a nonce of its
 // own, as WeChat sends them: a query seen before with another body is
 // refused as a replay.
@@ -238,13 +245,47 @@ func TestHealthReadyAndMetrics(t *testing.T) {
 			`wxreply_cache_evictions_total{cache="retry"} 0`,
 		},
 	} {
-		rec := ts.do(httptest.NewRequest(http.MethodGet, path, nil))
+		rec := ts.admin(httptest.NewRequest(http.MethodGet, path, nil))
 		body, _ := io.ReadAll(rec.Body)
 		for _, w := range want {
 			if rec.Code != 200 || !bytes.Contains(body, []byte(w)) {
 				t.Errorf("GET %s: %d, missing %s in:\n%.2000s", path, rec.Code, w, body)
 			}
 		}
+	}
+}
+
+// TestCallbackListenerShowsNothing is E04 of /work/shared/reliability.md:
+// the callback listener, which faces the internet, answers /healthz and a
+// bare /readyz for load balancers, and has no metrics, no details of the
+// rules and no reload: those are on the admin listener.
+func TestCallbackListenerShowsNothing(t *testing.T) {
+	ts := newTestServer(t, server.Options{})
+	tests := []struct {
+		method, path string
+		status       int
+		body         string
+	}{
+		{http.MethodGet, "/healthz", http.StatusOK, "ok\n"},
+		{http.MethodGet, "/readyz", http.StatusOK, "ready\n"},
+		{http.MethodGet, "/metrics", http.StatusNotFound, ""},
+		{http.MethodPost, "/-/reload", http.StatusNotFound, ""},
+		{http.MethodGet, "/readyz?verbose=1", http.StatusOK, "ready\n"},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(tt.method, tt.path, nil)
+		req.RemoteAddr = "127.0.0.1:41000"
+		rec := ts.do(req)
+		if rec.Code != tt.status || (tt.body != "" && rec.Body.String() != tt.body) {
+			t.Errorf("%s %s on the callback listener: %d %q, want %d %q", tt.method, tt.path, rec.Code, rec.Body, tt.status, tt.body)
+		}
+		if strings.Contains(rec.Body.String(), "rules") || strings.Contains(rec.Body.String(), "wxreply_") {
+			t.Errorf("%s %s on the callback listener tells: %q", tt.method, tt.path, rec.Body)
+		}
+	}
+	// The admin listener has no callback.
+	if rec := ts.admin(httptest.NewRequest(http.MethodPost, "/wechat?"+authQuery().Encode(), bytes.NewReader(readFixture(t, "text.xml")))); rec.Code != http.StatusNotFound {
+		t.Errorf("POST /wechat on the admin listener: %d", rec.Code)
 	}
 }
 
@@ -367,7 +408,7 @@ func TestSameMsgIdFromTwoUsers(t *testing.T) {
 func TestEverySeriesIsWxreply(t *testing.T) {
 	ts := newTestServer(t, server.Options{})
 	ts.post(readFixture(t, "text.xml"))
-	rec := ts.do(httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	rec := ts.admin(httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	n := 0
 	for _, line := range strings.Split(rec.Body.String(), "\n") {
 		if line == "" || strings.HasPrefix(line, "#") {
