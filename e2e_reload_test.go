@@ -328,3 +328,60 @@ func TestE2EAdminListener(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EShutdownDuringSlowReload is E05 of /work/shared/reliability.md:
+// SIGTERM while a reload is stuck (reading a named pipe nobody writes to)
+// exits within --shutdown-timeout + 1 s, with exit 0 and the "stopped"
+// line. Should the rule loader come to refuse such a file, the reload fails
+// fast instead and the test still holds.
+func TestE2EShutdownDuringSlowReload(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	const timeout = time.Second
+	dir := t.TempDir()
+	saveRules(t, dir, e2eRules(1))
+	// Not startServe: this test sends the SIGTERM and checks the exit.
+	p := launch(t, "", nil, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--token", "e2e-slow-Pq8",
+		"--rules", dir, "--reload-debounce", "10s", "--reload-poll", "1h", "--shutdown-timeout", timeout.String())
+	s := &e2eServer{proc: p, URL: p.waitServing(t)}
+	s.wantReply(t, "e2e-slow-Pq8", "v1 1")
+	pipe := filepath.Join(dir, "stuck.yaml")
+	if err := syscall.Mkfifo(pipe, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	// Once the server has the pipe open for reading, a writer may open it
+	// too; kept open and silent, it holds the reload in its read.
+	deadline := time.Now().Add(reloadWait)
+	stuck := false
+	for {
+		fd, err := syscall.Open(pipe, syscall.O_WRONLY|syscall.O_NONBLOCK, 0)
+		if err == nil {
+			t.Cleanup(func() { syscall.Close(fd) })
+			stuck = true
+			break
+		}
+		if s.exited() || time.Now().After(deadline) || strings.Contains(s.stderr.String(), "rules not reloaded") {
+			t.Logf("the reload did not block on the pipe (%v); testing a plain shutdown", err)
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	start := time.Now()
+	if err := s.process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(timeout + time.Second):
+		t.Fatalf("still running %s after SIGTERM with --shutdown-timeout %s\n%s", time.Since(start), timeout, s.output())
+	}
+	if code := s.exitCode(); code != 0 || !strings.Contains(s.stderr.String(), "msg=stopped") {
+		t.Errorf("exit %d, want 0 and the \"stopped\" line\n%s", code, s.output())
+	}
+	if stuck && !strings.Contains(s.stderr.String(), "a rule reload is still running") {
+		t.Errorf("the stuck reload is not logged\n%s", s.output())
+	}
+}

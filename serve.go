@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -216,16 +217,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	go func() { served <- admin.Serve(netutil.LimitListener(adminLn, adminMaxConns)) }()
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
-	watched := make(chan struct{})
+	// The watcher, and SIGHUP's reloads in a goroutine of their own, so
+	// that a slow reload never keeps a SIGTERM waiting; SIGHUPs during a
+	// reload make one more. reloading counts both.
+	var reloading sync.WaitGroup
+	reloads := make(chan struct{}, 1)
 	if w := opts.Watcher; w != nil {
-		go func() {
-			defer close(watched)
+		reloading.Go(func() {
 			if err := w.Run(watchCtx); err != nil {
 				logger.Error("rules will not reload when edited", "error", err.Error())
 			}
-		}()
-	} else {
-		close(watched)
+		})
+		reloading.Go(func() {
+			for range reloads {
+				w.Reload("sighup") // logs its outcome
+			}
+		})
 	}
 	for running := true; running; {
 		select {
@@ -236,29 +243,65 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				logger.Warn("SIGHUP: the built-in examples cannot be reloaded")
 				continue
 			}
-			opts.Watcher.Reload("sighup") // logs its outcome
+			select {
+			case reloads <- struct{}{}:
+			default: // one is already due
+			}
 		case <-ctx.Done():
 			running = false
 		}
 	}
 	stopWatching()
-	<-watched // a reload in progress finishes before the process exits
-	logger.Info("shutting down: finishing requests in flight", "timeout", shutdownTimeout.String())
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	close(reloads)
+	watched := make(chan struct{})
+	go func() {
+		reloading.Wait()
+		close(watched)
+	}()
+	return shutdown(logger, srv, []*http.Server{hs, admin}, watched, shutdownTimeout)
+}
+
+// shutdown stops serving within timeout, whatever is running. The
+// listeners close at once; requests in flight may finish until shortly
+// before the timeout, when the server answers every push still in flight
+// "success" (Server.Stop), so that WeChat gets an answer rather than a cut
+// connection. A reload still running is not waited for past the timeout:
+// it swaps the rules in one step or not at all, so exiting during one
+// leaves nothing half-applied.
+func shutdown(logger *slog.Logger, srv *server.Server, servers []*http.Server, watched <-chan struct{}, timeout time.Duration) int {
+	logger.Info("shutting down: finishing requests in flight", "timeout", timeout.String())
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	// Both at once: the admin listener keeps answering probes and scrapes
-	// while the callback drains.
-	shut := make(chan error, 2)
-	for _, h := range []*http.Server{hs, admin} {
-		go func() { shut <- h.Shutdown(shutdownCtx) }()
+	// Time enough to write the answers before the timeout.
+	answerAll := time.AfterFunc(timeout-min(timeout/5, time.Second), srv.Stop)
+	defer answerAll.Stop()
+	// All at once: the admin listener answers probes and scrapes while the
+	// callback drains.
+	shut := make(chan error, len(servers))
+	for _, h := range servers {
+		go func() { shut <- h.Shutdown(ctx) }()
 	}
-	for range 2 {
+	code := exitOK
+	for range servers {
 		if err := <-shut; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fail("shutdown: %v", err)
+			code = exitFailure
 		}
 	}
+	if code != exitOK {
+		// Only requests other than pushes can still run (a reload over
+		// the admin listener): cut them.
+		for _, h := range servers {
+			h.Close()
+		}
+		logger.Error("shutdown: requests still running after the timeout were cut", "timeout", timeout.String())
+	}
+	select {
+	case <-watched:
+	case <-ctx.Done():
+		logger.Warn("shutdown: a rule reload is still running; exiting without it, the rules in use are unchanged")
+	}
 	logger.Info("stopped")
-	return exitOK
+	return code
 }
 
 // defaultMaxConns bounds the callback listener's connections: WeChat

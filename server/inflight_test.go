@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,4 +88,91 @@ func TestMaxInflightSheds(t *testing.T) {
 	if n := len(s.inflight); n != 1 {
 		t.Errorf("%d turns taken after the push, want 1 (its own given back)", n)
 	}
+}
+
+// waitingStore is a MemoryStore that reports each Wait as it begins.
+type waitingStore struct {
+	*MemoryStore
+	waiting chan string
+}
+
+func (w waitingStore) Wait(ctx context.Context, key string) ([]byte, error) {
+	w.waiting <- key
+	return w.MemoryStore.Wait(ctx, key)
+}
+
+// TestStopAnswersPushesInFlight: a push held in flight (here a retry waiting
+// for a first delivery that never ends, with an hour's deadline) is answered
+// "success" as soon as the server is stopped, and so is a push after Stop:
+// a shutdown answers pushes rather than cutting them.
+func TestStopAnswersPushesInFlight(t *testing.T) {
+	res, err := rules.Load("testdata/rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := waitingStore{NewMemoryStore(time.Hour, 0), make(chan string, 1)}
+	var log lockedLog
+	now := time.Unix(1718170200, 0)
+	s, err := New(Options{Token: "t", Store: store, Deadline: time.Hour,
+		Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(&log, nil))}, engine.New(res.RuleSet, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	push, err := os.ReadFile("testdata/fixtures/text.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(nonce string) *httptest.ResponseRecorder {
+		ts := strconv.FormatInt(now.Unix(), 10)
+		q := "timestamp=" + ts + "&nonce=" + nonce + "&signature=" + wxcrypto.Sign("t", ts, nonce)
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/wechat?"+q, bytes.NewReader(push)))
+		return rec
+	}
+	fields, err := DecodeFields(bytes.NewReader(push))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := engine.NewEvent(fields, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first delivery, never answered.
+	if ok, _ := store.Claim(t.Context(), dedupeKey(ev)); !ok {
+		t.Fatal("claim")
+	}
+	answered := make(chan *httptest.ResponseRecorder)
+	go func() { answered <- post("1") }()
+	<-store.waiting // the retry waits for the first delivery
+	s.Stop()
+	if rec := <-answered; rec.Code != http.StatusOK || rec.Body.String() != "success" {
+		t.Errorf("the push in flight at Stop: %d %q, want 200 success", rec.Code, rec.Body)
+	}
+
+	// After Stop, a new push is answered at once too, by no rule.
+	push = bytes.Replace(push, []byte("7382914650123456701"), []byte("7382914650123456702"), 1)
+	if rec := post("2"); rec.Code != http.StatusOK || rec.Body.String() != "success" {
+		t.Errorf("a push after Stop: %d %q, want 200 success", rec.Code, rec.Body)
+	}
+	if !strings.Contains(log.String(), "outcome=shutdown") {
+		t.Errorf("no push logged with outcome=shutdown:\n%s", log.String())
+	}
+}
+
+// lockedLog is a log destination safe for concurrent writers.
+type lockedLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

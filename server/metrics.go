@@ -25,7 +25,7 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Wa
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_requests_total",
-			Help: "Authenticated pushes from WeChat, by MsgType, Event and outcome (replied, no_rule, retry, deadline, shed, error).",
+			Help: "Authenticated pushes from WeChat, by MsgType, Event and outcome (replied, no_rule, retry, deadline, shed, shutdown, error).",
 		}, []string{"msgtype", "event", "outcome"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_requests_rejected_total",

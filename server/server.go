@@ -128,6 +128,9 @@ type Server struct {
 	// inflight holds a token per push being matched: a semaphore of
 	// MaxInflight.
 	inflight chan struct{}
+	// stopping ends when Stop is called.
+	stopping context.Context
+	stop     context.CancelFunc
 	echo     *echo.Echo // the callback listener's
 	admin    *echo.Echo // the admin listener's
 }
@@ -201,6 +204,7 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 		inflight: make(chan struct{}, opts.MaxInflight),
 		metrics:  newMetrics(opts.Registry, eng, opts.Watcher, cacheCollector{opts.Store, replay}),
 	}
+	s.stopping, s.stop = context.WithCancel(context.Background())
 	healthz := func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
 	// The callback listener faces the internet: WeChat's callback, and the
 	// bare health and readiness a load balancer asks for.
@@ -237,6 +241,12 @@ func (s *Server) newEcho() *echo.Echo {
 	}
 	return e
 }
+
+// Stop makes every push in flight, and any that comes later, answer
+// "success" at once instead of waiting for the rules, a turn or the first
+// delivery of a retry. A graceful shutdown calls it shortly before its
+// timeout, so that pushes are answered rather than cut.
+func (s *Server) Stop() { s.stop() }
 
 // Handler serves the callback listener: the callback path, /healthz, and
 // /readyz as a bare status code for load balancers.
@@ -367,8 +377,13 @@ func (s *Server) callback(c echo.Context) error {
 		return s.reject(c, http.StatusForbidden, "wrong_account", fmt.Errorf("ToUserName %.40q is not this account", ev.ToUserName))
 	}
 
+	// ctx ends with the request, or when the server stops: a push still in
+	// flight then is answered "success" at once rather than cut.
+	ctx, cancel := context.WithCancel(req.Context())
+	defer cancel()
+	defer context.AfterFunc(s.stopping, cancel)()
 	key := dedupeKey(ev)
-	claimed, err := s.store.Claim(req.Context(), key)
+	claimed, err := s.store.Claim(ctx, key)
 	if err != nil {
 		// Answering twice beats not answering: go on without de-duplication.
 		s.log.Warn("dedupe store failed; answering without it", "error", err.Error())
@@ -377,21 +392,26 @@ func (s *Server) callback(c echo.Context) error {
 	var reply []byte
 	var d engine.Decision
 	outcome := "retry"
-	if claimed {
-		if s.acquire(req.Context()) {
-			d, outcome = s.decide(req.Context(), ev, func() { <-s.inflight })
-		} else {
-			outcome = "shed"
-			s.metrics.shed.Inc()
-		}
-		reply = s.encode(d, ev, seal)
-		if err := s.store.Finish(req.Context(), key, reply); err != nil {
-			s.log.Warn("dedupe store failed to keep a reply", "error", err.Error())
-		}
-	} else {
-		ctx, cancel := context.WithTimeout(req.Context(), s.opts.Deadline)
+	switch {
+	case !claimed:
+		ctx, cancel := context.WithTimeout(ctx, s.opts.Deadline)
 		reply, _ = s.store.Wait(ctx, key)
 		cancel()
+	case s.stopping.Err() == nil && s.acquire(ctx):
+		d, outcome = s.decide(ctx, ev, func() { <-s.inflight })
+	case s.stopping.Err() != nil:
+		outcome = "shutdown"
+	default:
+		outcome = "shed"
+		s.metrics.shed.Inc()
+	}
+	if claimed {
+		reply = s.encode(d, ev, seal)
+		// A background context: the reply is kept for the retries even when
+		// this request's context has ended.
+		if err := s.store.Finish(context.WithoutCancel(ctx), key, reply); err != nil {
+			s.log.Warn("dedupe store failed to keep a reply", "error", err.Error())
+		}
 	}
 	if len(reply) == 0 {
 		reply = Success
@@ -530,6 +550,10 @@ func (s *Server) decide(ctx context.Context, ev *engine.Event, release func()) (
 		s.metrics.ruleHits.WithLabelValues(r.d.Rule.ID).Inc()
 		return r.d, "replied"
 	case <-ctx.Done():
+		if s.stopping.Err() != nil {
+			s.log.Warn("shutting down: a push still being matched was answered success")
+			return engine.Decision{}, "shutdown"
+		}
 		s.log.Error("rules took longer than the deadline; answered success", "deadline", s.opts.Deadline.String())
 		return engine.Decision{}, "deadline"
 	}
