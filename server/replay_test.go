@@ -13,7 +13,7 @@ import (
 func TestReplayCache(t *testing.T) {
 	now := time.Unix(1718170000, 0)
 	c := newReplayCache(10*time.Minute, 2)
-	q := func(i int) [32]byte { return queryKey(strconv.Itoa(i), "nonce", "sig") }
+	q := func(i int) hash128 { return queryKey(strconv.Itoa(i), "nonce", "sig") }
 	steps := []struct {
 		query    int
 		body     string
@@ -55,7 +55,7 @@ func TestReplayCacheEntryCost(t *testing.T) {
 	})
 	runtime.KeepAlive(c)
 	t.Logf("replayCache: %.0f bytes an entry", cost)
-	if cost > 250 {
-		t.Errorf("an entry costs %.0f bytes; replayCache's doc says about 160", cost)
+	if cost > 150 {
+		t.Errorf("an entry costs %.0f bytes; replayCache's doc says about 100", cost)
 	}
 }

@@ -26,20 +26,21 @@ type Store interface {
 const DefaultDedupeTTL = time.Minute
 
 // DefaultRetryEntries caps a MemoryStore: at DefaultDedupeTTL it remembers
-// every push of a steady 800 a second, while WeChat's retries, which come
-// within 15 s, stay covered up to 3,000 a second. See MemoryStore for what an
-// entry costs.
-const DefaultRetryEntries = 50_000
+// every push of a steady 330 a second, while WeChat's retries, which come
+// within 15 s, stay covered up to 1,300 a second. See MemoryStore for what
+// an entry costs.
+const DefaultRetryEntries = 20_000
 
 // MemoryStore is a Store inside one process. It holds at most its cap of
 // pushes: when full, a new push evicts the oldest (a retry of an evicted
 // push is answered afresh, not refused). Expired pushes are dropped as new
 // ones come, oldest first, so memory follows the traffic of the last TTL.
 //
-// An entry costs about 300 bytes plus the reply's length (measured by
-// TestMemoryStoreEntryCost: 305 bytes with a "success" answer and a key of
-// WeChat's usual ids), so the default cap holds the store near 15 MB of
-// "success" answers, or 40 MB of typical text replies.
+// An entry costs about 200 bytes plus the reply's length (measured by
+// TestMemoryStoreEntryCost: 192 bytes with a "success" answer and a key of
+// WeChat's usual ids; a short text reply is some 450 bytes more), so the
+// default cap holds the store near 4 MB of "success" answers, or 13 MB of
+// short text replies.
 type MemoryStore struct {
 	ttl int64 // nanoseconds
 	max int
@@ -52,9 +53,21 @@ type MemoryStore struct {
 }
 
 type memoryEntry struct {
-	done    chan struct{} // closed by Finish, or when evicted unfinished
-	reply   []byte
-	expires int64 // Unix nanoseconds
+	// done is made by the first retry that waits for the entry, and closed
+	// by Finish, or when the entry goes unfinished. Most pushes have no
+	// retry: they save the channel's 100 bytes.
+	done     chan struct{}
+	finished bool
+	reply    []byte
+	expires  int64 // Unix nanoseconds
+}
+
+// release wakes the retries waiting for e; the lock is held.
+func (e *memoryEntry) release() {
+	if !e.finished && e.done != nil {
+		close(e.done)
+	}
+	e.finished = true
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -85,7 +98,7 @@ func (s *MemoryStore) Claim(_ context.Context, key string) (bool, error) {
 		s.drop(s.order.peek(), true)
 		s.order.pop()
 	}
-	e := &memoryEntry{done: make(chan struct{}), expires: now + s.ttl}
+	e := &memoryEntry{expires: now + s.ttl}
 	s.entries[key] = e
 	s.order.push(key, e.expires)
 	return true, nil
@@ -117,11 +130,7 @@ func (s *MemoryStore) drop(it fifoItem[string], evict bool) {
 	if evict {
 		s.evicted++
 	}
-	select {
-	case <-e.done:
-	default:
-		close(e.done)
-	}
+	e.release()
 }
 
 // Finish implements Store.
@@ -132,11 +141,9 @@ func (s *MemoryStore) Finish(_ context.Context, key string, reply []byte) error 
 	if !ok {
 		return nil // expired or evicted while being answered: nobody waits for it
 	}
-	select {
-	case <-e.done:
-	default:
+	if !e.finished {
 		e.reply = reply
-		close(e.done)
+		e.release()
 	}
 	return nil
 }
@@ -145,12 +152,24 @@ func (s *MemoryStore) Finish(_ context.Context, key string, reply []byte) error 
 func (s *MemoryStore) Wait(ctx context.Context, key string) ([]byte, error) {
 	s.mu.Lock()
 	e, ok := s.entries[key]
-	s.mu.Unlock()
-	if !ok {
+	switch {
+	case !ok:
+		s.mu.Unlock()
 		return nil, nil
+	case e.finished:
+		reply := e.reply
+		s.mu.Unlock()
+		return reply, nil
 	}
+	if e.done == nil {
+		e.done = make(chan struct{})
+	}
+	done := e.done
+	s.mu.Unlock()
 	select {
-	case <-e.done:
+	case <-done:
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		return e.reply, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()

@@ -158,7 +158,7 @@ func TestMemoryStoreEntryCost(t *testing.T) {
 	})
 	runtime.KeepAlive(s)
 	t.Logf("MemoryStore: %.0f bytes an entry with a %d-byte key", cost, len(retryKeyOf(0)))
-	if cost > 400 {
-		t.Errorf("an entry costs %.0f bytes; MemoryStore's doc says about 300", cost)
+	if cost > 260 {
+		t.Errorf("an entry costs %.0f bytes; MemoryStore's doc says about 200", cost)
 	}
 }
