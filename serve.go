@@ -125,17 +125,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if opts.BodyLimit, err = strconv.ParseInt(set.get("body-limit"), 10, 64); err != nil || opts.BodyLimit <= 0 {
 		return fail("--body-limit %q: give a number of bytes", set.get("body-limit"))
 	}
+	var maxConns int
 	for _, n := range []struct {
 		name string
 		to   *int
-	}{{"max-inflight", &opts.MaxInflight}, {"retry-entries", &opts.RetryEntries}, {"replay-entries", &opts.ReplayEntries}} {
+	}{{"max-conns", &maxConns}, {"max-inflight", &opts.MaxInflight},
+		{"retry-entries", &opts.RetryEntries}, {"replay-entries", &opts.ReplayEntries}} {
 		if *n.to, err = strconv.Atoi(set.get(n.name)); err != nil || *n.to <= 0 {
-			return fail("--%s %q: give a number of entries above 0", n.name, set.get(n.name))
+			return fail("--%s %q: give a whole number above 0", n.name, set.get(n.name))
 		}
-	}
-	maxConns, err := strconv.Atoi(set.get("max-conns"))
-	if err != nil || maxConns <= 0 {
-		return fail("--max-conns %q: give a number of connections above 0", set.get("max-conns"))
 	}
 	if opts.TrustedProxies, err = parseCIDRs(set.get("trusted-proxies")); err != nil {
 		return fail("--trusted-proxies: %v", err)
