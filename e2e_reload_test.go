@@ -8,9 +8,11 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,6 +22,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wxreply/wxreply/server"
+	"github.com/wxreply/wxreply/server/wxcrypto"
 )
 
 // reloadWait bounds every wait for a reload: debounces here are 100 ms.
@@ -383,5 +388,80 @@ func TestE2EShutdownDuringSlowReload(t *testing.T) {
 	}
 	if stuck && !strings.Contains(s.stderr.String(), "a rule reload is still running") {
 		t.Errorf("the stuck reload is not logged\n%s", s.output())
+	}
+}
+
+// TestE2EShutdownFinishesRequestsInFlight is U14 of
+// /work/shared/reliability.md through the binary: a push whose body is
+// still arriving at SIGTERM is answered with its reply, new connections are
+// refused, and the process exits 0.
+func TestE2EShutdownFinishesRequestsInFlight(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	const token = "e2e-inflight-Zr5"
+	dir := t.TempDir()
+	saveRules(t, dir, e2eRules(1))
+	p := launch(t, "", nil, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--token", token,
+		"--rules", dir, "--shutdown-timeout", "5s")
+	target, err := url.Parse(p.waitServing(t))
+	if err != nil || target.Host == "" {
+		t.Fatalf("not serving: %v\n%s", err, p.output())
+	}
+	ts, nonce := strconv.FormatInt(time.Now().Unix(), 10), "4242"
+	body := server.EncodeFields(map[string]string{"ToUserName": "gh_e2e", "FromUserName": "o_e2e", "CreateTime": ts,
+		"MsgType": "text", "Content": "hi", "MsgId": "7000000000000000042"})
+	conn, err := net.Dial("tcp", target.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(reloadWait))
+	// Expect: 100-continue: the server says "100 Continue" when the handler
+	// starts reading the body, so the request is surely in flight.
+	fmt.Fprintf(conn, "POST %s?signature=%s&timestamp=%s&nonce=%s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/xml\r\n"+
+		"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n",
+		target.Path, wxcrypto.Sign(token, ts, nonce), ts, nonce, target.Host, len(body))
+	r := bufio.NewReader(conn)
+	if cont, err := http.ReadResponse(r, nil); err != nil || cont.StatusCode != http.StatusContinue {
+		t.Fatalf("want 100 Continue: %v %v\n%s", cont, err, p.output())
+	}
+	half := len(body) / 2
+	if _, err := conn.Write(body[:half]); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := p.process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// The listener closes while the push is in flight.
+	for deadline := time.Now().Add(reloadWait); ; time.Sleep(10 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", target.Host, time.Second)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("new connections still accepted %s after SIGTERM\n%s", reloadWait, p.output())
+		}
+	}
+	if _, err := conn.Write(body[half:]); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatalf("the push in flight got no answer: %v\n%s", err, p.output())
+	}
+	defer resp.Body.Close()
+	reply, _ := io.ReadAll(resp.Body)
+	if r, err := server.ParseReply(reply); resp.StatusCode != http.StatusOK || err != nil || r == nil || r.Text != "v1 1" {
+		t.Errorf("the push in flight: %d %q, want 200 with \"v1 1\"", resp.StatusCode, reply)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(reloadWait):
+		t.Fatalf("still running after the push was answered\n%s", p.output())
+	}
+	if code := p.exitCode(); code != 0 || !strings.Contains(p.stderr.String(), "msg=stopped") {
+		t.Errorf("exit %d, want 0 and the \"stopped\" line\n%s", code, p.output())
 	}
 }
