@@ -54,6 +54,11 @@ rules:
 func TestCheck(t *testing.T) {
 	good := writeRules(t, shopRules)
 	bad := writeRules(t, strings.Replace(shopRules, "event: subscribe", "wehn: Event == 1", 1))
+	// Anything named like a rule file that is not one is named, not skipped.
+	withFolder := writeRules(t, shopRules)
+	if err := os.Mkdir(filepath.Join(withFolder, "x.yaml"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name      string
 		args      []string
@@ -65,6 +70,8 @@ func TestCheck(t *testing.T) {
 		{"the examples", []string{"check"}, exitOK, "", ""},
 		{"bad folder", []string{"check", bad}, exitFailure, "",
 			filepath.ToSlash(bad) + "/shop.yaml:5:5: rule \"welcome\": unknown field \"wehn\": did you mean \"when\"?\n1 error: the server would keep its current rules\n"},
+		{"folder named like a rule file", []string{"check", withFolder}, exitFailure, "",
+			filepath.ToSlash(withFolder) + "/x.yaml: is a folder, not a rule file: folders inside the rules folder are not read; rename it so that its name does not end in .yaml\n"},
 		{"missing folder", []string{"check", filepath.Join(good, "nope")}, exitFailure, "", "no such file or directory"},
 		{"two folders", []string{"check", good, bad}, exitUsage, "", "Usage: wxreply check [DIR]"},
 	}

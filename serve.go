@@ -64,6 +64,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	set.add("max-inflight", strconv.Itoa(server.DefaultMaxInflight()), "pushes matched against the rules at once (default 4 × GOMAXPROCS); beyond it a push waits up to 100 ms, then is answered \"success\"")
 	set.add("retry-entries", strconv.Itoa(server.DefaultRetryEntries), "answered pushes remembered for WeChat's retries (about 200 bytes each plus the reply); the oldest go first")
 	set.add("replay-entries", strconv.Itoa(server.DefaultReplayEntries), "signed queries remembered to refuse a replay with another body (about 100 bytes each); the oldest go first")
+	set.add("rule-work", strconv.FormatInt(engine.DefaultBudget.Work, 10), "units of work one rule may do for one push (see \"Limits of a rule\" in the README)")
+	set.add("rule-memory", strconv.FormatInt(engine.DefaultBudget.Memory, 10), "bytes of strings and lists one rule may build for one push")
+	set.add("push-time", engine.DefaultBudget.Time.String(), "how long the rules tried for one push may take together")
 	set.add("shutdown-timeout", "10s", "on SIGTERM, how long in-flight requests may take to finish")
 	set.add("log-format", "text", "log format: text or json")
 	set.add("admin-token", "", "token POST /-/reload requires (Authorization: Bearer TOKEN); without it only loopback clients may reload, and --admin-listen must be a loopback address")
@@ -141,6 +144,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !loopback(set.get("admin-listen")) && opts.AdminToken == "" {
 		return fail("--admin-listen %s is not a loopback address: set --admin-token too, so that only its holder can reload the rules", set.get("admin-listen"))
 	}
+	var budget engine.Budget
+	for _, b := range []struct {
+		name string
+		to   *int64
+	}{{"rule-work", &budget.Work}, {"rule-memory", &budget.Memory}} {
+		if *b.to, err = strconv.ParseInt(set.get(b.name), 10, 64); err != nil || *b.to <= 0 {
+			return fail("--%s %q: give a whole number above 0", b.name, set.get(b.name))
+		}
+	}
+	if budget.Time, err = time.ParseDuration(set.get("push-time")); err != nil || budget.Time <= 0 {
+		return fail("--push-time %q: give a duration above 0, such as 500ms", set.get("push-time"))
+	}
 	shutdownTimeout, err := time.ParseDuration(set.get("shutdown-timeout"))
 	if err != nil {
 		return fail("--shutdown-timeout: %v", err)
@@ -177,6 +192,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logger.Warn(w.Warning())
 	}
 	eng := engine.New(res.RuleSet, nil)
+	eng.SetBudget(budget)
 	if dir != "" {
 		opts.Watcher = rules.NewWatcher(dir, eng, res, watchOpts)
 	} else {

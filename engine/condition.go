@@ -3,12 +3,17 @@ package engine
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -27,23 +32,53 @@ type Condition struct {
 // a result that is not a bool, and Vars.x where vars has no x are errors here,
 // not when a message arrives. An error is a *file.Error from expr, with its
 // (line:col) and caret snippet.
+//
+// What a condition may do for one push is bounded by a Budget (see
+// exprbudget.go for how). What would certainly go over DefaultBudget, or
+// cannot be bounded, is refused here: a constant range longer than the
+// memory budget allows, a constant pattern too long or too large, toJSON,
+// fromJSON and flatten.
 func CompileCondition(src string, vars map[string]any) (*Condition, error) {
-	p, err := expr.Compile(src, expr.Env(Env{}), expr.AsBool(), expr.MaxNodes(MaxConditionNodes))
+	if err := checkBudgetable(src, DefaultBudget); err != nil {
+		return nil, err
+	}
+	config := []expr.Option{expr.Env(Env{}), expr.AsBool(), expr.MaxNodes(MaxConditionNodes)}
+	// The type check runs on the condition as written: once patched for its
+	// budget, a call whose argument is wrong can pass a second check
+	// unnoticed (expr keeps the type a call got in the check before).
+	for _, name := range unavailableBuiltins {
+		config = append(config, expr.DisableBuiltin(name))
+	}
+	checked, err := checker.ParseCheck(src, newConfig(config))
 	if err != nil {
 		return nil, err
 	}
-	if err := checkVars(p, vars); err != nil {
+	if err := checkVars(checked, vars); err != nil {
+		return nil, err
+	}
+	p, err := expr.Compile(src, append(config, budgetOptions()...)...)
+	if err != nil {
 		return nil, err
 	}
 	return &Condition{src: src, program: p}, nil
 }
 
+func newConfig(opts []expr.Option) *conf.Config {
+	c := conf.CreateNew()
+	for _, op := range opts {
+		op(c)
+	}
+	for name := range c.Disabled {
+		delete(c.Builtins, name)
+	}
+	return c
+}
+
 // checkVars reports the first Vars.x that names no var: at run time it would
 // silently be nil, and the rule would silently never match.
-func checkVars(p *vm.Program, vars map[string]any) error {
+func checkVars(tree *parser.Tree, vars map[string]any) error {
 	v := &varsVisitor{vars: vars}
-	root := p.Node()
-	ast.Walk(&root, v)
+	ast.Walk(&tree.Node, v)
 	if v.missing == nil {
 		return nil
 	}
@@ -52,7 +87,7 @@ func checkVars(p *vm.Program, vars map[string]any) error {
 		Location: v.missing.Location(),
 		Message:  fmt.Sprintf("unknown var %q: define it under vars: in a rule file", name),
 	}
-	return e.Bind(p.Source())
+	return e.Bind(tree.Source)
 }
 
 type varsVisitor struct {
@@ -84,12 +119,27 @@ func (c *Condition) Source() string { return c.src }
 var vms = sync.Pool{New: func() any { return new(vm.VM) }}
 
 // Eval runs the condition over env. A run-time failure (a nil value, a
-// division by zero, the memory budget spent) is an error, never a panic.
+// division by zero) is an error, never a panic; a condition over its budget
+// fails with a *BudgetError. An env without a meter (not from Match) gets
+// one of its own, with DefaultBudget.
 func (c *Condition) Eval(env *Env) (bool, error) {
+	if env.meter == nil {
+		m := newMeter(DefaultBudget, time.Now())
+		env.meter = &m
+		defer func() { env.meter = nil }()
+	}
 	machine := vms.Get().(*vm.VM)
+	machine.MemoryBudget = env.meter.budget.elements()
 	out, err := machine.Run(c.program, env)
 	vms.Put(machine)
 	if err != nil {
+		if be := AsBudgetError(err); be != nil {
+			return false, be
+		}
+		// expr's own count of list items, set from Budget.Memory.
+		if strings.Contains(err.Error(), "memory budget exceeded") {
+			return false, env.meter.memoryError()
+		}
 		return false, err
 	}
 	b, ok := out.(bool)
@@ -142,10 +192,17 @@ func NewKeywords(mode KeywordMode, words []string) (*Keywords, error) {
 			k.lower = append(k.lower, strings.ToLower(strings.TrimSpace(w)))
 		}
 	case MatchRegex:
+		insts := 0
 		for i, w := range words {
+			if err := CheckPattern("(?i)" + w); err != nil {
+				return nil, &KeywordError{Index: i, Err: err}
+			}
 			re, err := regexp.Compile("(?i)" + w)
 			if err != nil {
 				return nil, &KeywordError{Index: i, Err: err}
+			}
+			if insts += programSize(re); insts > MaxPatternInsts {
+				return nil, &KeywordError{Index: i, Err: fmt.Errorf("the rule's patterns compile to %d instructions up to this one; a rule's patterns may have at most %d together: make them simpler, or split them across rules", insts, MaxPatternInsts)}
 			}
 			k.res = append(k.res, re)
 		}
@@ -166,6 +223,7 @@ func (k *Keywords) Words() []string { return k.words }
 func (k *Keywords) Match(text, lowered string) bool {
 	switch k.mode {
 	case MatchRegex:
+		text = truncateUTF8(text, MaxScannedText)
 		for _, re := range k.res {
 			if re.MatchString(text) {
 				return true
@@ -191,4 +249,18 @@ func (k *Keywords) Match(text, lowered string) bool {
 		}
 	}
 	return false
+}
+
+// PatternSize is the number of instructions pattern compiles to: what
+// matching it may cost for each byte of text.
+func PatternSize(pattern string) (int, error) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return 0, err
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return 0, err
+	}
+	return len(prog.Inst), nil
 }

@@ -12,6 +12,7 @@ import (
 type Engine struct {
 	set      atomic.Pointer[RuleSet]
 	location *time.Location
+	budget   Budget
 }
 
 // New returns an Engine serving rs, with Now in the account's time zone loc
@@ -25,6 +26,10 @@ func New(rs *RuleSet, loc *time.Location) *Engine {
 	return e
 }
 
+// SetBudget sets what each rule may do for one push (zero fields: as in
+// DefaultBudget). Call it before the engine answers its first push.
+func (e *Engine) SetBudget(b Budget) { e.budget = b }
+
 // RuleSet returns the set now serving.
 func (e *Engine) RuleSet() *RuleSet { return e.set.Load() }
 
@@ -36,5 +41,5 @@ func (e *Engine) Location() *time.Location { return e.location }
 
 // Match answers ev with the current set, at the current time.
 func (e *Engine) Match(ev *Event) Decision {
-	return e.set.Load().Match(ev, MatchOptions{Now: time.Now().In(e.location)})
+	return e.set.Load().Match(ev, MatchOptions{Now: time.Now().In(e.location), Budget: e.budget})
 }

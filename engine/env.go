@@ -16,6 +16,8 @@ type Env struct {
 	envelope
 	Vars map[string]any
 	Now  time.Time
+
+	meter *meter // the push's budget; nil outside Match
 }
 
 // envelope lets Env embed Event under a name that does not hide Event's own

@@ -41,6 +41,7 @@ type matchState struct {
 	text        string // trimmed
 	loweredText string // trimmed, lower-cased
 	explain     bool
+	meter       meter // the push's budget; env points to it
 }
 
 // condition names the condition of a rule that did not hold.

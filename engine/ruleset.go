@@ -122,6 +122,8 @@ type MatchOptions struct {
 	Rand func(n int) int
 	// Explain asks for a Trace of every rule tried before the winner.
 	Explain bool
+	// Budget bounds what each rule may do; zero fields take DefaultBudget's.
+	Budget Budget
 }
 
 // Decision is the outcome of matching one push.
@@ -181,7 +183,9 @@ func (rs *RuleSet) Match(ev *Event, opts MatchOptions) Decision {
 		text:        text,
 		loweredText: strings.ToLower(text),
 		explain:     opts.Explain,
+		meter:       newMeter(opts.Budget, time.Now()),
 	}
+	env.meter = &m.meter
 
 	candidates := rs.rules
 	if !opts.Explain {
@@ -230,8 +234,12 @@ func (r *Rule) answer(m *matchState, random func(int) int) (failed condition, re
 	defer func() {
 		if p := recover(); p != nil {
 			failed, reply, err = failedWhen, nil, fmt.Errorf("panic: %v", p)
+			if be, ok := p.(*BudgetError); ok {
+				err = be
+			}
 		}
 	}()
+	m.env.meter.startRule()
 	if failed, err = r.check(m); failed != holds || err != nil {
 		return failed, nil, 0, err
 	}

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"text/template"
+	"text/template/parse"
+	"time"
 )
 
 // MaxRenderBytes caps what one reply field may render to, so that a template
@@ -22,25 +25,41 @@ type Template struct {
 	tmpl *template.Template
 }
 
-// TemplateFuncs are the functions reply templates may call besides
-// text/template's own.
-var TemplateFuncs = template.FuncMap{
-	"lower": strings.ToLower,
-	"upper": strings.ToUpper,
-	"trim":  strings.TrimSpace,
+// templateFuncs are the functions reply templates may call besides
+// text/template's own. Each takes the *Env first: CompileTemplate passes $
+// to every call, so that a function charges the push's meter before it
+// works. Templates call them without it: {{ .Content | lower }}.
+var templateFuncs = template.FuncMap{
+	"lower": func(env *Env, s string) string {
+		meterFor(env).alloc(int64(len(s)))
+		return strings.ToLower(s)
+	},
+	"upper": func(env *Env, s string) string {
+		meterFor(env).alloc(int64(len(s)))
+		return strings.ToUpper(s)
+	},
+	"trim": func(env *Env, s string) string {
+		meterFor(env).chargeBytes(len(s))
+		return strings.TrimSpace(s)
+	},
 	// join writes any list with sep between its items: {{ join ", " .Vars.drinks }}.
-	"join": func(sep string, list any) (string, error) {
+	"join": func(env *Env, sep string, list any) (string, error) {
 		v := reflect.ValueOf(list)
 		if v.Kind() != reflect.Slice && v.Kind() != reflect.Array {
 			return "", fmt.Errorf("join: want a list, got %T", list)
 		}
+		m := meterFor(env)
+		m.charge(int64(v.Len()))
 		items := make([]string, v.Len())
 		for i := range items {
 			items[i] = fmt.Sprint(v.Index(i).Interface())
+			m.alloc(int64(len(items[i]) + len(sep)))
 		}
 		return strings.Join(items, sep), nil
 	},
-	"replace": func(old, new, s string) string {
+	"replace": func(env *Env, old, new, s string) string {
+		meterFor(env).chargeBytes(len(s))
+		meterFor(env).alloc(replaceSize([]any{s, old, new}))
 		return strings.ReplaceAll(s, old, new)
 	},
 	// default returns fallback when value is empty: {{ .Scene | default "none" }}.
@@ -50,44 +69,254 @@ var TemplateFuncs = template.FuncMap{
 		}
 		return value
 	},
+	// text/template's own printing and escaping functions, metered.
+	"print":    func(env *Env, args ...any) string { chargeArgs(env, 1, args); return fmt.Sprint(args...) },
+	"println":  func(env *Env, args ...any) string { chargeArgs(env, 1, args); return fmt.Sprintln(args...) },
+	"html":     func(env *Env, args ...any) string { chargeArgs(env, 6, args); return template.HTMLEscaper(args...) },
+	"js":       func(env *Env, args ...any) string { chargeArgs(env, 6, args); return template.JSEscaper(args...) },
+	"urlquery": func(env *Env, args ...any) string { chargeArgs(env, 3, args); return template.URLQueryEscaper(args...) },
+	"printf": func(env *Env, format string, args ...any) (string, error) {
+		if err := checkWidths(format, args); err != nil {
+			return "", err
+		}
+		chargeArgs(env, 1, append(args, format))
+		return fmt.Sprintf(format, args...), nil
+	},
+	tickFunc: func(env *Env) string {
+		meterFor(env).charge(rangeIterationUnits)
+		return ""
+	},
 }
+
+// rangeIterationUnits is what an iteration of a range costs: text/template
+// runs a loop about five times slower than expr does.
+const rangeIterationUnits = 5
+
+// meterFor is the meter of the push env belongs to.
+func meterFor(env *Env) *meter {
+	if env == nil || env.meter == nil {
+		// $ was rebound, or a template ran outside Render.
+		panic("engine: template function called without the push's $")
+	}
+	return env.meter
+}
+
+// chargeArgs spends what printing args costs, growth times their size
+// at most.
+func chargeArgs(env *Env, growth int, args []any) {
+	n := 0
+	for _, a := range args {
+		n += sizeOf(a)
+	}
+	meterFor(env).alloc(int64(growth * n))
+}
+
+// maxWidth is the widest field printf may pad to: fmt allocates the width
+// before writing, whatever the value.
+const maxWidth = 1 << 10
+
+// checkWidths refuses a printf format whose width or precision is larger
+// than maxWidth, given in the format or by a * argument.
+func checkWidths(format string, args []any) error {
+	arg := 0
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		for i++; i < len(format) && strings.IndexByte("+-# 0", format[i]) >= 0; i++ {
+		}
+		for part := 0; part < 2 && i < len(format); part++ { // width, then .precision
+			if part == 1 {
+				if format[i] != '.' {
+					break
+				}
+				i++
+			}
+			n := 0
+			switch {
+			case i < len(format) && format[i] == '*':
+				if arg < len(args) {
+					if w, ok := args[arg].(int); ok {
+						n = w
+					}
+				}
+				arg++
+				i++
+			default:
+				for ; i < len(format) && format[i] >= '0' && format[i] <= '9'; i++ {
+					if n = n*10 + int(format[i]-'0'); n > maxWidth {
+						break
+					}
+				}
+			}
+			if n > maxWidth || n < -maxWidth {
+				return fmt.Errorf("printf: a width or precision over %d", maxWidth)
+			}
+		}
+		if i < len(format) && format[i] != '%' {
+			arg++
+		}
+	}
+	return nil
+}
+
+// meteredTemplateFuncs are the functions CompileTemplate passes $ to.
+var meteredTemplateFuncs = map[string]bool{"lower": true, "upper": true, "trim": true, "join": true,
+	"replace": true, "print": true, "println": true, "html": true, "js": true, "urlquery": true,
+	"printf": true, tickFunc: true}
 
 // CompileTemplate parses src as a reply template named name. Reading a key
 // that Vars does not have is an error (missingkey=error), not "<no value>".
+//
+// A render is held to the push's Budget: every function it calls and
+// every iteration of a range charges the meter, and what it writes is
+// capped at MaxRenderBytes. What would certainly go over DefaultBudget (a
+// range over a constant larger than the work budget) or cannot be bounded
+// ({{ define }}, {{ template }} and {{ block }}, which may recurse) is
+// refused here.
 func CompileTemplate(name, src string) (*Template, error) {
 	if !strings.Contains(src, "{{") {
 		return &Template{src: src}, nil
 	}
-	t, err := template.New(name).Option("missingkey=error").Funcs(TemplateFuncs).Parse(src)
+	t, err := template.New(name).Option("missingkey=error").Funcs(templateFuncs).Parse(src)
 	if err != nil {
+		return nil, err
+	}
+	if len(t.Templates()) > 1 {
+		return nil, errors.New("{{ define }} and {{ block }} are not available in a reply")
+	}
+	if err := meterTemplate(t, t.Tree.Root); err != nil {
 		return nil, err
 	}
 	return &Template{src: src, tmpl: t}, nil
 }
 
+// meterTemplate walks the parse tree: it passes $ to the metered
+// functions, makes every range charge a unit an iteration, and refuses
+// what cannot be bounded.
+func meterTemplate(t *template.Template, node parse.Node) error {
+	switch n := node.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Nodes {
+			if err := meterTemplate(t, c); err != nil {
+				return err
+			}
+		}
+	case *parse.ActionNode:
+		return meterTemplate(t, n.Pipe)
+	case *parse.PipeNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Cmds {
+			if err := meterTemplate(t, c); err != nil {
+				return err
+			}
+		}
+	case *parse.CommandNode:
+		if id, ok := n.Args[0].(*parse.IdentifierNode); ok && meteredTemplateFuncs[id.Ident] {
+			n.Args = slices.Insert(n.Args, 1, parse.Node(rootVariable(t)))
+		}
+		for _, a := range n.Args {
+			if err := meterTemplate(t, a); err != nil {
+				return err
+			}
+		}
+	case *parse.IfNode:
+		return meterBranch(t, &n.BranchNode)
+	case *parse.WithNode:
+		return meterBranch(t, &n.BranchNode)
+	case *parse.RangeNode:
+		if limit := DefaultBudget.Work; constantInt(n.Pipe)*rangeIterationUnits > limit {
+			location, _ := t.ErrorContext(n)
+			return fmt.Errorf("template: %s: range %d: more iterations than a rule's work budget allows (%d units, %d an iteration)", location, constantInt(n.Pipe), limit, rangeIterationUnits)
+		}
+		if err := meterBranch(t, &n.BranchNode); err != nil {
+			return err
+		}
+		n.List.Nodes = slices.Insert(n.List.Nodes, 0, parse.Node(&parse.ActionNode{
+			NodeType: parse.NodeAction, Pos: n.Pos, Line: n.Line,
+			Pipe: &parse.PipeNode{NodeType: parse.NodePipe, Pos: n.Pos, Line: n.Line, Cmds: []*parse.CommandNode{{
+				NodeType: parse.NodeCommand, Pos: n.Pos,
+				Args: []parse.Node{parse.NewIdentifier(tickFunc).SetTree(t.Tree).SetPos(n.Pos), rootVariable(t)},
+			}}},
+		}))
+	case *parse.TemplateNode:
+		location, _ := t.ErrorContext(n)
+		return fmt.Errorf("template: %s: {{ template }} is not available in a reply", location)
+	}
+	return nil
+}
+
+func meterBranch(t *template.Template, b *parse.BranchNode) error {
+	for _, n := range []parse.Node{b.Pipe, b.List, b.ElseList} {
+		if err := meterTemplate(t, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rootVariable is $, the *Env the template renders.
+func rootVariable(*template.Template) *parse.VariableNode {
+	return &parse.VariableNode{NodeType: parse.NodeVariable, Ident: []string{"$"}}
+}
+
+// constantInt is the integer a range's pipeline is, when it is a constant;
+// else 0.
+func constantInt(p *parse.PipeNode) int64 {
+	if p == nil || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
+		return 0
+	}
+	if num, ok := p.Cmds[0].Args[0].(*parse.NumberNode); ok && num.IsInt {
+		return num.Int64
+	}
+	return 0
+}
+
 // Source is the template text as written.
 func (t *Template) Source() string { return t.src }
 
-// Render executes the template over env.
+// Render executes the template over env, within the budget of env's push
+// (DefaultBudget when env comes from no push). A render over budget fails
+// with a *BudgetError.
 func (t *Template) Render(env *Env) (string, error) {
 	if t.tmpl == nil {
 		return t.src, nil
 	}
-	var w cappedWriter
+	if env.meter == nil {
+		m := newMeter(DefaultBudget, time.Now())
+		env.meter = &m
+		defer func() { env.meter = nil }()
+	}
+	w := cappedWriter{meter: env.meter}
 	if err := t.tmpl.Execute(&w, env); err != nil {
 		if errors.Is(err, ErrRenderTooLarge) {
 			return "", ErrRenderTooLarge
+		}
+		if be := AsBudgetError(err); be != nil {
+			return "", be
 		}
 		return "", err
 	}
 	return w.String(), nil
 }
 
-type cappedWriter struct{ strings.Builder }
+type cappedWriter struct {
+	strings.Builder
+	meter *meter
+}
 
+// Write must not panic: text/template re-panics what a writer panics with.
 func (w *cappedWriter) Write(p []byte) (int, error) {
 	if w.Len()+len(p) > MaxRenderBytes {
 		return 0, ErrRenderTooLarge
+	}
+	if err := w.meter.spend(1 + int64(len(p))/bytesPerUnit); err != nil {
+		return 0, err
 	}
 	return w.Builder.Write(p)
 }

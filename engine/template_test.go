@@ -117,20 +117,23 @@ func TestCompileTemplate_error(t *testing.T) {
 }
 
 func TestTemplate_Render_tooLarge(t *testing.T) {
+	// 64 bytes an item, so that the output cap comes before the work budget.
+	const line = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\n"
 	vars := map[string]any{
-		"big":   make([]int, engine.MaxRenderBytes+1),
-		"exact": make([]int, engine.MaxRenderBytes),
+		"big":   make([]int, engine.MaxRenderBytes/len(line)+1),
+		"exact": make([]int, engine.MaxRenderBytes/len(line)),
 		"huge":  strings.Repeat("长", engine.MaxRenderBytes),
+		"line":  line,
 	}
 	env := engine.NewEnv(textMsg(t, "hi"), vars, testNow)
 	tests := []struct {
 		src     string
 		wantErr bool
 	}{
-		{"{{ range .Vars.big }}x{{ end }}", true},
-		{"{{ range $i, $_ := .Vars.big }}{{ $i }}{{ end }}", true},
+		{"{{ range .Vars.big }}{{ $.Vars.line }}{{ end }}", true},
+		{"{{ range $i, $_ := .Vars.big }}{{ $i }}{{ $.Vars.line }}{{ end }}", true},
 		{"{{ .Vars.huge }}", true},
-		{"{{ range .Vars.exact }}x{{ end }}", false}, // exactly the cap is fine
+		{"{{ range .Vars.exact }}{{ $.Vars.line }}{{ end }}", false}, // exactly the cap is fine
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {
@@ -151,7 +154,7 @@ func TestTemplate_Render_tooLarge(t *testing.T) {
 	}
 
 	// In a rule, the reply is skipped like any other failure.
-	bad := &engine.Rule{ID: "big", Replies: textReplies(t, "{{ range .Vars.big }}x{{ end }}")}
+	bad := &engine.Rule{ID: "big", Replies: textReplies(t, "{{ range .Vars.big }}{{ $.Vars.line }}{{ end }}")}
 	rs := engine.NewRuleSet([]*engine.Rule{bad, {ID: "next", Replies: textReplies(t, "ok")}}, vars, "")
 	d := rs.Match(textMsg(t, "hi"), engine.MatchOptions{Now: testNow})
 	if ruleID(d) != "next" || len(d.Errors) != 1 || !errors.Is(d.Errors[0], engine.ErrRenderTooLarge) {

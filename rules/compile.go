@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +26,8 @@ type compiler struct {
 	set            *engine.RuleSet
 	sites          map[*engine.Template]site // where each template was written
 	rulePos        map[*engine.Rule]Pos
+	whenPos        map[*engine.Rule]Pos // where each rule's condition was written
+	samples        map[string]*engine.Event
 }
 
 type site struct {
@@ -34,7 +38,7 @@ type site struct {
 }
 
 func newCompiler() *compiler {
-	return &compiler{sites: map[*engine.Template]site{}, rulePos: map[*engine.Rule]Pos{}}
+	return &compiler{sites: map[*engine.Template]site{}, rulePos: map[*engine.Rule]Pos{}, whenPos: map[*engine.Rule]Pos{}}
 }
 
 func (c *compiler) compile(files []*parsedFile, version string) {
@@ -161,8 +165,10 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 		k, err := engine.NewKeywords(engine.KeywordMode(def.Match), def.Keywords)
 		var ke *engine.KeywordError
 		switch {
-		case errors.As(err, &ke):
+		case errors.As(err, &ke) && errors.As(ke.Err, new(*syntax.Error)):
 			fail(item(kn, ke.Index), "keywords[%d]: not a regular expression: %v", ke.Index, ke.Err)
+		case errors.As(err, &ke):
+			fail(item(kn, ke.Index), "keywords[%d]: %v", ke.Index, ke.Err)
 		case err != nil:
 			fail(lookup(rn, "match"), "match: %v", err)
 		}
@@ -178,6 +184,7 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 			c.errs = append(c.errs, c.exprError(f, wn, name, err))
 		} else {
 			r.When = cond
+			c.whenPos[r] = f.pos(wn)
 		}
 	}
 
@@ -414,7 +421,11 @@ func (c *compiler) dryRun(set *engine.RuleSet) {
 				if errors.As(err, &te) {
 					if !failed[te.Template] {
 						failed[te.Template] = true
-						c.errs = append(c.errs, c.templateError(c.sites[te.Template], te.Err, fmt.Sprintf(" (rendering a sample %s)", s.name)))
+						context := fmt.Sprintf(" (rendering a sample %s)", s.name)
+						if engine.AsBudgetError(te.Err) != nil {
+							context += `: loop over fewer items or build smaller values (see "Limits of a rule" in the README)`
+						}
+						c.errs = append(c.errs, c.templateError(c.sites[te.Template], te.Err, context))
 					}
 					continue
 				}
@@ -436,6 +447,20 @@ func (c *compiler) dryRun(set *engine.RuleSet) {
 	}
 }
 
+// sampleEvent is the sample push of the given name, made once for all the
+// rules of a load: rules only read it.
+func (c *compiler) sampleEvent(name string) *engine.Event {
+	if c.samples == nil {
+		c.samples = map[string]*engine.Event{}
+	}
+	ev, ok := c.samples[name]
+	if !ok {
+		ev = engine.SampleEvent(name, engine.DefaultLocation)
+		c.samples[name] = ev
+	}
+	return ev
+}
+
 type sample struct {
 	name  string
 	event *engine.Event
@@ -446,7 +471,7 @@ type sample struct {
 func (c *compiler) samplesFor(r *engine.Rule, names []string, vars map[string]any) []sample {
 	var out []sample
 	for _, name := range names {
-		ev := engine.SampleEvent(name, engine.DefaultLocation)
+		ev := c.sampleEvent(name)
 		if r.MsgType != "" && ev.MsgType != r.MsgType {
 			continue
 		}
@@ -457,8 +482,11 @@ func (c *compiler) samplesFor(r *engine.Rule, names []string, vars map[string]an
 			continue
 		}
 		if len(r.EventKeys) > 0 {
-			ev.EventKey = r.EventKeys[0]
-			ev.Raw["EventKey"] = r.EventKeys[0]
+			withKey := *ev
+			withKey.Raw = maps.Clone(ev.Raw)
+			withKey.EventKey = r.EventKeys[0]
+			withKey.Raw["EventKey"] = r.EventKeys[0]
+			ev = &withKey
 		}
 		out = append(out, sample{name: sampleName(ev), event: ev})
 	}
@@ -472,8 +500,17 @@ func (c *compiler) samplesFor(r *engine.Rule, names []string, vars map[string]an
 	// accepts, when there are any.
 	if r.When != nil {
 		var accepted []sample
+		overBudget := false
 		for _, s := range out {
-			if ok, err := r.When.Eval(engine.NewEnv(s.event, vars, dryRunNow)); ok && err == nil {
+			ok, err := r.When.Eval(engine.NewEnv(s.event, vars, dryRunNow))
+			if engine.AsBudgetError(err) != nil && !overBudget {
+				// A condition that is over budget for an ordinary push
+				// would never answer: it is an error, not a slow rule.
+				overBudget = true
+				c.errs = append(c.errs, &Error{Pos: c.whenPos[r], Rule: r.ID,
+					Err: fmt.Errorf("when: %w for a sample %s: loop over fewer items or build smaller values (see \"Limits of a rule\" in the README)", err, s.name)})
+			}
+			if ok && err == nil {
 				accepted = append(accepted, s)
 			}
 		}

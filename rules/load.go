@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -30,9 +31,11 @@ type Result struct {
 
 // Load reads every *.yaml file directly in dir, except *_test.yaml files,
 // and compiles them into one RuleSet. Symbolic links are followed, so a
-// Kubernetes ConfigMap mount works. An error lists every problem in the
-// folder (as Errors when they are in the files); the Result then has no
-// RuleSet but still lists the files and the warnings.
+// Kubernetes ConfigMap mount works. A rule file must be a regular file (or
+// a link to one) of at most MaxFileSize bytes: a FIFO, a device, a folder or
+// a dangling link named like one is an error naming it. An error lists every
+// problem in the folder (as Errors when they are in the files); the Result
+// then has no RuleSet but still lists the files and the warnings.
 func Load(dir string) (*Result, error) {
 	info, err := os.Stat(dir)
 	if err != nil {
@@ -70,6 +73,10 @@ type Snapshot struct {
 
 // Read reads the rule files of the folder fsys; positions show them under
 // name. It fails when the folder cannot be listed or holds no rule file.
+// Files it cannot use (see Load) make the Snapshot fail to Compile, naming
+// them. A file system that may hold links to FIFOs should implement
+// fs.StatFS, as os.DirFS does: without it, fs.Stat opens the file to look
+// at it. (embed.FS does not need to: it holds regular files only.)
 func Read(fsys fs.FS, name string) (*Snapshot, error) {
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
@@ -86,13 +93,11 @@ func Read(fsys fs.FS, name string) (*Snapshot, error) {
 			}
 			continue
 		}
-		if info, err := fs.Stat(fsys, base); err != nil || info.IsDir() {
-			continue // a dangling link, or a folder named like a file
+		src, err := readRuleFile(fsys, entry)
+		if errors.Is(err, errVanished) {
+			continue // deleted since the listing: the event that says so reloads again
 		}
-		src, err := fs.ReadFile(fsys, base)
-		if err != nil {
-			err = fmt.Errorf("cannot read: %w", err)
-		} else if len(src) == 0 {
+		if err == nil && len(src) == 0 {
 			// Most often a file being written in place, caught between the
 			// truncation and the first write: loading it would answer with
 			// no rules at all.
@@ -100,7 +105,9 @@ func Read(fsys fs.FS, name string) (*Snapshot, error) {
 		}
 		if err != nil {
 			s.errs = append(s.errs, &Error{Pos: Pos{File: display}, Err: err})
-			fmt.Fprintf(sum, "%s\x00unreadable\x00", base)
+			// The problem is part of the version, so that a FIFO replaced by
+			// an oversized file is reported anew rather than as unchanged.
+			fmt.Fprintf(sum, "%s\x00unreadable\x00%s\x00", base, err)
 			continue
 		}
 		fmt.Fprintf(sum, "%s\x00%d\x00", base, len(src))
@@ -144,6 +151,92 @@ func (s *Snapshot) Compile() (*Result, error) {
 	}
 	res.RuleSet = c.set
 	return res, nil
+}
+
+// MaxFileSize is the largest rule file read, 8 MB: hundreds of times a
+// large account's rules, yet small enough that a log or a dump saved under a
+// rule file's name by mistake cannot make every reload hold it in memory.
+const MaxFileSize = 8 << 20
+
+// errVanished is a rule file deleted between the folder's listing and its
+// reading.
+var errVanished = errors.New("vanished")
+
+// readRuleFile reads the rule file of the folder's entry, refusing anything
+// but a regular file (after links) of at most MaxFileSize bytes. Its errors
+// say what the entry is and what to do; they are positioned by the caller.
+func readRuleFile(fsys fs.FS, entry fs.DirEntry) ([]byte, error) {
+	name := entry.Name()
+	// Look before opening: opening a FIFO for reading blocks until someone
+	// writes to it, which would hang every reload. The listing already
+	// tells what an entry is unless it is a link; a link is followed by
+	// fs.Stat, which os.DirFS answers with stat(2) without opening.
+	if t := entry.Type(); t&fs.ModeSymlink == 0 && !t.IsRegular() {
+		return nil, notRegular(t)
+	}
+	info, err := fs.Stat(fsys, name)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("cannot read: %w", err)
+		}
+		if entry.Type()&fs.ModeSymlink == 0 {
+			return nil, errVanished
+		}
+		if target, lerr := fs.ReadLink(fsys, name); lerr == nil {
+			return nil, fmt.Errorf("is a link to %s, which does not exist: point it at a rule file, or remove it", target)
+		}
+		return nil, errors.New("is a link to a file that does not exist: point it at a rule file, or remove it")
+	}
+	if !info.Mode().IsRegular() {
+		return nil, notRegular(info.Mode())
+	}
+	if info.Size() > MaxFileSize {
+		return nil, tooLarge(info.Size())
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read: %w", err)
+	}
+	defer f.Close()
+	// The file may grow between the Stat and the read: read one byte past
+	// the limit to tell.
+	src, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read: %w", err)
+	}
+	if len(src) > MaxFileSize {
+		return nil, tooLarge(-1)
+	}
+	return src, nil
+}
+
+// notRegular says what a rule file that is not a file is, and what to do.
+func notRegular(mode fs.FileMode) error {
+	if mode.IsDir() {
+		return errors.New("is a folder, not a rule file: folders inside the rules folder are not read; rename it so that its name does not end in .yaml")
+	}
+	what := fmt.Sprintf("a special file (mode %s)", mode)
+	switch {
+	case mode&fs.ModeNamedPipe != 0:
+		what = "a named pipe (FIFO)"
+	case mode&fs.ModeCharDevice != 0:
+		what = "a character device"
+	case mode&fs.ModeDevice != 0:
+		what = "a device"
+	case mode&fs.ModeSocket != 0:
+		what = "a socket"
+	}
+	return fmt.Errorf("is %s, not a regular file: only regular files, or links to them, are read as rules; replace it with a file, or rename it so that its name does not end in .yaml", what)
+}
+
+// tooLarge is the error for a rule file over MaxFileSize; size is -1 when
+// the file grew past it while being read.
+func tooLarge(size int64) error {
+	is := "is larger than"
+	if size >= 0 {
+		is = fmt.Sprintf("is %d bytes, over", size)
+	}
+	return fmt.Errorf("%s the %d MB limit for a rule file: split its rules across several files", is, MaxFileSize>>20)
 }
 
 // IsRuleFile reports whether a file of that name in a rule folder holds

@@ -1,7 +1,9 @@
 package rules_test
 
 import (
+	"bytes"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,6 +72,19 @@ func TestLoadFailure(t *testing.T) {
 		{"two_kinds.bad.yaml", `testdata/two_kinds.bad.yaml:5:7: rule "both": reply: text and image: a reply has exactly one kind; use replies for alternatives`},
 		{"missing_media_id.bad.yaml", `testdata/missing_media_id.bad.yaml:5:14: rule "poster": reply: image: media_id (from WeChat's media upload API) is required`},
 		{"news_empty.bad.yaml", `testdata/news_empty.bad.yaml:5:13: rule "news": reply: news has no articles: give 1 to 8`},
+		// Rules that cannot be bounded, or would go over their budget for
+		// an ordinary push (see "Limits of a rule" in the README).
+		{"budget_range.bad.yaml", `testdata/budget_range.bad.yaml:3:16: rule "count": when: the range 1..500000 has 500000 items: a rule may build at most 65536 (its memory budget, 1048576 bytes, at 16 bytes an item) (1:6)
+ | all(1..500000, {lower(Text) != "x"})
+ | .....^`},
+		{"budget_repeat.bad.yaml", `testdata/budget_repeat.bad.yaml:4:11: rule "echo-loud": when: over the memory budget of a rule (1048576 bytes) for a sample text message: loop over fewer items or build smaller values (see "Limits of a rule" in the README)`},
+		{"budget_regex.bad.yaml", `testdata/budget_regex.bad.yaml:3:16: rule "words": keywords[0]: the pattern is 3004 bytes long; a pattern may have at most 1024: split it into several keywords or rules`},
+		{"budget_template_range.bad.yaml", `testdata/budget_template_range.bad.yaml:5:23: rule "spin": reply.text: range 2000000000: more iterations than a rule's work budget allows (100000 units, 5 an iteration)`},
+		{"budget_template_loop.bad.yaml", `testdata/budget_template_loop.bad.yaml:7:13: rule "nested": reply.text: over the work budget of a rule (100000 units) (rendering a sample text message): loop over fewer items or build smaller values (see "Limits of a rule" in the README)`},
+		{"budget_template_define.bad.yaml", `testdata/budget_template_define.bad.yaml:5:13: rule "recurse": reply.text: {{ define }} and {{ block }} are not available in a reply`},
+		{"budget_tojson.bad.yaml", `testdata/budget_tojson.bad.yaml:3:11: rule "json": when: toJSON is not available in wxreply conditions: what it costs cannot be told before it runs (1:1)
+ | toJSON(Vars) != ""
+ | ^`},
 		{"news_nine.bad.yaml", `testdata/news_nine.bad.yaml:6:9: rule "news": reply: news has 9 articles: WeChat accepts at most 8`},
 	}
 	seen := map[string]bool{}
@@ -343,4 +358,77 @@ func TestLoadedRulesAnswer(t *testing.T) {
 			t.Errorf("%q: decision %+v, want rule %s with a %s reply", tt.text, d, tt.rule, tt.kind)
 		}
 	}
+}
+
+// TestLoadReadsLinksToFiles: a link to a regular file is read as the file,
+// wherever it points; so are the files of a ConfigMap mount, linked through
+// ..data (see TestLoadDirectory).
+func TestLoadReadsLinksToFiles(t *testing.T) {
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	target := writeTemp(t, elsewhere, "shared.yaml", "rules:\n  - { id: hi, keywords: [hi], reply: { text: hello } }\n")
+	symlink(t, target, filepath.Join(dir, "shop.yaml"))
+	res, err := rules.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.RuleSet.Rules()) != 1 || res.Files[0] != filepath.ToSlash(dir)+"/shop.yaml" {
+		t.Errorf("files %v, %d rules: want shop.yaml's one rule", res.Files, len(res.RuleSet.Rules()))
+	}
+}
+
+// growingFS reports a rule file smaller than it is, as when the file grows
+// between the look at its size and its reading.
+type growingFS struct{ fstest.MapFS }
+
+func (g growingFS) Stat(name string) (fs.FileInfo, error) {
+	info, err := g.MapFS.Stat(name)
+	if err != nil || info.IsDir() {
+		return info, err
+	}
+	return smallInfo{info}, nil
+}
+
+type smallInfo struct{ fs.FileInfo }
+
+func (smallInfo) Size() int64 { return 10 }
+
+// TestLoadSizeLimitWhileReading: the limit holds for what is read, not only
+// for the size the file had when looked at.
+func TestLoadSizeLimitWhileReading(t *testing.T) {
+	big := bytes.Repeat([]byte("#"), rules.MaxFileSize+1)
+	_, err := rules.LoadFS(growingFS{fstest.MapFS{"big.yaml": {Data: big}}}, "rules")
+	want := "rules/big.yaml: is larger than the 8 MB limit for a rule file: split its rules across several files"
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+// TestLoadAtSizeLimit: a file of exactly MaxFileSize bytes is read. Its
+// first line is a YAML error, so that the test does not wait for 8 MB to be
+// parsed: the error proves the file was read, not refused.
+func TestLoadAtSizeLimit(t *testing.T) {
+	src := append([]byte("\tx\n#"), bytes.Repeat([]byte("x"), rules.MaxFileSize-5)...)
+	src = append(src, '\n')
+	_, err := rules.LoadFS(fstest.MapFS{"big.yaml": {Data: src}}, "rules")
+	want := "rules/big.yaml: found character that cannot start any token"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("error:\n%.300v\nwant it to start with:\n%s", err, want)
+	}
+}
+
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeTemp writes src to dir/name and returns its path.
+func writeTemp(t *testing.T, dir, name, src string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

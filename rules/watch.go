@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -45,6 +46,12 @@ type Status struct {
 	FailingSince time.Time
 	// SourceMissing is true while the folder, or every rule file, is gone.
 	SourceMissing bool
+	// Warning says why the rule set answering, though applied, may not be
+	// what was meant: its reload dropped more than half of the enabled
+	// rules at once. Empty otherwise; the next rule set applied clears it.
+	Warning string
+	// Shrunk counts the reloads applied with such a warning.
+	Shrunk uint64
 	// Reloads counts reloads by result: "success", "failure", and
 	// "unchanged" for those skipped because no rule file changed.
 	Reloads map[string]uint64
@@ -133,6 +140,10 @@ func (w *Watcher) Status() Status {
 // reload, compiles it and swaps it in. It returns the rule set's version and
 // whether it changed; an error (Errors, with positions, when the files are
 // the problem) means the rules answering were kept. Calls are serialized.
+//
+// Two saves that are rarely meant are judged against the rules answering: one
+// that leaves no enabled rule is refused (ErrNoRulesLeft), and one that drops
+// more than half of them is applied with a Status.Warning, logged.
 func (w *Watcher) Reload(trigger string) (version string, changed bool, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -157,6 +168,12 @@ func (w *Watcher) Reload(trigger string) (version string, changed bool, err erro
 		w.failed(trigger, err, false)
 		return w.status.Version, false, err
 	}
+	before := w.engine.RuleSet()
+	shrunk, err := judgeShrink(w.dir, before, res.RuleSet)
+	if err != nil {
+		w.failed(trigger, err, false)
+		return w.status.Version, false, err
+	}
 	for _, warning := range res.Warnings {
 		w.log.Warn(warning.Warning())
 	}
@@ -169,11 +186,51 @@ func (w *Watcher) Reload(trigger string) (version string, changed bool, err erro
 	w.status.LastError = nil
 	w.status.FailingSince = time.Time{}
 	w.status.SourceMissing = false
+	w.status.Warning = shrunk
+	if shrunk != "" {
+		w.status.Shrunk++
+	}
 	w.status.Reloads["success"]++
 	w.statusMu.Unlock()
 	w.log.Info("rules reloaded", "trigger", trigger, "version", res.Version, "rules", w.status.Rules,
 		"took_ms", w.now().Sub(start).Milliseconds())
+	if shrunk != "" {
+		w.log.Warn(shrunk, "trigger", trigger, "version", res.Version, "previous_version", before.Version())
+	}
 	return res.Version, true, nil
+}
+
+// ErrNoRulesLeft is the error of a reload refused because it would leave no
+// enabled rule while some answer: far more often an emptied, truncated or
+// half-copied file than a wish to answer nothing.
+var ErrNoRulesLeft = errors.New("no enabled rule would be left")
+
+// judgeShrink looks at what a reload of dir would do to the enabled rules
+// answering (before) with the rule set after. Leaving none is refused: a
+// save cannot silence the account by mistake; to stop answering on purpose,
+// start wxreply on such a folder (at start-up there is nothing to lose).
+// Dropping more than half is allowed, since whole features do get removed,
+// but returns a warning to show until the next reload.
+func judgeShrink(dir string, before, after *engine.RuleSet) (warning string, err error) {
+	had, has := len(before.Rules()), len(after.Rules())
+	switch {
+	case had == 0:
+		return "", nil
+	case has == 0:
+		answer := fmt.Sprintf("%d rules answer", had)
+		if had == 1 {
+			answer = "1 rule answers"
+		}
+		return "", fmt.Errorf("rules folder %s: %w: %s now, and the files as saved enable none; "+
+			"refused as a likely mistake (an emptied or cut file, every rule disabled), so the rules answering keep answering. "+
+			"To stop answering on purpose, restart wxreply with the folder as it is: at start-up a folder without enabled rules is loaded",
+			dir, ErrNoRulesLeft, answer)
+	case (had-has)*2 > had:
+		return fmt.Sprintf("rules reloaded with %d of the %d enabled rules gone (%d left): more than half at once, as a cut or half-copied file would do; "+
+			"if that was meant, nothing needs doing (the warning clears when the rules next change); if not, restore the rule files",
+			had-has, had, has), nil
+	}
+	return "", nil
 }
 
 // failed records a reload that kept the old rules, and logs each problem

@@ -180,6 +180,14 @@ func (h *watched) waitStatus(what string, ok func(rules.Status) bool) rules.Stat
 	return st
 }
 
+// waitLog waits until the watcher has logged want. The watcher logs after
+// it updates its Status, so a log line may lag a status just seen.
+func (h *watched) waitLog(what, want string) {
+	h.t.Helper()
+	eventually(h.t, waitTimeout, func() bool { return strings.Contains(h.log.String(), want) },
+		func() string { return fmt.Sprintf("%s: the log does not say %q:\n%s", what, want, h.log) })
+}
+
 // eventually polls cond until it holds or the timeout passes.
 func eventually(t testing.TB, timeout time.Duration, cond func() bool, msg func() string) {
 	t.Helper()
@@ -881,5 +889,138 @@ func TestWatcherStatusDuringReload(t *testing.T) {
 	}
 	if waited > 50*time.Millisecond {
 		t.Errorf("Status took %s while a reload of %s ran (status %s)", waited.Round(time.Millisecond), took.Round(time.Millisecond), st.Version)
+	}
+}
+
+// TestWatcherRefusesUnreadableEntries is E06 while running: a FIFO, a
+// folder or an oversized file saved under a rule file's name fails the
+// reload with an error naming it, never hangs it, and the rules answering
+// keep answering until it goes.
+func TestWatcherRefusesUnreadableEntries(t *testing.T) {
+	tests := []struct {
+		name string
+		make func(t *testing.T, path string)
+		want string
+	}{
+		{"FIFO", func(t *testing.T, path string) { must(t, syscall.Mkfifo(path, 0o644)) }, "x.yaml: is a named pipe (FIFO), not a regular file"},
+		{"folder", func(t *testing.T, path string) { must(t, os.Mkdir(path, 0o755)) }, "x.yaml: is a folder, not a rule file"},
+		{"oversized file", func(t *testing.T, path string) {
+			// Made aside and renamed in, so that no reload sees it half made.
+			tmp := filepath.Join(filepath.Dir(path), ".x.yaml.tmp")
+			writeFile(t, tmp, ruleFile(9, 2))
+			must(t, os.Truncate(tmp, rules.MaxFileSize+1))
+			must(t, os.Rename(tmp, path))
+		}, "x.yaml: is 8388609 bytes, over the 8 MB limit for a rule file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newWatched(t, map[string]string{"shop.yaml": ruleFile(1, 4)}, rules.WatcherOptions{Debounce: testDebounce, PollInterval: noPoll})
+			h.run()
+			old := h.eng.RuleSet()
+			tt.make(t, h.path("x.yaml"))
+			st := h.waitStatus("after x.yaml appeared", func(st rules.Status) bool { return !st.LastReloadSuccessful })
+			if st.LastError == nil || !strings.Contains(st.LastError.Error(), filepath.ToSlash(h.dir)+"/"+tt.want) {
+				t.Errorf("last error %v; want it to contain %s", st.LastError, tt.want)
+			}
+			h.waitLog("after x.yaml appeared", tt.want)
+			if h.eng.RuleSet() != old || replyText(h.eng) != "v1 1" {
+				t.Errorf("the rules answering changed: reply %q", replyText(h.eng))
+			}
+			must(t, os.RemoveAll(h.path("x.yaml")))
+			h.waitStatus("after x.yaml went", func(st rules.Status) bool { return st.LastReloadSuccessful && st.LastError == nil })
+		})
+	}
+}
+
+// TestWatcherSuspiciousSaves is E07: a save that leaves no enabled rule is
+// refused while rules answer, and one that drops more than half of them is
+// applied with a warning; ordinary edits raise neither.
+func TestWatcherSuspiciousSaves(t *testing.T) {
+	disabled := func(src string) string { return strings.ReplaceAll(src, "  - id: ", "  - enabled: false\n    id: ") }
+	type step struct {
+		src     string // shop.yaml as saved
+		refused bool
+		warning string // in Status.Warning; "" for none
+	}
+	tests := []struct {
+		name  string
+		start string
+		steps []step
+	}{
+		{"emptied file", ruleFile(1, 4), []step{{src: "rules: []\n", refused: true}}},
+		{"only comments left", ruleFile(1, 4), []step{{src: "# rules:\n#   - id: any-text\n", refused: true}}},
+		{"every rule disabled", ruleFile(1, 4), []step{
+			{src: disabled(ruleFile(2, 4)), refused: true},
+			// Put back, the rules apply as usual.
+			{src: ruleFile(3, 4)},
+		}},
+		{"cut from 10 rules to 4", ruleFile(1, 10), []step{
+			{src: ruleFile(2, 4), warning: "rules reloaded with 6 of the 10 enabled rules gone (4 left): more than half at once"},
+			// The next change clears the warning.
+			{src: ruleFile(3, 4)},
+		}},
+		{"ordinary edits", ruleFile(1, 10), []step{
+			{src: ruleFile(2, 10)},
+			{src: ruleFile(3, 5)}, // half: not more than half
+			{src: ruleFile(4, 12)},
+			{src: ruleFile(5, 11)},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newWatched(t, map[string]string{"shop.yaml": tt.start}, rules.WatcherOptions{Debounce: testDebounce, PollInterval: noPoll})
+			h.run()
+			answering, shrunk := "v1 1", uint64(0)
+			for i, step := range tt.steps {
+				before, set := h.w.Status(), h.eng.RuleSet()
+				writeAtomic(t, h.path("shop.yaml"), step.src)
+				st := h.waitStatus(fmt.Sprintf("step %d", i+1), func(st rules.Status) bool {
+					return st.Reloads["success"]+st.Reloads["failure"] > before.Reloads["success"]+before.Reloads["failure"]
+				})
+				if step.refused {
+					if st.LastReloadSuccessful || !errors.Is(st.LastError, rules.ErrNoRulesLeft) || h.eng.RuleSet() != set {
+						t.Errorf("step %d: status %+v: want the save refused with ErrNoRulesLeft", i+1, st)
+					}
+					for _, want := range []string{"no enabled rule would be left: 4 rules answer now", "so the rules answering keep answering",
+						"To stop answering on purpose, restart wxreply with the folder as it is"} {
+						if st.LastError == nil || !strings.Contains(st.LastError.Error(), want) {
+							t.Errorf("step %d: last error %v\nwant it to say %q", i+1, st.LastError, want)
+						}
+						h.waitLog(fmt.Sprintf("step %d", i+1), want)
+					}
+					// Asked again (SIGHUP, the admin endpoint), it is still refused.
+					if _, _, err := h.w.Reload("sighup"); !errors.Is(err, rules.ErrNoRulesLeft) {
+						t.Errorf("step %d: reloaded again: %v, want ErrNoRulesLeft", i+1, err)
+					}
+				} else {
+					answering = fmt.Sprintf("v%d %d", i+2, i+2)
+					if !st.LastReloadSuccessful || st.Version != versionOf(t, map[string]string{"shop.yaml": step.src}) {
+						t.Errorf("step %d: status %+v: want the save applied\nlog:\n%s", i+1, st, h.log)
+					}
+				}
+				if got := replyText(h.eng); got != answering {
+					t.Errorf("step %d: reply %q, want %q", i+1, got, answering)
+				}
+				if step.warning != "" {
+					shrunk++
+				}
+				switch {
+				case step.warning == "" && st.Warning != "":
+					t.Errorf("step %d: warning %q, want none", i+1, st.Warning)
+				case !strings.Contains(st.Warning, step.warning):
+					t.Errorf("step %d: warning %q, want it to say %q", i+1, st.Warning, step.warning)
+				case step.warning != "":
+					h.waitLog(fmt.Sprintf("step %d", i+1), "level=WARN msg=\""+step.warning)
+				}
+				if st.Shrunk != shrunk {
+					t.Errorf("step %d: Shrunk = %d, want %d", i+1, st.Shrunk, shrunk)
+				}
+			}
+			if shrunk == 0 && strings.Contains(h.log.String(), "enabled rules gone") {
+				t.Errorf("a shrink was logged:\n%s", h.log)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ type metrics struct {
 	rejected   *prometheus.CounterVec
 	ruleHits   *prometheus.CounterVec
 	ruleErrors *prometheus.CounterVec
+	overBudget *prometheus.CounterVec
 	truncated  *prometheus.CounterVec
 	shed       prometheus.Counter
 	duration   prometheus.Histogram
@@ -39,6 +40,10 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Wa
 			Name: "wxreply_rule_errors_total",
 			Help: "Rules skipped because their condition or reply failed at run time, by rule id.",
 		}, []string{"rule"}),
+		overBudget: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wxreply_rule_budget_exceeded_total",
+			Help: "Rules skipped because they went over a budget (work, memory or time), by rule id and budget.",
+		}, []string{"rule", "budget"}),
 		truncated: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_replies_truncated_total",
 			Help: "Text replies cut to the 2048 bytes WeChat delivers, by rule id.",
@@ -53,7 +58,7 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Wa
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 4, 5},
 		}),
 	}
-	reg.MustRegister(m.requests, m.rejected, m.ruleHits, m.ruleErrors, m.truncated, m.shed, m.duration,
+	reg.MustRegister(m.requests, m.rejected, m.ruleHits, m.ruleErrors, m.overBudget, m.truncated, m.shed, m.duration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "wxreply_rules_loaded",
 			Help: "Rules in the rule set now answering.",
@@ -119,6 +124,8 @@ var (
 		"Reloads of the rule folder by result: success, failure, or unchanged (no rule file changed).", []string{"result"}, nil)
 	sourceMissingDesc = prometheus.NewDesc("wxreply_rules_source_missing",
 		"1 while the rule folder, or every rule file in it, is gone; the last rules keep answering.", nil, nil)
+	shrunkDesc = prometheus.NewDesc("wxreply_rules_shrunk_total",
+		"Reloads applied although they dropped more than half of the enabled rules at once; /readyz shows the warning until the rules next change.", nil, nil)
 )
 
 func (reloadCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -126,6 +133,7 @@ func (reloadCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- reloadTimestampDesc
 	ch <- reloadsDesc
 	ch <- sourceMissingDesc
+	ch <- shrunkDesc
 }
 
 func (c reloadCollector) Collect(ch chan<- prometheus.Metric) {
@@ -133,6 +141,7 @@ func (c reloadCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(reloadSuccessfulDesc, prometheus.GaugeValue, boolValue(st.LastReloadSuccessful))
 	ch <- prometheus.MustNewConstMetric(reloadTimestampDesc, prometheus.GaugeValue, float64(st.LastSuccess.UnixNano())/1e9)
 	ch <- prometheus.MustNewConstMetric(sourceMissingDesc, prometheus.GaugeValue, boolValue(st.SourceMissing))
+	ch <- prometheus.MustNewConstMetric(shrunkDesc, prometheus.CounterValue, float64(st.Shrunk))
 	for result, n := range st.Reloads {
 		ch <- prometheus.MustNewConstMetric(reloadsDesc, prometheus.CounterValue, float64(n), result)
 	}

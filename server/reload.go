@@ -46,6 +46,9 @@ func (s *Server) ready(c echo.Context) error {
 		if st.SourceMissing {
 			body["source_missing"] = true
 		}
+		if st.Warning != "" {
+			body["warning"] = st.Warning // a reload applied that may not be what was meant
+		}
 	}
 	return c.JSON(http.StatusOK, body)
 }

@@ -632,3 +632,63 @@ func TestTrustedProxies(t *testing.T) {
 		})
 	}
 }
+
+// TestReloadSuspiciousSaves: a save that leaves no enabled rule is refused
+// with a 400 that says how to stop answering on purpose, and one that drops
+// more than half of the rules is applied with a warning in /readyz and
+// wxreply_rules_shrunk_total.
+func TestReloadSuspiciousSaves(t *testing.T) {
+	f := newReloadFixture(t, server.Options{}, rules.WatcherOptions{})
+	const loopback = "127.0.0.1:50000"
+	hasLines(t, "/metrics at start", f.metrics(t), "wxreply_rules_shrunk_total 0\n")
+
+	f.write(t, "rules: []\n")
+	rec := f.reload(loopback, "")
+	if rec.Code != http.StatusBadRequest {
+		t.Errorf("an emptied file: %d %q, want 400", rec.Code, rec.Body)
+	}
+	const refusal = "no enabled rule would be left: 2 rules answer now"
+	hasLines(t, "the 400's body", rec.Body.String(), refusal, "To stop answering on purpose, restart wxreply", "the previous rules keep answering")
+	if code, text := f.answer(t); code != http.StatusOK || text != "v1 1" {
+		t.Errorf("after the refusal: %d %q, want the old rules' \"v1 1\"", code, text)
+	}
+	r := f.ready(t)
+	lastError, _ := r["last_error"].(string)
+	if r["last_reload_successful"] != false || !strings.Contains(lastError, refusal) {
+		t.Errorf("/readyz after the refusal: %v", r)
+	}
+
+	// Six rules, then one: applied, with a warning.
+	var six strings.Builder
+	six.WriteString(reloadRules(2))
+	for i := range 4 {
+		fmt.Fprintf(&six, "  - { id: kw%d, keywords: [kw%d], reply: { text: kw } }\n", i, i)
+	}
+	f.write(t, six.String())
+	if rec := f.reload(loopback, ""); rec.Code != http.StatusOK {
+		t.Fatalf("six rules: %d %q", rec.Code, rec.Body)
+	}
+	f.write(t, "rules:\n  - { id: any-text, msgtype: text, reply: { text: \"v3 3\" } }\n")
+	if rec := f.reload(loopback, ""); rec.Code != http.StatusOK || !strings.HasPrefix(rec.Body.String(), "reloaded: version ") {
+		t.Errorf("one rule of six: %d %q, want it reloaded", rec.Code, rec.Body)
+	}
+	if code, text := f.answer(t); code != http.StatusOK || text != "v3 3" {
+		t.Errorf("after the cut: %d %q, want \"v3 3\"", code, text)
+	}
+	r = f.ready(t)
+	warning, _ := r["warning"].(string)
+	if r["last_reload_successful"] != true || !strings.Contains(warning, "5 of the 6 enabled rules gone (1 left)") {
+		t.Errorf("/readyz after the cut: %v", r)
+	}
+	hasLines(t, "/metrics after the cut", f.metrics(t), "wxreply_rules_shrunk_total 1\n", "wxreply_rules_loaded 1\n")
+
+	// The next change clears the warning; the counter stays.
+	f.write(t, reloadRules(4))
+	if rec := f.reload(loopback, ""); rec.Code != http.StatusOK {
+		t.Fatalf("a normal edit: %d %q", rec.Code, rec.Body)
+	}
+	if r := f.ready(t); r["warning"] != nil {
+		t.Errorf("/readyz after a normal edit: %v", r)
+	}
+	hasLines(t, "/metrics after a normal edit", f.metrics(t), "wxreply_rules_shrunk_total 1\n")
+}

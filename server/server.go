@@ -427,6 +427,12 @@ func (s *Server) callback(c echo.Context) error {
 	}
 	for _, e := range d.Errors {
 		s.metrics.ruleErrors.WithLabelValues(e.Rule.ID).Inc()
+		if be := engine.AsBudgetError(e.Err); be != nil {
+			// Never the user's text: only which budget and its limit.
+			s.metrics.overBudget.WithLabelValues(e.Rule.ID, be.Budget).Inc()
+			s.log.Warn("rule over budget; skipped", "rule", e.Rule.ID, "source", e.Rule.Source, "budget", be.Budget, "limit", be.Limit)
+			continue
+		}
 		s.log.Error("rule failed; skipped", "rule", e.Rule.ID, "source", e.Rule.Source, "error", redact(e.Err.Error(), ev))
 	}
 	s.log.Info("push answered", attrs...)
