@@ -332,6 +332,20 @@ func TestE2EAdminListener(t *testing.T) {
 			t.Errorf("%s %s on the callback listener tells about the rules: %q", tt.method, tt.path, body)
 		}
 	}
+
+	// Headers beyond 8 KB (and net/http's 4 KB of slack) are refused on both.
+	for _, b := range []string{base, s.admin} {
+		req, _ := http.NewRequest(http.MethodGet, b+"/healthz", nil)
+		req.Header.Set("X-Pad", strings.Repeat("a", 16<<10))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("16 KB of headers to %s: %d, want 431", b, resp.StatusCode)
+		}
+	}
 }
 
 // TestE2EShutdownDuringSlowReload is E05 of /work/shared/reliability.md:
