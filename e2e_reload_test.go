@@ -455,7 +455,7 @@ func TestE2EShutdownFinishesRequestsInFlight(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	reply, _ := io.ReadAll(resp.Body)
-	if r, err := server.ParseReply(reply); resp.StatusCode != http.StatusOK || err != nil || r == nil || r.Text != "v1 1" {
+	if r, err := server.ParseReply(reply); resp.StatusCode != http.StatusOK || err != nil || r == nil || r.Text() != "v1 1" {
 		t.Errorf("the push in flight: %d %q, want 200 with \"v1 1\"", resp.StatusCode, reply)
 	}
 	select {

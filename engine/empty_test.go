@@ -19,9 +19,9 @@ func TestEmptyReplyIsSkipped(t *testing.T) {
 		}
 		return tt
 	}
-	echo := &engine.Rule{ID: "echo", MsgType: "voice", Replies: []*engine.ReplyTemplate{{Kind: engine.KindText, Text: tmpl("{{ .Recognition }}")}}}
-	image := &engine.Rule{ID: "image", MsgType: "voice", Replies: []*engine.ReplyTemplate{{Kind: engine.KindImage, MediaID: tmpl(" {{ .Raw.MediaId16K }} ")}}}
-	fallback := &engine.Rule{ID: "fallback", Replies: []*engine.ReplyTemplate{{Kind: engine.KindText, Text: tmpl("Sorry?")}}}
+	echo := &engine.Rule{ID: "echo", MsgType: "voice", Replies: []*engine.ReplyTemplate{engine.NewReplyTemplate(engine.KindText, map[string]*engine.Template{"text": tmpl("{{ .Recognition }}")})}}
+	image := &engine.Rule{ID: "image", MsgType: "voice", Replies: []*engine.ReplyTemplate{engine.NewReplyTemplate(engine.KindImage, map[string]*engine.Template{"media_id": tmpl(" {{ .Raw.MediaId16K }} ")})}}
+	fallback := &engine.Rule{ID: "fallback", Replies: []*engine.ReplyTemplate{engine.NewReplyTemplate(engine.KindText, map[string]*engine.Template{"text": tmpl("Sorry?")})}}
 	rs := engine.NewRuleSet([]*engine.Rule{echo, image, fallback}, nil, "v")
 
 	silent, err := engine.NewEvent(map[string]string{"MsgType": "voice", "MsgId": "1", "Recognition": "  ", "MediaId16K": ""}, nil)
@@ -39,7 +39,7 @@ func TestEmptyReplyIsSkipped(t *testing.T) {
 	}
 
 	spoken, _ := engine.NewEvent(map[string]string{"MsgType": "voice", "MsgId": "2", "Recognition": "hello"}, nil)
-	if d := rs.Match(spoken, engine.MatchOptions{}); d.Rule == nil || d.Rule.ID != "echo" || d.Reply.Text != "hello" {
+	if d := rs.Match(spoken, engine.MatchOptions{}); d.Rule == nil || d.Rule.ID != "echo" || d.Reply.Text() != "hello" {
 		t.Errorf("a recognised voice note: %+v", d)
 	}
 }

@@ -69,7 +69,7 @@ func textReplies(tb testing.TB, srcs ...string) []*engine.ReplyTemplate {
 	tb.Helper()
 	var out []*engine.ReplyTemplate
 	for _, src := range srcs {
-		out = append(out, &engine.ReplyTemplate{Kind: engine.KindText, Text: mustTemplate(tb, src)})
+		out = append(out, engine.NewReplyTemplate(engine.KindText, map[string]*engine.Template{"text": mustTemplate(tb, src)}))
 	}
 	return out
 }
@@ -86,7 +86,7 @@ func replyText(d engine.Decision) string {
 	if d.Reply == nil {
 		return ""
 	}
-	return d.Reply.Text
+	return d.Reply.Text()
 }
 
 func ids(rules []*engine.Rule) []string {

@@ -82,7 +82,7 @@ func ExampleRuleSet_Match() {
 		var out []*engine.ReplyTemplate
 		for _, src := range srcs {
 			t := must(engine.CompileTemplate("text", src)).(*engine.Template)
-			out = append(out, &engine.ReplyTemplate{Kind: engine.KindText, Text: t})
+			out = append(out, engine.NewReplyTemplate(engine.KindText, map[string]*engine.Template{"text": t}))
 		}
 		return out
 	}
@@ -129,7 +129,7 @@ func ExampleEngine_Swap() {
 	set := func(version, answer string) *engine.RuleSet {
 		t, _ := engine.CompileTemplate("text", answer)
 		return engine.NewRuleSet([]*engine.Rule{
-			{ID: "hours", Replies: []*engine.ReplyTemplate{{Kind: engine.KindText, Text: t}}},
+			{ID: "hours", Replies: []*engine.ReplyTemplate{engine.NewReplyTemplate(engine.KindText, map[string]*engine.Template{"text": t})}},
 		}, nil, version)
 	}
 	e := engine.New(set("v1", "9:00-21:00"), nil)
@@ -139,8 +139,8 @@ func ExampleEngine_Swap() {
 	old := e.Swap(set("v2", "10:00-22:00"))
 
 	fmt.Println("swapped out:", old.Version())
-	fmt.Println("in flight:", inFlight.Match(ev, engine.MatchOptions{}).Reply.Text)
-	fmt.Println("new requests:", e.Match(ev).Reply.Text)
+	fmt.Println("in flight:", inFlight.Match(ev, engine.MatchOptions{}).Reply.Text())
+	fmt.Println("new requests:", e.Match(ev).Reply.Text())
 	// Output:
 	// swapped out: v1
 	// in flight: 9:00-21:00

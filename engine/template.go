@@ -330,71 +330,66 @@ type TemplateError struct {
 func (e *TemplateError) Error() string { return e.Err.Error() }
 func (e *TemplateError) Unwrap() error { return e.Err }
 
-// ReplyTemplate is a compiled reply: the fields of Kind are set, each one a
-// Template. Nil fields render as empty strings.
+// ReplyTemplate is a compiled reply: a template for each field of its
+// kind, in the order of the kind's schema; nil for a field not given, which
+// renders as "".
 type ReplyTemplate struct {
-	Kind         Kind
-	Text         *Template // text
-	MediaID      *Template // image, voice, video
-	Title        *Template // video, music
-	Description  *Template // video, music
-	MusicURL     *Template // music
-	HQMusicURL   *Template // music
-	ThumbMediaID *Template // music
-	KfAccount    *Template // transfer_customer_service
-	News         []ArticleTemplate
+	Kind   Kind
+	Values []*Template   // ShapeValue and ShapeFields
+	Items  [][]*Template // ShapeList: one list an item
 }
 
-// ArticleTemplate is one compiled item of a news reply.
-type ArticleTemplate struct {
-	Title, Description, PicURL, URL *Template
+// NewReplyTemplate returns a reply template of kind k with the given
+// fields, by name; for a list kind, each of items is one item's fields. It
+// panics when k or a name is not in the schema.
+func NewReplyTemplate(k Kind, fields map[string]*Template, items ...map[string]*Template) *ReplyTemplate {
+	s := SchemaOf(k)
+	if s == nil {
+		panic(fmt.Sprintf("engine: no reply kind %q", k))
+	}
+	values := func(m map[string]*Template) []*Template {
+		v := make([]*Template, len(s.Fields))
+		for name, t := range m {
+			_, i := s.Field(name)
+			if i < 0 {
+				panic(fmt.Sprintf("engine: a %s reply has no field %q", k, name))
+			}
+			v[i] = t
+		}
+		return v
+	}
+	rt := &ReplyTemplate{Kind: k}
+	if s.Shape == ShapeList {
+		for _, it := range items {
+			rt.Items = append(rt.Items, values(it))
+		}
+		return rt
+	}
+	rt.Values = values(fields)
+	return rt
 }
 
 // Render produces the reply for env. An error is a *TemplateError naming the
 // field that failed.
 func (rt *ReplyTemplate) Render(env *Env) (*Reply, error) {
+	s := SchemaOf(rt.Kind)
+	if s == nil {
+		return nil, fmt.Errorf("unknown reply kind %q", rt.Kind)
+	}
 	r := renderer{env: env}
 	reply := &Reply{Kind: rt.Kind}
-	switch rt.Kind {
-	case KindText:
-		reply.Text = r.render(rt.Text)
-	case KindImage:
-		reply.Image = &Media{MediaID: r.render(rt.MediaID)}
-	case KindVoice:
-		reply.Voice = &Media{MediaID: r.render(rt.MediaID)}
-	case KindVideo:
-		reply.Video = &Video{
-			MediaID:     r.render(rt.MediaID),
-			Title:       r.render(rt.Title),
-			Description: r.render(rt.Description),
+	if s.Shape == ShapeList {
+		reply.Items = make([][]string, len(rt.Items))
+		for i, item := range rt.Items {
+			reply.Items[i] = r.renderAll(item, len(s.Fields))
 		}
-	case KindMusic:
-		reply.Music = &Music{
-			Title:        r.render(rt.Title),
-			Description:  r.render(rt.Description),
-			MusicURL:     r.render(rt.MusicURL),
-			HQMusicURL:   r.render(rt.HQMusicURL),
-			ThumbMediaID: r.render(rt.ThumbMediaID),
-		}
-	case KindNews:
-		reply.News = make([]Article, len(rt.News))
-		for i, a := range rt.News {
-			reply.News[i] = Article{
-				Title:       r.render(a.Title),
-				Description: r.render(a.Description),
-				PicURL:      r.render(a.PicURL),
-				URL:         r.render(a.URL),
-			}
-		}
-	case KindTransferService:
-		reply.Transfer = &TransferService{KfAccount: r.render(rt.KfAccount)}
-	default:
-		return nil, fmt.Errorf("unknown reply kind %q", rt.Kind)
+	} else {
+		reply.Values = r.renderAll(rt.Values, len(s.Fields))
 	}
 	if r.err != nil {
 		return nil, r.err
 	}
-	if field := emptyRequired(reply); field != "" {
+	if field := emptyRequired(s, reply); field != "" {
 		return nil, fmt.Errorf("%w: %s", ErrEmptyReply, field)
 	}
 	return reply, nil
@@ -406,21 +401,21 @@ func (rt *ReplyTemplate) Render(env *Env) (*Reply, error) {
 var ErrEmptyReply = errors.New("the reply rendered empty")
 
 // emptyRequired names the field WeChat requires that the reply left blank.
-func emptyRequired(r *Reply) string {
-	blank := func(s string) bool { return strings.TrimSpace(s) == "" }
-	switch {
-	case r.Kind == KindText && blank(r.Text):
-		return "text"
-	case r.Kind == KindImage && blank(r.Image.MediaID),
-		r.Kind == KindVoice && blank(r.Voice.MediaID),
-		r.Kind == KindVideo && blank(r.Video.MediaID):
-		return "media_id"
-	case r.Kind == KindMusic && blank(r.Music.ThumbMediaID):
-		return "thumb_media_id"
+func emptyRequired(s *KindSchema, r *Reply) string {
+	blank := func(values []string, prefix string) string {
+		for i, f := range s.Fields {
+			if f.Required && strings.TrimSpace(values[i]) == "" {
+				return prefix + f.Name
+			}
+		}
+		return ""
 	}
-	for _, a := range r.News {
-		if blank(a.Title) {
-			return "news title"
+	if s.Shape != ShapeList {
+		return blank(r.Values, "")
+	}
+	for _, item := range r.Items {
+		if field := blank(item, string(s.Kind)+" "); field != "" {
+			return field
 		}
 	}
 	return ""
@@ -428,12 +423,8 @@ func emptyRequired(r *Reply) string {
 
 // Templates lists every field template of the reply, for checks that visit them all.
 func (rt *ReplyTemplate) Templates() []*Template {
-	ts := []*Template{rt.Text, rt.MediaID, rt.Title, rt.Description, rt.MusicURL, rt.HQMusicURL, rt.ThumbMediaID, rt.KfAccount}
-	for _, a := range rt.News {
-		ts = append(ts, a.Title, a.Description, a.PicURL, a.URL)
-	}
-	out := ts[:0]
-	for _, t := range ts {
+	var out []*Template
+	for _, t := range slices.Concat(append([][]*Template{rt.Values}, rt.Items...)...) {
 		if t != nil {
 			out = append(out, t)
 		}
@@ -445,6 +436,15 @@ func (rt *ReplyTemplate) Templates() []*Template {
 type renderer struct {
 	env *Env
 	err error
+}
+
+// renderAll renders n fields, the templates given (nil or missing: "").
+func (r *renderer) renderAll(ts []*Template, n int) []string {
+	out := make([]string, n)
+	for i := range min(n, len(ts)) {
+		out[i] = r.render(ts[i])
+	}
+	return out
 }
 
 func (r *renderer) render(t *Template) string {

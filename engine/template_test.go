@@ -171,58 +171,58 @@ func TestReplyTemplate_Render(t *testing.T) {
 	}{
 		{
 			"text",
-			&engine.ReplyTemplate{Kind: engine.KindText, Text: tmpl("您好 {{ .OpenID }}\n营业时间 9:00-21:00")},
+			engine.NewReplyTemplate(engine.KindText, map[string]*engine.Template{"text": tmpl("您好 {{ .OpenID }}\n营业时间 9:00-21:00")}),
 			"text:\n  您好 oWx7Tb2LkQ9mZr5pYc3NvH8sDf1A\n  营业时间 9:00-21:00\n",
 		},
 		{
 			"image",
-			&engine.ReplyTemplate{Kind: engine.KindImage, MediaID: tmpl("menu-{{ .Vars.season }}")},
+			engine.NewReplyTemplate(engine.KindImage, map[string]*engine.Template{"media_id": tmpl("menu-{{ .Vars.season }}")}),
 			"image:\n  media_id: menu-summer\n",
 		},
 		{
 			"voice",
-			&engine.ReplyTemplate{Kind: engine.KindVoice, MediaID: tmpl("greeting-voice")},
+			engine.NewReplyTemplate(engine.KindVoice, map[string]*engine.Template{"media_id": tmpl("greeting-voice")}),
 			"voice:\n  media_id: greeting-voice\n",
 		},
 		{
 			"video",
-			&engine.ReplyTemplate{Kind: engine.KindVideo, MediaID: tmpl("v1"), Title: tmpl("门店巡礼"), Description: tmpl("{{ .Vars.season }} 新品")},
+			engine.NewReplyTemplate(engine.KindVideo, map[string]*engine.Template{"media_id": tmpl("v1"), "title": tmpl("门店巡礼"), "description": tmpl("{{ .Vars.season }} 新品")}),
 			"video:\n  media_id: v1\n  title: 门店巡礼\n  description: summer 新品\n",
 		},
 		{
 			"video without description",
-			&engine.ReplyTemplate{Kind: engine.KindVideo, MediaID: tmpl("v1")},
+			engine.NewReplyTemplate(engine.KindVideo, map[string]*engine.Template{"media_id": tmpl("v1")}),
 			"video:\n  media_id: v1\n",
 		},
 		{
 			"music",
-			&engine.ReplyTemplate{
-				Kind: engine.KindMusic, Title: tmpl("店内歌单"), Description: tmpl("本周"),
-				MusicURL: tmpl("http://example.com/a.mp3"), HQMusicURL: tmpl("http://example.com/a.flac"), ThumbMediaID: tmpl("thumb"),
-			},
+			engine.NewReplyTemplate(engine.KindMusic, map[string]*engine.Template{
+				"title": tmpl("店内歌单"), "description": tmpl("本周"),
+				"music_url": tmpl("http://example.com/a.mp3"), "hq_music_url": tmpl("http://example.com/a.flac"), "thumb_media_id": tmpl("thumb"),
+			}),
 			"music:\n  title: 店内歌单\n  description: 本周\n  music_url: http://example.com/a.mp3\n  hq_music_url: http://example.com/a.flac\n  thumb_media_id: thumb\n",
 		},
 		{
 			"music with only the thumb",
-			&engine.ReplyTemplate{Kind: engine.KindMusic, ThumbMediaID: tmpl("thumb")},
+			engine.NewReplyTemplate(engine.KindMusic, map[string]*engine.Template{"thumb_media_id": tmpl("thumb")}),
 			"music:\n  thumb_media_id: thumb\n",
 		},
 		{
 			"news",
-			&engine.ReplyTemplate{Kind: engine.KindNews, News: []engine.ArticleTemplate{
-				{Title: tmpl("夏季新品"), Description: tmpl("{{ .Vars.season }}"), PicURL: tmpl("https://example.com/p.jpg"), URL: tmpl("https://example.com/?u={{ .OpenID }}")},
-				{Title: tmpl("会员日")},
-			}},
+			engine.NewReplyTemplate(engine.KindNews, nil,
+				map[string]*engine.Template{"title": tmpl("夏季新品"), "description": tmpl("{{ .Vars.season }}"), "pic_url": tmpl("https://example.com/p.jpg"), "url": tmpl("https://example.com/?u={{ .OpenID }}")},
+				map[string]*engine.Template{"title": tmpl("会员日")},
+			),
 			"news:\n  - title: 夏季新品\n    description: summer\n    pic_url: https://example.com/p.jpg\n    url: https://example.com/?u=oWx7Tb2LkQ9mZr5pYc3NvH8sDf1A\n  - title: 会员日\n",
 		},
 		{
 			"transfer to an agent",
-			&engine.ReplyTemplate{Kind: engine.KindTransferService, KfAccount: tmpl("kf2001@gh_5e8a1c2f9b3d")},
+			engine.NewReplyTemplate(engine.KindTransferService, map[string]*engine.Template{"kf_account": tmpl("kf2001@gh_5e8a1c2f9b3d")}),
 			"transfer_customer_service:\n  kf_account: kf2001@gh_5e8a1c2f9b3d\n",
 		},
 		{
 			"transfer to anyone",
-			&engine.ReplyTemplate{Kind: engine.KindTransferService},
+			engine.NewReplyTemplate(engine.KindTransferService, nil),
 			"transfer_customer_service:\n",
 		},
 	}
@@ -260,10 +260,10 @@ func TestReplyTemplate_Render_errors(t *testing.T) {
 
 	// The error names the field that failed: here the second article's URL.
 	badURL := mustTemplate(t, "https://example.com/{{ .Vars.path }}")
-	rt := &engine.ReplyTemplate{Kind: engine.KindNews, News: []engine.ArticleTemplate{
-		{Title: mustTemplate(t, "one")},
-		{Title: mustTemplate(t, "two"), URL: badURL},
-	}}
+	rt := engine.NewReplyTemplate(engine.KindNews, nil,
+		map[string]*engine.Template{"title": mustTemplate(t, "one")},
+		map[string]*engine.Template{"title": mustTemplate(t, "two"), "url": badURL},
+	)
 	reply, err := rt.Render(env)
 	var terr *engine.TemplateError
 	if !errors.As(err, &terr) {
@@ -279,15 +279,15 @@ func TestReplyTemplate_Render_errors(t *testing.T) {
 
 func TestReplyTemplate_Templates(t *testing.T) {
 	title, desc, url, text := mustTemplate(t, "t"), mustTemplate(t, "d"), mustTemplate(t, "u"), mustTemplate(t, "x")
-	news := &engine.ReplyTemplate{Kind: engine.KindNews, News: []engine.ArticleTemplate{
-		{Title: title, Description: desc},
-		{URL: url},
-	}}
+	news := engine.NewReplyTemplate(engine.KindNews, nil,
+		map[string]*engine.Template{"title": title, "description": desc},
+		map[string]*engine.Template{"url": url},
+	)
 	got := news.Templates()
 	if len(got) != 3 || got[0] != title || got[1] != desc || got[2] != url {
 		t.Errorf("Templates() = %v, want the three set fields in order", got)
 	}
-	plain := &engine.ReplyTemplate{Kind: engine.KindText, Text: text}
+	plain := engine.NewReplyTemplate(engine.KindText, map[string]*engine.Template{"text": text})
 	if got := plain.Templates(); len(got) != 1 || got[0] != text {
 		t.Errorf("Templates() = %v, want [text]", got)
 	}

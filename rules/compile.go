@@ -195,7 +195,7 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 	case replyNode == nil && repliesNode == nil:
 		fail(rn, "no reply: give reply (or replies, for one picked at random)")
 	case replyNode != nil:
-		if rt := c.reply(f, name, "reply", def.Reply, replyNode); rt != nil {
+		if rt := c.reply(f, name, "reply", replyNode); rt != nil {
 			r.Replies = []*engine.ReplyTemplate{rt}
 		}
 	default:
@@ -204,7 +204,7 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 		}
 		for j := range def.Replies {
 			field := fmt.Sprintf("replies[%d]", j)
-			if rt := c.reply(f, name, field, &def.Replies[j], item(repliesNode, j)); rt != nil {
+			if rt := c.reply(f, name, field, item(repliesNode, j)); rt != nil {
 				r.Replies = append(r.Replies, rt)
 			}
 		}
@@ -226,112 +226,123 @@ func (c *compiler) exprError(f *parsedFile, n *yaml.Node, rule string, err error
 }
 
 // reply compiles one reply; it returns nil when the reply has errors.
-func (c *compiler) reply(f *parsedFile, rule, field string, def *replyDef, n *yaml.Node) *engine.ReplyTemplate {
+func (c *compiler) reply(f *parsedFile, rule, field string, n *yaml.Node) *engine.ReplyTemplate {
 	nerrs := len(c.errs)
 	fail := func(n *yaml.Node, format string, args ...any) {
 		c.errs = append(c.errs, &Error{Pos: f.pos(n), Rule: rule, Err: fmt.Errorf(field+": "+format, args...)})
-	}
-	var kinds []engine.Kind
-	for _, k := range keys(n) {
-		if slices.Contains(engine.Kinds, engine.Kind(k)) {
-			kinds = append(kinds, engine.Kind(k))
-		}
 	}
 	kindNames := make([]string, len(engine.Kinds))
 	for i, k := range engine.Kinds {
 		kindNames[i] = string(k)
 	}
+	if n.Kind != yaml.MappingNode && !isNull(n) {
+		fail(n, "want a mapping of one reply kind (%s), got %s", strings.Join(kindNames, ", "), nodeKind(n))
+		return nil
+	}
+	var kinds []engine.Kind
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if engine.SchemaOf(engine.Kind(k.Value)) == nil {
+			fail(k, "%s", unknownField(k.Value, kindNames))
+			continue
+		}
+		kinds = append(kinds, engine.Kind(k.Value))
+	}
 	switch {
-	case def == nil || len(kinds) == 0:
+	case len(c.errs) > nerrs:
+		return nil
+	case len(kinds) == 0:
 		fail(n, "no reply kind: give one of %s", strings.Join(kindNames, ", "))
 		return nil
 	case len(kinds) > 1:
 		fail(n, "%s and %s: a reply has exactly one kind; use replies for alternatives", kinds[0], kinds[1])
 		return nil
 	}
-	kind := kinds[0]
-	kn := lookup(n, string(kind))
-	sub := field + "." + string(kind)
-	tpl := func(name, src string, node *yaml.Node) *engine.Template {
-		return c.template(f, rule, sub+name, src, node)
-	}
-	need := func(what, value string) bool {
-		if strings.TrimSpace(value) == "" {
-			fail(kn, "%s: %s is required", kind, what)
-			return false
+	s := engine.SchemaOf(kinds[0])
+	kn := lookup(n, string(s.Kind))
+	sub := field + "." + string(s.Kind)
+	rt := &engine.ReplyTemplate{Kind: s.Kind}
+	switch s.Shape {
+	case engine.ShapeValue:
+		switch {
+		case kn.Kind != yaml.ScalarNode:
+			fail(kn, "%s: want text, got %s", s.Kind, nodeKind(kn))
+		case kn.Value == "":
+			fail(kn, "%s is empty: to send nothing, leave the rule out", s.Kind)
+		default:
+			rt.Values = []*engine.Template{c.template(f, rule, sub, kn.Value, kn)}
 		}
-		return true
-	}
-	rt := &engine.ReplyTemplate{Kind: kind}
-	switch kind {
-	case engine.KindText:
-		if def.Text == nil || *def.Text == "" {
-			fail(kn, "text is empty: to send nothing, leave the rule out")
+	case engine.ShapeFields:
+		rt.Values = c.fields(f, rule, sub, s, kn, func(n *yaml.Node, format string, args ...any) {
+			fail(n, string(s.Kind)+": "+format, args...)
+		})
+	case engine.ShapeList:
+		items := 0
+		if kn.Kind == yaml.SequenceNode {
+			items = len(kn.Content)
+		} else if !isNull(kn) {
+			fail(kn, "%s: want a list of %ss, got %s", s.Kind, s.Item, nodeKind(kn))
 			break
 		}
-		rt.Text = tpl("", *def.Text, kn)
-	case engine.KindImage, engine.KindVoice:
-		m := def.Image
-		if kind == engine.KindVoice {
-			m = def.Voice
-		}
-		if m == nil {
-			m = &mediaDef{}
-		}
-		if need("media_id (from WeChat's media upload API)", m.MediaID) {
-			rt.MediaID = tpl(".media_id", m.MediaID, lookup(kn, "media_id"))
-		}
-	case engine.KindVideo:
-		v := def.Video
-		if v == nil {
-			v = &videoDef{}
-		}
-		if need("media_id (from WeChat's media upload API)", v.MediaID) {
-			rt.MediaID = tpl(".media_id", v.MediaID, lookup(kn, "media_id"))
-		}
-		rt.Title = tpl(".title", v.Title, lookup(kn, "title"))
-		rt.Description = tpl(".description", v.Description, lookup(kn, "description"))
-	case engine.KindMusic:
-		m := def.Music
-		if m == nil {
-			m = &musicDef{}
-		}
-		if need("thumb_media_id (from WeChat's media upload API)", m.ThumbMediaID) {
-			rt.ThumbMediaID = tpl(".thumb_media_id", m.ThumbMediaID, lookup(kn, "thumb_media_id"))
-		}
-		rt.Title = tpl(".title", m.Title, lookup(kn, "title"))
-		rt.Description = tpl(".description", m.Description, lookup(kn, "description"))
-		rt.MusicURL = tpl(".music_url", m.MusicURL, lookup(kn, "music_url"))
-		rt.HQMusicURL = tpl(".hq_music_url", m.HQMusicURL, lookup(kn, "hq_music_url"))
-	case engine.KindNews:
 		switch {
-		case len(def.News) == 0:
-			fail(kn, "news has no articles: give 1 to %d", engine.MaxArticles)
-		case len(def.News) > engine.MaxArticles:
-			fail(kn, "news has %d articles: WeChat accepts at most %d", len(def.News), engine.MaxArticles)
+		case items == 0:
+			fail(kn, "%s has no %ss: give 1 to %d", s.Kind, s.Item, s.MaxItems)
+		case items > s.MaxItems:
+			fail(kn, "%s has %d %ss: WeChat accepts at most %d", s.Kind, items, s.Item, s.MaxItems)
 		}
-		for i, a := range def.News {
-			an := item(kn, i)
-			at := fmt.Sprintf("[%d]", i)
-			if strings.TrimSpace(a.Title) == "" {
-				fail(an, "news%s: title is required", at)
-			}
-			rt.News = append(rt.News, engine.ArticleTemplate{
-				Title:       tpl(at+".title", a.Title, lookup(an, "title")),
-				Description: tpl(at+".description", a.Description, lookup(an, "description")),
-				PicURL:      tpl(at+".pic_url", a.PicURL, lookup(an, "pic_url")),
-				URL:         tpl(at+".url", a.URL, lookup(an, "url")),
-			})
-		}
-	case engine.KindTransferService:
-		if def.Transfer != nil {
-			rt.KfAccount = tpl(".kf_account", def.Transfer.KfAccount, lookup(kn, "kf_account"))
+		for i := range items {
+			at := fmt.Sprintf("%s[%d]", s.Kind, i)
+			rt.Items = append(rt.Items, c.fields(f, rule, field+"."+at, s, kn.Content[i], func(n *yaml.Node, format string, args ...any) {
+				fail(n, at+": "+format, args...)
+			}))
 		}
 	}
 	if len(c.errs) > nerrs {
 		return nil
 	}
 	return rt
+}
+
+// fields compiles a mapping of a kind's fields, one template each, in the
+// schema's order.
+func (c *compiler) fields(f *parsedFile, rule, sub string, s *engine.KindSchema, n *yaml.Node, fail func(*yaml.Node, string, ...any)) []*engine.Template {
+	if n.Kind != yaml.MappingNode && !isNull(n) {
+		fail(n, "want a mapping of %s, got %s", strings.Join(s.FieldNames(), ", "), nodeKind(n))
+		return nil
+	}
+	out := make([]*engine.Template, len(s.Fields))
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		_, j := s.Field(k.Value)
+		switch {
+		case j < 0:
+			fail(k, "%s", unknownField(k.Value, s.FieldNames()))
+		case v.Kind != yaml.ScalarNode:
+			fail(v, "%s: want text, got %s", k.Value, nodeKind(v))
+		default:
+			out[j] = c.template(f, rule, sub+"."+k.Value, v.Value, v)
+		}
+	}
+	for j, field := range s.Fields {
+		if field.Required && (out[j] == nil || strings.TrimSpace(out[j].Source()) == "") {
+			fail(n, "%s is required: %s", field.Name, field.Doc)
+		}
+	}
+	return out
+}
+
+// isNull reports whether n was left empty (image:), which reads as a
+// mapping or list with nothing in it.
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+
+// unknownField says that name is not one of known, and which it may be a
+// typo of, as the strict decoder says it for the other fields of a file.
+func unknownField(name string, known []string) string {
+	text := fmt.Sprintf("unknown field %q", name)
+	if s := closest(name, known); s != "" {
+		return text + fmt.Sprintf(": did you mean %q?", s)
+	}
+	return text + fmt.Sprintf(" (known fields: %s)", strings.Join(known, ", "))
 }
 
 var unknownTemplateField = regexp.MustCompile(`^(<.*>): can't evaluate field (\w+) in type \*engine\.Env$`)
@@ -429,19 +440,19 @@ func (c *compiler) dryRun(set *engine.RuleSet) {
 					}
 					continue
 				}
-				if err == nil && reply.Kind == engine.KindText && len(reply.Text) > longest {
-					longest, longestSample = len(reply.Text), s.name
+				if err == nil && reply.Kind == engine.KindText && len(reply.Text()) > longest {
+					longest, longestSample = len(reply.Text()), s.name
 				}
 			}
 			if longest > engine.MaxTextBytes {
-				s := c.sites[rt.Text]
+				s := c.sites[rt.Values[0]]
 				c.warnings = append(c.warnings, &Error{Pos: s.file.pos(s.node), Rule: r.ID,
 					Err: fmt.Errorf("%s renders to %d bytes for a sample %s: WeChat may cut or drop text over %d bytes", s.field, longest, longestSample, engine.MaxTextBytes)})
 			}
-			if rt.Kind == engine.KindNews && len(rt.News) > 1 && r.MsgType != "event" && r.Event == "" {
-				s := c.sites[rt.News[0].Title]
+			if rt.Kind == engine.KindNews && len(rt.Items) > 1 && r.MsgType != "event" && r.Event == "" {
+				s := c.sites[rt.Items[0][0]]
 				c.warnings = append(c.warnings, &Error{Pos: s.file.pos(s.node), Rule: r.ID,
-					Err: fmt.Errorf("news has %d articles and may answer a user message: WeChat then shows only the first; restrict the rule to events to send up to %d", len(rt.News), engine.MaxArticles)})
+					Err: fmt.Errorf("news has %d articles and may answer a user message: WeChat then shows only the first; restrict the rule to events to send up to %d", len(rt.Items), engine.MaxArticles)})
 			}
 		}
 	}

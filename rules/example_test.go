@@ -29,7 +29,7 @@ rules:
 	}
 	follow := engine.SampleEvent("event.subscribe", nil)
 	d := res.RuleSet.Match(follow, engine.MatchOptions{})
-	fmt.Println(d.Rule.ID, "->", d.Reply.Text)
+	fmt.Println(d.Rule.ID, "->", d.Reply.Text())
 	// Output:
 	// welcome -> Welcome to Blue Bottle Demo!
 }
@@ -50,5 +50,5 @@ func ExampleLoadFS_error() {
 	// rules/shop.yaml:3:11: rule "welcome": when: unknown name Evnt (1:1)
 	//  | Evnt == "subscribe"
 	//  | ^
-	// rules/shop.yaml:7:21: rule "price": reply: image: media_id (from WeChat's media upload API) is required
+	// rules/shop.yaml:7:21: rule "price": reply: image: media_id is required: the id of a file uploaded with WeChat's media upload API
 }

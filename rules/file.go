@@ -26,48 +26,10 @@ type ruleDef struct {
 	MsgType     string     `yaml:"msgtype"`
 	Event       string     `yaml:"event"`
 	EventKey    StringList `yaml:"event_key"`
-	Reply       *replyDef  `yaml:"reply"`
-	Replies     []replyDef `yaml:"replies"`
-}
-
-type replyDef struct {
-	Text     *string      `yaml:"text"`
-	Image    *mediaDef    `yaml:"image"`
-	Voice    *mediaDef    `yaml:"voice"`
-	Video    *videoDef    `yaml:"video"`
-	Music    *musicDef    `yaml:"music"`
-	News     []Article    `yaml:"news"`
-	Transfer *transferDef `yaml:"transfer_customer_service"`
-}
-
-type mediaDef struct {
-	MediaID string `yaml:"media_id"`
-}
-
-type videoDef struct {
-	MediaID     string `yaml:"media_id"`
-	Title       string `yaml:"title"`
-	Description string `yaml:"description"`
-}
-
-type musicDef struct {
-	Title        string `yaml:"title"`
-	Description  string `yaml:"description"`
-	MusicURL     string `yaml:"music_url"`
-	HQMusicURL   string `yaml:"hq_music_url"`
-	ThumbMediaID string `yaml:"thumb_media_id"`
-}
-
-// Article is a news article as rule files and rule test files write it.
-type Article struct {
-	Title       string `yaml:"title"`
-	Description string `yaml:"description"`
-	PicURL      string `yaml:"pic_url"`
-	URL         string `yaml:"url"`
-}
-
-type transferDef struct {
-	KfAccount string `yaml:"kf_account"`
+	// A reply is checked against engine.Schema as it is compiled; the
+	// nodes keep its positions.
+	Reply   yaml.Node   `yaml:"reply"`
+	Replies []yaml.Node `yaml:"replies"`
 }
 
 // StringList is one string or a list of them: event_key: A, or

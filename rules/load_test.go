@@ -70,7 +70,7 @@ func TestLoadFailure(t *testing.T) {
 		{"no_reply.bad.yaml", `testdata/no_reply.bad.yaml:2:5: rule "silent": no reply: give reply (or replies, for one picked at random)`},
 		{"no_kind.bad.yaml", `testdata/no_kind.bad.yaml:4:12: rule "empty": reply: no reply kind: give one of text, image, voice, video, music, news, transfer_customer_service`},
 		{"two_kinds.bad.yaml", `testdata/two_kinds.bad.yaml:5:7: rule "both": reply: text and image: a reply has exactly one kind; use replies for alternatives`},
-		{"missing_media_id.bad.yaml", `testdata/missing_media_id.bad.yaml:5:14: rule "poster": reply: image: media_id (from WeChat's media upload API) is required`},
+		{"missing_media_id.bad.yaml", `testdata/missing_media_id.bad.yaml:5:14: rule "poster": reply: image: media_id is required: the id of a file uploaded with WeChat's media upload API`},
 		{"news_empty.bad.yaml", `testdata/news_empty.bad.yaml:5:13: rule "news": reply: news has no articles: give 1 to 8`},
 		// Rules that cannot be bounded, or would go over their budget for
 		// an ordinary push (see "Limits of a rule" in the README).

@@ -84,7 +84,7 @@ func replyText(eng *engine.Engine) string {
 	if d.Reply == nil {
 		return "(no reply)"
 	}
-	return d.Reply.Text
+	return d.Reply.Text()
 }
 
 // syncBuffer is a log destination safe for the watcher's goroutine.

@@ -123,7 +123,7 @@ func textReply(t *testing.T, text string) *engine.ReplyTemplate {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &engine.ReplyTemplate{Kind: engine.KindText, Text: tmpl}
+	return engine.NewReplyTemplate(engine.KindText, map[string]*engine.Template{"text": tmpl})
 }
 
 func TestFixturesDerivedFields(t *testing.T) {

@@ -23,112 +23,90 @@ type cdata struct {
 
 func text(s string) cdata { return cdata{Text: sanitize(s)} }
 
-// replyXML is every passive reply's shape; Kind picks which parts are set.
-type replyXML struct {
-	XMLName      xml.Name      `xml:"xml"`
-	ToUserName   cdata         `xml:"ToUserName"`
-	FromUserName cdata         `xml:"FromUserName"`
-	CreateTime   int64         `xml:"CreateTime"`
-	MsgType      cdata         `xml:"MsgType"`
-	Content      *cdata        `xml:"Content,omitempty"`
-	Image        *mediaXML     `xml:"Image,omitempty"`
-	Voice        *mediaXML     `xml:"Voice,omitempty"`
-	Video        *videoXML     `xml:"Video,omitempty"`
-	Music        *musicXML     `xml:"Music,omitempty"`
-	ArticleCount int           `xml:"ArticleCount,omitempty"`
-	Articles     *articlesXML  `xml:"Articles,omitempty"`
-	TransInfo    *transInfoXML `xml:"TransInfo,omitempty"`
-}
-
-type mediaXML struct {
-	MediaID cdata `xml:"MediaId"`
-}
-
-type videoXML struct {
-	MediaID     cdata  `xml:"MediaId"`
-	Title       *cdata `xml:"Title,omitempty"`
-	Description *cdata `xml:"Description,omitempty"`
-}
-
-type musicXML struct {
-	Title        *cdata `xml:"Title,omitempty"`
-	Description  *cdata `xml:"Description,omitempty"`
-	MusicURL     *cdata `xml:"MusicUrl,omitempty"`
-	HQMusicURL   *cdata `xml:"HQMusicUrl,omitempty"`
-	ThumbMediaID cdata  `xml:"ThumbMediaId"`
-}
-
-type articlesXML struct {
-	Items []articleXML `xml:"item"`
-}
-
-type articleXML struct {
-	Title       cdata `xml:"Title"`
-	Description cdata `xml:"Description"`
-	PicURL      cdata `xml:"PicUrl"`
-	URL         cdata `xml:"Url"`
-}
-
-type transInfoXML struct {
-	KfAccount cdata `xml:"KfAccount"`
-}
-
-// optional is a CDATA element left out when empty.
-func optional(s string) *cdata {
-	if s == "" {
-		return nil
-	}
-	c := text(s)
-	return &c
-}
-
 // EncodeReply writes reply as the passive reply XML to the push ev: addressed
-// back to its sender, from the account, created at now.
+// back to its sender, from the account, created at now. The elements are
+// those engine.Schema gives the reply's kind, in its order.
 func EncodeReply(reply *engine.Reply, ev *engine.Event, now time.Time) ([]byte, error) {
-	x := replyXML{
-		ToUserName:   text(ev.FromUserName),
-		FromUserName: text(ev.ToUserName),
-		CreateTime:   now.Unix(),
-		MsgType:      text(string(reply.Kind)),
-	}
-	switch reply.Kind {
-	case engine.KindText:
-		c := text(reply.Text)
-		x.Content = &c
-	case engine.KindImage:
-		x.Image = &mediaXML{MediaID: text(reply.Image.MediaID)}
-	case engine.KindVoice:
-		x.Voice = &mediaXML{MediaID: text(reply.Voice.MediaID)}
-	case engine.KindVideo:
-		x.Video = &videoXML{
-			MediaID:     text(reply.Video.MediaID),
-			Title:       optional(reply.Video.Title),
-			Description: optional(reply.Video.Description),
-		}
-	case engine.KindMusic:
-		x.Music = &musicXML{
-			Title:        optional(reply.Music.Title),
-			Description:  optional(reply.Music.Description),
-			MusicURL:     optional(reply.Music.MusicURL),
-			HQMusicURL:   optional(reply.Music.HQMusicURL),
-			ThumbMediaID: text(reply.Music.ThumbMediaID),
-		}
-	case engine.KindNews:
-		x.ArticleCount = len(reply.News)
-		x.Articles = &articlesXML{}
-		for _, a := range reply.News {
-			x.Articles.Items = append(x.Articles.Items, articleXML{
-				Title: text(a.Title), Description: text(a.Description), PicURL: text(a.PicURL), URL: text(a.URL),
-			})
-		}
-	case engine.KindTransferService:
-		if reply.Transfer != nil && reply.Transfer.KfAccount != "" {
-			x.TransInfo = &transInfoXML{KfAccount: text(reply.Transfer.KfAccount)}
-		}
-	default:
+	s := reply.Schema()
+	if s == nil {
 		return nil, fmt.Errorf("unknown reply kind %q", reply.Kind)
 	}
-	return xml.Marshal(x)
+	var b bytes.Buffer
+	w := replyWriter{enc: xml.NewEncoder(&b)}
+	w.start("xml")
+	w.text("ToUserName", ev.FromUserName)
+	w.text("FromUserName", ev.ToUserName)
+	w.element("CreateTime", now.Unix())
+	w.text("MsgType", string(reply.Kind))
+	switch {
+	case s.Shape == engine.ShapeList:
+		w.element(s.CountXML, len(reply.Items))
+		w.start(s.XML)
+		for _, item := range reply.Items {
+			w.start("item")
+			w.fields(s, item)
+			w.end("item")
+		}
+		w.end(s.XML)
+	case s.XML == "":
+		w.fields(s, reply.Values)
+	case written(s, reply.Values):
+		w.start(s.XML)
+		w.fields(s, reply.Values)
+		w.end(s.XML)
+	}
+	w.end("xml")
+	if w.err == nil {
+		w.err = w.enc.Flush()
+	}
+	return b.Bytes(), w.err
+}
+
+// replyWriter writes elements through encoding/xml, keeping the first error.
+type replyWriter struct {
+	enc *xml.Encoder
+	err error
+}
+
+func (w *replyWriter) start(name string) {
+	if w.err == nil {
+		w.err = w.enc.EncodeToken(xml.StartElement{Name: xml.Name{Local: name}})
+	}
+}
+
+func (w *replyWriter) end(name string) {
+	if w.err == nil {
+		w.err = w.enc.EncodeToken(xml.EndElement{Name: xml.Name{Local: name}})
+	}
+}
+
+func (w *replyWriter) element(name string, v any) {
+	if w.err == nil {
+		w.err = w.enc.EncodeElement(v, xml.StartElement{Name: xml.Name{Local: name}})
+	}
+}
+
+func (w *replyWriter) text(name, s string) { w.element(name, text(s)) }
+
+// fields writes values, one per field of s, leaving out the empty ones the
+// schema lets go.
+func (w *replyWriter) fields(s *engine.KindSchema, values []string) {
+	for i, f := range s.Fields {
+		if v := values[i]; v != "" || !f.OmitEmpty {
+			w.text(f.XML, v)
+		}
+	}
+}
+
+// written reports whether fields would write anything: a kind whose fields
+// are all left out leaves out the element around them too.
+func written(s *engine.KindSchema, values []string) bool {
+	for i, f := range s.Fields {
+		if values[i] != "" || !f.OmitEmpty {
+			return true
+		}
+	}
+	return false
 }
 
 // sanitize drops what XML 1.0 cannot carry (control characters, invalid
@@ -172,31 +150,30 @@ func ParseReply(body []byte) (*engine.Reply, error) {
 		return nil, err
 	}
 	r := &engine.Reply{Kind: engine.Kind(f["MsgType"])}
-	switch r.Kind {
-	case engine.KindText:
-		r.Text = f["Content"]
-	case engine.KindImage:
-		r.Image = &engine.Media{MediaID: f["Image/MediaId"]}
-	case engine.KindVoice:
-		r.Voice = &engine.Media{MediaID: f["Voice/MediaId"]}
-	case engine.KindVideo:
-		r.Video = &engine.Video{MediaID: f["Video/MediaId"], Title: f["Video/Title"], Description: f["Video/Description"]}
-	case engine.KindMusic:
-		r.Music = &engine.Music{Title: f["Music/Title"], Description: f["Music/Description"],
-			MusicURL: f["Music/MusicUrl"], HQMusicURL: f["Music/HQMusicUrl"], ThumbMediaID: f["Music/ThumbMediaId"]}
-	case engine.KindNews:
+	s := r.Schema()
+	if s == nil {
+		return nil, fmt.Errorf("%w: reply MsgType %q", ErrNotWeChatXML, r.Kind)
+	}
+	values := func(prefix string) []string {
+		v := make([]string, len(s.Fields))
+		for i, field := range s.Fields {
+			v[i] = f[prefix+field.XML]
+		}
+		return v
+	}
+	switch {
+	case s.Shape == engine.ShapeList:
 		for i := 0; ; i++ {
-			item := fmt.Sprintf("Articles/item[%d]/", i)
-			if _, ok := f[item+"Title"]; !ok {
+			item := fmt.Sprintf("%s/item[%d]/", s.XML, i)
+			if _, ok := f[item+s.Fields[0].XML]; !ok {
 				break
 			}
-			r.News = append(r.News, engine.Article{Title: f[item+"Title"], Description: f[item+"Description"],
-				PicURL: f[item+"PicUrl"], URL: f[item+"Url"]})
+			r.Items = append(r.Items, values(item))
 		}
-	case engine.KindTransferService:
-		r.Transfer = &engine.TransferService{KfAccount: f["TransInfo/KfAccount"]}
+	case s.XML == "":
+		r.Values = values("")
 	default:
-		return nil, fmt.Errorf("%w: reply MsgType %q", ErrNotWeChatXML, r.Kind)
+		r.Values = values(s.XML + "/")
 	}
 	return r, nil
 }

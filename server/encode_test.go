@@ -13,15 +13,16 @@ var sender = &engine.Event{ToUserName: "gh_5e8a1c2f9b3d", FromUserName: "oWx7Tb2
 
 // TestEncodeReplyRoundTrip: every kind, written and read back, is the same reply.
 func TestEncodeReplyRoundTrip(t *testing.T) {
+	type m = map[string]string
 	for _, want := range []*engine.Reply{
-		{Kind: engine.KindText, Text: "hello\nworld"},
-		{Kind: engine.KindImage, Image: &engine.Media{MediaID: "IMG"}},
-		{Kind: engine.KindVoice, Voice: &engine.Media{MediaID: "VOICE"}},
-		{Kind: engine.KindVideo, Video: &engine.Video{MediaID: "VID", Title: "t", Description: "d"}},
-		{Kind: engine.KindMusic, Music: &engine.Music{Title: "t", Description: "d", MusicURL: "u", HQMusicURL: "hq", ThumbMediaID: "TH"}},
-		{Kind: engine.KindNews, News: []engine.Article{{Title: "a", Description: "b", PicURL: "c", URL: "d"}, {Title: "e", URL: "f"}}},
-		{Kind: engine.KindTransferService, Transfer: &engine.TransferService{KfAccount: "kf@gh"}},
-		{Kind: engine.KindTransferService, Transfer: &engine.TransferService{}},
+		engine.NewReply(engine.KindText, m{"text": "hello\nworld"}),
+		engine.NewReply(engine.KindImage, m{"media_id": "IMG"}),
+		engine.NewReply(engine.KindVoice, m{"media_id": "VOICE"}),
+		engine.NewReply(engine.KindVideo, m{"media_id": "VID", "title": "t", "description": "d"}),
+		engine.NewReply(engine.KindMusic, m{"title": "t", "description": "d", "music_url": "u", "hq_music_url": "hq", "thumb_media_id": "TH"}),
+		engine.NewReply(engine.KindNews, nil, m{"title": "a", "description": "b", "pic_url": "c", "url": "d"}, m{"title": "e", "url": "f"}),
+		engine.NewReply(engine.KindTransferService, m{"kf_account": "kf@gh"}),
+		engine.NewReply(engine.KindTransferService, nil),
 	} {
 		body, err := server.EncodeReply(want, sender, testNow)
 		if err != nil {
@@ -38,7 +39,7 @@ func TestEncodeReplyRoundTrip(t *testing.T) {
 }
 
 func TestEncodeReplyDropsWhatXMLCannotCarry(t *testing.T) {
-	body, err := server.EncodeReply(&engine.Reply{Kind: engine.KindText, Text: "a\x00b\x01c\x1bd\xffe\uFFFEf"}, sender, testNow)
+	body, err := server.EncodeReply(engine.NewReply(engine.KindText, map[string]string{"text": "a\x00b\x01c\x1bd\xffe\uFFFEf"}), sender, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,8 +47,8 @@ func TestEncodeReplyDropsWhatXMLCannotCarry(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%q", err, body)
 	}
-	if got.Text != "abcdef" {
-		t.Errorf("text %q, want %q", got.Text, "abcdef")
+	if got.Text() != "abcdef" {
+		t.Errorf("text %q, want %q", got.Text(), "abcdef")
 	}
 }
 
@@ -58,7 +59,7 @@ func FuzzEncodeReply(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		body, err := server.EncodeReply(&engine.Reply{Kind: engine.KindText, Text: text}, sender, testNow)
+		body, err := server.EncodeReply(engine.NewReply(engine.KindText, map[string]string{"text": text}), sender, testNow)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,8 +68,8 @@ func FuzzEncodeReply(f *testing.F) {
 			t.Fatalf("%q: the reply does not parse: %v\n%q", text, err, body)
 		}
 		want := xmlText(text)
-		if got.Text != want {
-			t.Errorf("%q: read back %q, want %q", text, got.Text, want)
+		if got.Text() != want {
+			t.Errorf("%q: read back %q, want %q", text, got.Text(), want)
 		}
 	})
 }

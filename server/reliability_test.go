@@ -172,7 +172,7 @@ func assertReplied(t *testing.T, ts *testServer, rec *httptest.ResponseRecorder)
 		t.Fatalf("status %d, want 200 (body %q)\nlog: %s", rec.Code, rec.Body, ts.log)
 	}
 	r, err := server.ParseReply(rec.Body.Bytes())
-	if err != nil || r == nil || !strings.HasPrefix(r.Text, "You said: ") {
+	if err != nil || r == nil || !strings.HasPrefix(r.Text(), "You said: ") {
 		t.Errorf("reply %+v, %v; want the text-echo rule's\n%s", r, err, rec.Body)
 	}
 	m := scrape(t, ts)
@@ -557,8 +557,8 @@ func TestReliabilityXML(t *testing.T) {
 				if err != nil || r == nil {
 					t.Fatalf("the reply does not parse: %v\n%s", err, rec.Body)
 				}
-				if want := "You said: a]]>b (<&> ]]> are safe)"; r.Text != want {
-					t.Errorf("reply text %q, want %q", r.Text, want)
+				if want := "You said: a]]>b (<&> ]]> are safe)"; r.Text() != want {
+					t.Errorf("reply text %q, want %q", r.Text(), want)
 				}
 				if !strings.Contains(ts.log.String(), "rule=text-echo") {
 					t.Errorf("not answered by text-echo:\n%s", ts.log)
@@ -587,7 +587,7 @@ func TestReliabilityXML(t *testing.T) {
 					t.Fatalf("status %d\nlog: %.500s", rec.Code, ts.log)
 				}
 				r, err := server.ParseReply(rec.Body.Bytes())
-				if err != nil || r == nil || !strings.HasPrefix(r.Text, "You said: aaaa") {
+				if err != nil || r == nil || !strings.HasPrefix(r.Text(), "You said: aaaa") {
 					t.Fatalf("reply %.200v, %v", r, err)
 				}
 				if n := scrape(t, ts)[`wxreply_requests_total{event="",msgtype="text",outcome="replied"}`]; n != 1 {
@@ -600,8 +600,8 @@ func TestReliabilityXML(t *testing.T) {
 				if err != nil || r == nil {
 					t.Fatalf("reply: %v", err)
 				}
-				if len(r.Text) > engine.MaxTextBytes || len(r.Text) < engine.MaxTextBytes-3 || !utf8.ValidString(r.Text) {
-					t.Errorf("reply text of %d bytes; want it cut to at most %d on a character boundary", len(r.Text), engine.MaxTextBytes)
+				if len(r.Text()) > engine.MaxTextBytes || len(r.Text()) < engine.MaxTextBytes-3 || !utf8.ValidString(r.Text()) {
+					t.Errorf("reply text of %d bytes; want it cut to at most %d on a character boundary", len(r.Text()), engine.MaxTextBytes)
 				}
 				if n := scrape(t, ts)[`wxreply_replies_truncated_total{rule="text-echo"}`]; n != 1 {
 					t.Errorf("replies_truncated_total = %v, want 1", n)
@@ -931,7 +931,7 @@ func TestReliabilitySafeMode(t *testing.T) {
 				if err != nil {
 					t.Fatalf("reply: %v", err)
 				}
-				if r, err := server.ParseReply(plain); err != nil || r == nil || !strings.HasPrefix(r.Text, "You said: ") {
+				if r, err := server.ParseReply(plain); err != nil || r == nil || !strings.HasPrefix(r.Text(), "You said: ") {
 					t.Errorf("reply %+v, %v; want the text-echo rule's", r, err)
 				}
 				if n := scrape(t, ts).sum("wxreply_requests_total"); n != 1 {

@@ -179,7 +179,7 @@ func (f *reloadFixture) answer(t *testing.T) (int, string) {
 	if err != nil || r == nil {
 		return rec.Code, fmt.Sprintf("(no reply: %q)", rec.Body)
 	}
-	return rec.Code, r.Text
+	return rec.Code, r.Text()
 }
 
 // ready is GET /readyz, decoded.
@@ -465,9 +465,9 @@ func TestReloadUnderLoad(t *testing.T) {
 					fail("client %d: no reply: %q", c, resp.Raw)
 					continue
 				}
-				m := replyPattern.FindStringSubmatch(resp.Reply.Text)
+				m := replyPattern.FindStringSubmatch(resp.Reply.Text())
 				if m == nil || m[1] != m[2] {
-					fail("client %d: reply %q is not one version's", c, resp.Reply.Text)
+					fail("client %d: reply %q is not one version's", c, resp.Reply.Text())
 					continue
 				}
 				n, _ := strconv.Atoi(m[1])

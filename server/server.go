@@ -571,12 +571,10 @@ func (s *Server) encode(d engine.Decision, ev *engine.Event, seal sealed) []byte
 		return Success
 	}
 	now := s.opts.Now()
-	if d.Reply.Kind == engine.KindText && len(d.Reply.Text) > engine.MaxTextBytes {
+	if text := d.Reply.Text(); d.Reply.Kind == engine.KindText && len(text) > engine.MaxTextBytes {
 		s.metrics.truncated.WithLabelValues(d.Rule.ID).Inc()
-		s.log.Warn("text reply cut to what WeChat delivers", "rule", d.Rule.ID, "bytes", len(d.Reply.Text), "limit", engine.MaxTextBytes)
-		cut := *d.Reply
-		cut.Text = truncateUTF8(cut.Text, engine.MaxTextBytes)
-		d.Reply = &cut
+		s.log.Warn("text reply cut to what WeChat delivers", "rule", d.Rule.ID, "bytes", len(text), "limit", engine.MaxTextBytes)
+		d.Reply = engine.NewReply(engine.KindText, map[string]string{"text": truncateUTF8(text, engine.MaxTextBytes)})
 	}
 	reply, err := EncodeReply(d.Reply, ev, now)
 	if err != nil {

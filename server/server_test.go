@@ -166,8 +166,8 @@ func TestEchoedContentCannotBreakTheReply(t *testing.T) {
 			t.Fatalf("%q: the reply does not parse: %v\n%s", content, err, rec.Body)
 		}
 		clean := strings.ReplaceAll(content, "\r", "\n") // XML reads a lone CR as a newline
-		if want := "You said: " + clean + " (<&> ]]> are safe)"; r.Text != want {
-			t.Errorf("%q: reply text %q, want %q", content, r.Text, want)
+		if want := "You said: " + clean + " (<&> ]]> are safe)"; r.Text() != want {
+			t.Errorf("%q: reply text %q, want %q", content, r.Text(), want)
 		}
 	}
 }
@@ -214,7 +214,7 @@ func TestSafeModeRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v\nlog: %s", mode, err, ts.log)
 			}
-			if resp.Reply == nil || resp.Reply.Text != "You pressed MENU_OPENING_HOURS" {
+			if resp.Reply == nil || resp.Reply.Text() != "You pressed MENU_OPENING_HOURS" {
 				t.Errorf("%s: reply %+v", mode, resp.Reply)
 			}
 			if bytes.Contains(resp.Raw, []byte("MENU_OPENING_HOURS")) {
@@ -394,7 +394,7 @@ func TestSameMsgIdFromTwoUsers(t *testing.T) {
 		if err := xml.Unmarshal(resp.Raw, &out); err != nil {
 			t.Fatalf("%s: %v\n%s", tc.openID, err, resp.Raw)
 		}
-		if resp.Reply == nil || resp.Reply.Text != "You said: "+tc.content+" (<&> ]]> are safe)" ||
+		if resp.Reply == nil || resp.Reply.Text() != "You said: "+tc.content+" (<&> ]]> are safe)" ||
 			out.ToUserName != tc.openID || out.FromUserName != tc.account {
 			t.Errorf("%s → %s: reply %s", tc.openID, tc.account, resp.Raw)
 		}
@@ -453,7 +453,7 @@ func TestRuleErrorsDoNotLogWhatTheUserWrote(t *testing.T) {
 	q := signedQuery(testToken, testNow, "1")
 	rec := httptest.NewRecorder()
 	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/wechat?"+q.Encode(), bytes.NewReader(push)))
-	if r, _ := server.ParseReply(rec.Body.Bytes()); r == nil || r.Text != "ok" {
+	if r, _ := server.ParseReply(rec.Body.Bytes()); r == nil || r.Text() != "ok" {
 		t.Fatalf("reply %s", rec.Body)
 	}
 	if !strings.Contains(log.String(), `rule=number`) || !strings.Contains(log.String(), "[redacted]") {
@@ -487,7 +487,7 @@ func TestBOMAndNamespacesOverHTTP(t *testing.T) {
 	text := readFixture(t, "text.xml")
 	ts := newTestServer(t, server.Options{})
 	rec := ts.post(append([]byte("\xEF\xBB\xBF"), text...))
-	if r, err := server.ParseReply(rec.Body.Bytes()); rec.Code != http.StatusOK || err != nil || r == nil || !strings.HasPrefix(r.Text, "You said: ") {
+	if r, err := server.ParseReply(rec.Body.Bytes()); rec.Code != http.StatusOK || err != nil || r == nil || !strings.HasPrefix(r.Text(), "You said: ") {
 		t.Errorf("after a BOM: %d %s", rec.Code, rec.Body)
 	}
 

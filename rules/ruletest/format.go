@@ -1,6 +1,7 @@
 package ruletest
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"reflect"
@@ -54,17 +55,11 @@ type caseDef struct {
 type wantDef struct {
 	Rule         string           `yaml:"rule"`
 	Kind         string           `yaml:"kind"`
-	Text         string           `yaml:"text"`
 	TextContains rules.StringList `yaml:"text_contains"`
 	TextRegex    string           `yaml:"text_regex"`
-	MediaID      string           `yaml:"media_id"`
-	Title        string           `yaml:"title"`
-	Description  string           `yaml:"description"`
-	MusicURL     string           `yaml:"music_url"`
-	HQMusicURL   string           `yaml:"hq_music_url"`
-	ThumbMediaID string           `yaml:"thumb_media_id"`
-	KfAccount    string           `yaml:"kf_account"`
-	News         []rules.Article  `yaml:"news"`
+	// The reply's fields (text, media_id, ...) and lists (news), by their
+	// names in engine.Schema, checked against it as the case is read.
+	Reply map[string]yaml.Node `yaml:",inline"`
 }
 
 // testCase is one case, checked and ready to run.
@@ -87,13 +82,14 @@ type want struct {
 	kindPos rules.Pos
 	kinds   []engine.Kind // the reply kinds the fields below allow; nil for any
 	fields  []fieldWant   // in the order of replyFields
-	news    []articleWant // nil when news is not given
-	newsPos rules.Pos
+	items   []itemWant    // the items of a list kind (news); nil when not given
+	list    *engine.KindSchema
+	listPos rules.Pos
 }
 
 // checksReply reports whether the case looks at the reply beyond its rule.
 func (w *want) checksReply() bool {
-	return w.kind != "" || len(w.fields) > 0 || w.news != nil
+	return w.kind != "" || len(w.fields) > 0 || w.items != nil
 }
 
 // fieldWant is one expectation on a reply field.
@@ -104,29 +100,54 @@ type fieldWant struct {
 	pos   rules.Pos
 }
 
-// articleWant is one expected news article; nil fields are not compared.
-type articleWant struct {
-	title, description, picURL, url *string
-	pos                             rules.Pos
+// itemWant is one expected item of a list (a news article): a value for
+// each field of the list's kind, nil where it is not compared.
+type itemWant struct {
+	values []*string
+	pos    rules.Pos
 }
 
-// replyFields are the fields a want may give besides rule, kind and news, in
-// the order they are checked and shown, with the reply kinds that have them.
-var replyFields = []struct {
+// wantKey is a key a want may give besides rule and kind: a field of
+// one or more reply kinds, text_contains and text_regex (which look at the
+// text), or a list kind (news).
+type wantKey struct {
 	key   string
 	kinds []engine.Kind
-}{
-	{"text", []engine.Kind{engine.KindText}},
-	{"text_contains", []engine.Kind{engine.KindText}},
-	{"text_regex", []engine.Kind{engine.KindText}},
-	{"media_id", []engine.Kind{engine.KindImage, engine.KindVoice, engine.KindVideo}},
-	{"title", []engine.Kind{engine.KindVideo, engine.KindMusic}},
-	{"description", []engine.Kind{engine.KindVideo, engine.KindMusic}},
-	{"music_url", []engine.Kind{engine.KindMusic}},
-	{"hq_music_url", []engine.Kind{engine.KindMusic}},
-	{"thumb_media_id", []engine.Kind{engine.KindMusic}},
-	{"kf_account", []engine.Kind{engine.KindTransferService}},
+	list  *engine.KindSchema // for a list kind
 }
+
+// wantKeys are the keys a want may have.
+var wantKeys = func() []string {
+	keys := []string{"rule", "kind"}
+	for _, rf := range replyFields {
+		keys = append(keys, rf.key)
+	}
+	return keys
+}()
+
+// replyFields lists them in the order they are checked and shown: the
+// fields as engine.Schema gives them, then the lists.
+var replyFields = func() []wantKey {
+	var fields, lists []wantKey
+	for _, s := range engine.Schema {
+		if s.Shape == engine.ShapeList {
+			lists = append(lists, wantKey{key: string(s.Kind), kinds: []engine.Kind{s.Kind}, list: s})
+			continue
+		}
+		for _, f := range s.Fields {
+			if i := slices.IndexFunc(fields, func(rf wantKey) bool { return rf.key == f.Name }); i >= 0 {
+				fields[i].kinds = append(fields[i].kinds, s.Kind)
+				continue
+			}
+			fields = append(fields, wantKey{key: f.Name, kinds: []engine.Kind{s.Kind}})
+			if s.Kind == engine.KindText {
+				fields = append(fields, wantKey{key: "text_contains", kinds: []engine.Kind{s.Kind}},
+					wantKey{key: "text_regex", kinds: []engine.Kind{s.Kind}})
+			}
+		}
+	}
+	return append(fields, lists...)
+}()
 
 // parser checks one test file.
 type parser struct {
@@ -155,6 +176,21 @@ func parseFile(file string, src []byte) ([]*testCase, rules.Errors) {
 	for _, e := range derrs {
 		p.errs = append(p.errs, &rules.Error{Pos: e.Pos, Test: caseAt(tests, e.Pos.Line), Err: e.Err})
 	}
+	// The reply's keys in want are checked here rather than by the strict
+	// decoder, which does not know engine.Schema: here, so that a typo in
+	// want is reported with the decoder's errors, in one pass.
+	for i := range def.Tests {
+		if wn := lookup(item(tests, i), "want"); wn != nil {
+			for k := range def.Tests[i].Want.Reply {
+				if !slices.Contains(wantKeys, k) {
+					p.errs = append(p.errs, &rules.Error{Pos: p.pos(keyOf(wn, k)), Test: caseAt(tests, wn.Line), Err: errors.New(unknownField(k, wantKeys))})
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(p.errs, func(a, b *rules.Error) int {
+		return cmp.Or(cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col))
+	})
 	if len(p.errs) > 0 {
 		return nil, p.errs
 	}
@@ -457,11 +493,6 @@ func (p *parser) want(name string, wd wantDef, cn *yaml.Node) want {
 		}
 		w.kinds = []engine.Kind{w.kind}
 	}
-	values := map[string]string{
-		"text": wd.Text, "text_regex": wd.TextRegex, "media_id": wd.MediaID, "title": wd.Title,
-		"description": wd.Description, "music_url": wd.MusicURL, "hq_music_url": wd.HQMusicURL,
-		"thumb_media_id": wd.ThumbMediaID, "kf_account": wd.KfAccount,
-	}
 	narrow := func(key string, kinds []engine.Kind, at *yaml.Node) {
 		switch {
 		case w.kind != "" && !slices.Contains(kinds, w.kind):
@@ -482,8 +513,8 @@ func (p *parser) want(name string, wd wantDef, cn *yaml.Node) want {
 		}
 		kpos := p.pos(keyOf(wn, rf.key))
 		narrow(rf.key, rf.kinds, keyOf(wn, rf.key))
-		switch rf.key {
-		case "text_contains":
+		switch {
+		case rf.key == "text_contains":
 			items := []*yaml.Node{vn}
 			if vn.Kind == yaml.SequenceNode {
 				items = vn.Content
@@ -497,42 +528,19 @@ func (p *parser) want(name string, wd wantDef, cn *yaml.Node) want {
 				}
 				w.fields = append(w.fields, fieldWant{key: rf.key, value: s, pos: kpos})
 			}
-		case "text_regex":
+		case rf.key == "text_regex":
 			re, err := regexp.Compile(wd.TextRegex)
 			if err != nil {
 				p.fail(vn, name, "want.text_regex: not a regular expression: %v", err)
 			}
 			w.fields = append(w.fields, fieldWant{key: rf.key, value: wd.TextRegex, re: re, pos: kpos})
+		case rf.list != nil:
+			w.list, w.listPos = rf.list, kpos
+			w.items = p.items(name, rf.list, vn)
+		case vn.Kind != yaml.ScalarNode:
+			p.fail(vn, name, "want.%s: want text, got %s", rf.key, nodeKind(vn))
 		default:
-			w.fields = append(w.fields, fieldWant{key: rf.key, value: values[rf.key], pos: kpos})
-		}
-	}
-	if nn := lookup(wn, "news"); nn != nil {
-		narrow("news", []engine.Kind{engine.KindNews}, keyOf(wn, "news"))
-		w.newsPos = p.pos(keyOf(wn, "news"))
-		if len(wd.News) == 0 {
-			p.fail(nn, name, "want.news: give the articles, one item each (an item {} matches any article)")
-		}
-		if len(wd.News) > engine.MaxArticles {
-			p.fail(nn, name, "want.news: %d articles: a reply has at most %d", len(wd.News), engine.MaxArticles)
-		}
-		w.news = []articleWant{}
-		for j, a := range wd.News {
-			an := item(nn, j)
-			aw := articleWant{pos: p.pos(an)}
-			if lookup(an, "title") != nil {
-				aw.title = &a.Title
-			}
-			if lookup(an, "description") != nil {
-				aw.description = &a.Description
-			}
-			if lookup(an, "pic_url") != nil {
-				aw.picURL = &a.PicURL
-			}
-			if lookup(an, "url") != nil {
-				aw.url = &a.URL
-			}
-			w.news = append(w.news, aw)
+			w.fields = append(w.fields, fieldWant{key: rf.key, value: vn.Value, pos: kpos})
 		}
 	}
 	if w.rule == "" && rn != nil && w.checksReply() {
@@ -543,6 +551,68 @@ func (p *parser) want(name string, wd wantDef, cn *yaml.Node) want {
 		p.fail(keyOf(wn, first), name, "want.%s: rule is none (no reply), so there is no reply to check", first)
 	}
 	return w
+}
+
+// items checks the expected items of a list kind: each a mapping of some
+// of the kind's fields ({} matches any item).
+func (p *parser) items(name string, s *engine.KindSchema, n *yaml.Node) []itemWant {
+	key := string(s.Kind)
+	if n.Kind != yaml.SequenceNode && n.Tag != "!!null" {
+		got := nodeKind(n)
+		if n.Kind == yaml.ScalarNode {
+			got += " " + strconv.Quote(n.Value)
+		}
+		p.fail(n, name, "want.%s: want a list of %ss, got %s", key, s.Item, got)
+		return []itemWant{}
+	}
+	if len(n.Content) == 0 {
+		p.fail(n, name, "want.%s: give the %ss, one item each (an item {} matches any %s)", key, s.Item, s.Item)
+		return []itemWant{}
+	}
+	if len(n.Content) > s.MaxItems {
+		p.fail(n, name, "want.%s: %d %ss: a reply has at most %d", key, len(n.Content), s.Item, s.MaxItems)
+	}
+	out := []itemWant{}
+	for _, in := range n.Content {
+		iw := itemWant{values: make([]*string, len(s.Fields)), pos: p.pos(in)}
+		if in.Kind != yaml.MappingNode {
+			p.fail(in, name, "want.%s: want a mapping of %s, got %s", key, strings.Join(s.FieldNames(), ", "), nodeKind(in))
+		}
+		for i := 0; i+1 < len(in.Content); i += 2 {
+			k, v := in.Content[i], in.Content[i+1]
+			_, j := s.Field(k.Value)
+			switch {
+			case j < 0:
+				p.fail(k, name, "%s", unknownField(k.Value, s.FieldNames()))
+			case v.Kind != yaml.ScalarNode:
+				p.fail(v, name, "want.%s: %s: want text, got %s", key, k.Value, nodeKind(v))
+			default:
+				iw.values[j] = &v.Value
+			}
+		}
+		out = append(out, iw)
+	}
+	return out
+}
+
+// unknownField says that name is not one of known, and which it may be a
+// typo of, as rules.DecodeStrict says it for the other fields.
+func unknownField(name string, known []string) string {
+	text := fmt.Sprintf("unknown field %q", name)
+	if s := rules.Suggest(name, known); s != "" {
+		return text + fmt.Sprintf(": did you mean %q?", s)
+	}
+	return text + fmt.Sprintf(" (known fields: %s)", strings.Join(known, ", "))
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	}
+	return "text"
 }
 
 func kindNames() []string {

@@ -518,7 +518,7 @@ func (w *want) check(r *engine.Reply) []problem {
 		case len(w.fields) > 0:
 			at = w.fields[0].pos
 		default:
-			at = w.newsPos
+			at = w.listPos
 		}
 		return []problem{{pos: at, msg: fmt.Sprintf("kind: want %s, got %s", orList(names), r.Kind)}}
 	}
@@ -539,26 +539,16 @@ func (w *want) check(r *engine.Reply) []problem {
 			}
 		}
 	}
-	if w.news != nil {
-		if len(w.news) != len(r.News) {
-			probs = append(probs, problem{pos: w.newsPos, msg: fmt.Sprintf("news: want %d %s, got %d", len(w.news), plural(len(w.news), "article", "articles"), len(r.News))})
+	if w.items != nil {
+		s := w.list
+		if len(w.items) != len(r.Items) {
+			probs = append(probs, problem{pos: w.listPos, msg: fmt.Sprintf("%s: want %d %s, got %d", s.Kind, len(w.items), plural(len(w.items), s.Item, s.Item+"s"), len(r.Items))})
 			return probs
 		}
-		for i, a := range w.news {
-			g := r.News[i]
-			for _, f := range []struct {
-				key       string
-				want      *string
-				got       string
-				wantGiven bool
-			}{
-				{"title", a.title, g.Title, a.title != nil},
-				{"description", a.description, g.Description, a.description != nil},
-				{"pic_url", a.picURL, g.PicURL, a.picURL != nil},
-				{"url", a.url, g.URL, a.url != nil},
-			} {
-				if f.wantGiven && *f.want != f.got {
-					probs = append(probs, differs(a.pos, fmt.Sprintf("news[%d].%s", i, f.key), *f.want, f.got))
+		for i, item := range w.items {
+			for j, f := range s.Fields {
+				if want := item.values[j]; want != nil && *want != r.Items[i][j] {
+					probs = append(probs, differs(item.pos, fmt.Sprintf("%s[%d].%s", s.Kind, i, f.Name), *want, r.Items[i][j]))
 				}
 			}
 		}
@@ -589,37 +579,13 @@ func orList(list []string) string {
 // replyField is the value of a reply field by its name in test files, and
 // whether the reply's kind has that field.
 func replyField(r *engine.Reply, key string) (string, bool) {
-	switch key {
-	case "text", "text_contains", "text_regex":
-		return r.Text, r.Kind == engine.KindText
-	case "kf_account":
-		if r.Transfer != nil {
-			return r.Transfer.KfAccount, true
-		}
-	case "media_id":
-		switch {
-		case r.Image != nil:
-			return r.Image.MediaID, true
-		case r.Voice != nil:
-			return r.Voice.MediaID, true
-		case r.Video != nil:
-			return r.Video.MediaID, true
-		}
-	case "title", "description":
-		switch {
-		case r.Video != nil && key == "title":
-			return r.Video.Title, true
-		case r.Video != nil:
-			return r.Video.Description, true
-		case r.Music != nil && key == "title":
-			return r.Music.Title, true
-		case r.Music != nil:
-			return r.Music.Description, true
-		}
-	case "music_url", "hq_music_url", "thumb_media_id":
-		if m := r.Music; m != nil {
-			return map[string]string{"music_url": m.MusicURL, "hq_music_url": m.HQMusicURL, "thumb_media_id": m.ThumbMediaID}[key], true
-		}
+	if key == "text_contains" || key == "text_regex" {
+		key = "text"
+	}
+	if s := r.Schema(); s == nil || s.Shape == engine.ShapeList {
+		return "", false
+	} else if _, i := s.Field(key); i >= 0 {
+		return r.Values[i], true
 	}
 	return "", false
 }
@@ -691,22 +657,18 @@ func (w *want) String() string {
 			fmt.Fprintf(&b, "%s: %s\n", f.key, f.value)
 		}
 	}
-	if w.news != nil {
-		b.WriteString("news:\n")
-		for _, a := range w.news {
+	if w.items != nil {
+		fmt.Fprintf(&b, "%s:\n", w.list.Kind)
+		for _, item := range w.items {
 			lead := "  - "
-			empty := true
-			for _, f := range []struct {
-				key   string
-				value *string
-			}{{"title", a.title}, {"description", a.description}, {"pic_url", a.picURL}, {"url", a.url}} {
-				if f.value != nil {
-					fmt.Fprintf(&b, "%s%s: %s\n", lead, f.key, *f.value)
-					lead, empty = "    ", false
+			for j, f := range w.list.Fields {
+				if v := item.values[j]; v != nil {
+					fmt.Fprintf(&b, "%s%s: %s\n", lead, f.Name, *v)
+					lead = "    "
 				}
 			}
-			if empty {
-				b.WriteString("  - {} (any article)\n")
+			if lead == "  - " {
+				fmt.Fprintf(&b, "  - {} (any %s)\n", w.list.Item)
 			}
 		}
 	}
