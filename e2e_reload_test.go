@@ -8,9 +8,11 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,6 +22,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wxreply/wxreply/server"
+	"github.com/wxreply/wxreply/server/wxcrypto"
 )
 
 // reloadWait bounds every wait for a reload: debounces here are 100 ms.
@@ -52,12 +57,12 @@ func saveRules(t *testing.T, dir, src string) {
 	}
 }
 
-// adminURL is the server's base URL, for /metrics and /readyz.
+// adminURL is the admin listener's URL of path, for /metrics and /readyz.
 func (s *e2eServer) adminURL(t *testing.T, path string) string {
 	t.Helper()
-	u, err := url.Parse(s.URL)
-	if err != nil {
-		t.Fatal(err)
+	u, err := url.Parse(s.admin)
+	if err != nil || s.admin == "" {
+		t.Fatalf("no admin URL %q: %v", s.admin, err)
 	}
 	u.Path, u.RawQuery = path, ""
 	return u.String()
@@ -260,7 +265,7 @@ func TestE2ESIGHUPRightAfterStart(t *testing.T) {
 	dir := t.TempDir()
 	saveRules(t, dir, e2eRules(1))
 	for i := range 10 {
-		p := launch(t, "", nil, "serve", "--listen", "127.0.0.1:0", "--rules", dir, "--reload-debounce", "10s")
+		p := launch(t, "", nil, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--rules", dir, "--reload-debounce", "10s")
 		url := p.waitServing(t)
 		if url == "" {
 			t.Fatalf("start %d: not serving\n%s", i, p.output())
@@ -274,5 +279,191 @@ func TestE2ESIGHUPRightAfterStart(t *testing.T) {
 			t.Fatalf("start %d: a SIGHUP right after \"wxreply serving\" killed the server (%v)\n%s", i, p.err, p.output())
 		}
 		p.stop(t)
+	}
+}
+
+// TestE2EAdminListener is E04 of /work/shared/reliability.md through the
+// binary: the callback listener answers the callback, /healthz and a bare
+// /readyz; metrics, details and reload are on the admin listener only.
+func TestE2EAdminListener(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	dir := t.TempDir()
+	saveRules(t, dir, e2eRules(1))
+	s := startServe(t, nil, "--token", "e2e-admin-Tq3", "--rules", dir, "--reload-debounce", "10s")
+	callback, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(method, base, path string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s%s: %v", method, base, path, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	base := "http://" + callback.Host
+	tests := []struct {
+		method, base, path string
+		status             int
+		has                string
+	}{
+		{http.MethodGet, base, "/healthz", http.StatusOK, "ok"},
+		{http.MethodGet, base, "/readyz", http.StatusOK, "ready\n"},
+		{http.MethodGet, base, "/metrics", http.StatusNotFound, ""},
+		{http.MethodPost, base, "/-/reload", http.StatusNotFound, ""},
+		{http.MethodGet, s.admin, "/metrics", http.StatusOK, "wxreply_rules_loaded 1\n"},
+		{http.MethodGet, s.admin, "/readyz", http.StatusOK, `"rules_version":`},
+		{http.MethodPost, s.admin, "/-/reload", http.StatusOK, "unchanged: version "},
+	}
+	for _, tt := range tests {
+		code, body := do(tt.method, tt.base, tt.path)
+		if code != tt.status || !strings.Contains(body, tt.has) {
+			t.Errorf("%s %s%s: %d %q, want %d with %q", tt.method, tt.base, tt.path, code, body, tt.status, tt.has)
+		}
+		if tt.base == base && strings.Contains(body, "rules") {
+			t.Errorf("%s %s on the callback listener tells about the rules: %q", tt.method, tt.path, body)
+		}
+	}
+
+	// Headers beyond 8 KB (and net/http's 4 KB of slack) are refused on both.
+	for _, b := range []string{base, s.admin} {
+		req, _ := http.NewRequest(http.MethodGet, b+"/healthz", nil)
+		req.Header.Set("X-Pad", strings.Repeat("a", 16<<10))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("16 KB of headers to %s: %d, want 431", b, resp.StatusCode)
+		}
+	}
+}
+
+// TestE2EShutdownDuringSlowReload is E05 of /work/shared/reliability.md:
+// SIGTERM while a reload runs that takes several seconds (600 rules, each
+// checked against sample pushes near its work budget) exits within
+// --shutdown-timeout + 1 s, with exit 0, the "stopped" line, and the reload
+// abandoned: the rules in use stay as they were.
+func TestE2EShutdownDuringSlowReload(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	const timeout = time.Second
+	dir := t.TempDir()
+	saveRules(t, dir, e2eRules(1))
+	// Not startServe: this test sends the SIGTERM and checks the exit.
+	p := launch(t, "", nil, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--token", "e2e-slow-Pq8",
+		"--rules", dir, "--reload-debounce", "10s", "--reload-poll", "1h", "--shutdown-timeout", timeout.String())
+	s := &e2eServer{proc: p, URL: p.waitServing(t)}
+	s.wantReply(t, "e2e-slow-Pq8", "v1 1")
+
+	var slow strings.Builder
+	slow.WriteString("rules:\n")
+	for i := range 600 {
+		fmt.Fprintf(&slow, "  - id: slow%d\n    msgtype: text\n    when: 'len(filter(1..30000, # %% 3 == %d)) > 0'\n    reply: { text: slow }\n", i, i%3)
+	}
+	saveRules(t, dir, slow.String())
+	if err := s.process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	// The reload takes seconds; this only lets it begin.
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	if err := s.process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(timeout + time.Second):
+		t.Fatalf("still running %s after SIGTERM with --shutdown-timeout %s\n%s", time.Since(start), timeout, s.output())
+	}
+	if code := s.exitCode(); code != 0 || !strings.Contains(s.stderr.String(), "msg=stopped") {
+		t.Errorf("exit %d, want 0 and the \"stopped\" line\n%s", code, s.output())
+	}
+	if out := s.stderr.String(); !strings.Contains(out, "a rule reload is still running") || strings.Contains(out, "rules reloaded") {
+		t.Errorf("the reload was not abandoned as it ran\n%s", s.output())
+	}
+}
+
+// TestE2EShutdownFinishesRequestsInFlight is U14 of
+// /work/shared/reliability.md through the binary: a push whose body is
+// still arriving at SIGTERM is answered with its reply, new connections are
+// refused, and the process exits 0.
+func TestE2EShutdownFinishesRequestsInFlight(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	const token = "e2e-inflight-Zr5"
+	dir := t.TempDir()
+	saveRules(t, dir, e2eRules(1))
+	p := launch(t, "", nil, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--token", token,
+		"--rules", dir, "--shutdown-timeout", "5s")
+	target, err := url.Parse(p.waitServing(t))
+	if err != nil || target.Host == "" {
+		t.Fatalf("not serving: %v\n%s", err, p.output())
+	}
+	ts, nonce := strconv.FormatInt(time.Now().Unix(), 10), "4242"
+	body := server.EncodeFields(map[string]string{"ToUserName": "gh_e2e", "FromUserName": "o_e2e", "CreateTime": ts,
+		"MsgType": "text", "Content": "hi", "MsgId": "7000000000000000042"})
+	conn, err := net.Dial("tcp", target.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(reloadWait))
+	// Expect: 100-continue: the server says "100 Continue" when the handler
+	// starts reading the body, so the request is surely in flight.
+	fmt.Fprintf(conn, "POST %s?signature=%s&timestamp=%s&nonce=%s HTTP/1.1\r\nHost: %s\r\nContent-Type: text/xml\r\n"+
+		"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n",
+		target.Path, wxcrypto.Sign(token, ts, nonce), ts, nonce, target.Host, len(body))
+	r := bufio.NewReader(conn)
+	if cont, err := http.ReadResponse(r, nil); err != nil || cont.StatusCode != http.StatusContinue {
+		t.Fatalf("want 100 Continue: %v %v\n%s", cont, err, p.output())
+	}
+	half := len(body) / 2
+	if _, err := conn.Write(body[:half]); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := p.process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// The listener closes while the push is in flight.
+	for deadline := time.Now().Add(reloadWait); ; time.Sleep(10 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", target.Host, time.Second)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("new connections still accepted %s after SIGTERM\n%s", reloadWait, p.output())
+		}
+	}
+	if _, err := conn.Write(body[half:]); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatalf("the push in flight got no answer: %v\n%s", err, p.output())
+	}
+	defer resp.Body.Close()
+	reply, _ := io.ReadAll(resp.Body)
+	if r, err := server.ParseReply(reply); resp.StatusCode != http.StatusOK || err != nil || r == nil || r.Text() != "v1 1" {
+		t.Errorf("the push in flight: %d %q, want 200 with \"v1 1\"", resp.StatusCode, reply)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(reloadWait):
+		t.Fatalf("still running after the push was answered\n%s", p.output())
+	}
+	if code := p.exitCode(); code != 0 || !strings.Contains(p.stderr.String(), "msg=stopped") {
+		t.Errorf("exit %d, want 0 and the \"stopped\" line\n%s", code, p.output())
 	}
 }

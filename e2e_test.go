@@ -133,6 +133,8 @@ type proc struct {
 	// secrets are the token and keys it was given; its output must never
 	// contain them (G13).
 	secrets []string
+	// admin is the admin listener's URL, once waitServing has seen it.
+	admin string
 }
 
 // launch starts wxreply with args in dir ("" means the module root), with
@@ -203,10 +205,11 @@ func (p *proc) output() string {
 	return fmt.Sprintf("wxreply %s\n--- stdout:\n%s--- stderr:\n%s", strings.Join(p.args, " "), p.stdout, p.stderr)
 }
 
-var servingLine = regexp.MustCompile(`msg="wxreply serving" url=(\S+)`)
+var servingLine = regexp.MustCompile(`msg="wxreply serving" url=(\S+) admin=(\S+)`)
 
 // waitServing waits for the "wxreply serving" log line and returns its URL,
-// or "" when the process exited first.
+// or "" when the process exited first. The admin listener's URL is in
+// p.admin then.
 func (p *proc) waitServing(t *testing.T) string {
 	t.Helper()
 	deadline := time.NewTimer(startTimeout)
@@ -214,12 +217,14 @@ func (p *proc) waitServing(t *testing.T) string {
 	for {
 		out, changed := p.stderr.snapshot()
 		if m := servingLine.FindStringSubmatch(out); m != nil {
+			p.admin = m[2]
 			return m[1]
 		}
 		select {
 		case <-changed:
 		case <-p.done:
 			if m := servingLine.FindStringSubmatch(p.stderr.String()); m != nil {
+				p.admin = m[2]
 				return m[1]
 			}
 			return ""
@@ -287,7 +292,8 @@ type e2eServer struct {
 	URL string
 }
 
-// startServe starts `wxreply serve --listen 127.0.0.1:0 ARGS` in the module
+// startServe starts `wxreply serve --listen 127.0.0.1:0 --admin-listen
+// 127.0.0.1:0 ARGS` in the module
 // root and waits until it serves. At the end of the test it is stopped with
 // SIGTERM and must exit 0, and its output must not contain the token or keys
 // it was given.
@@ -298,7 +304,7 @@ func startServe(t *testing.T, env []string, args ...string) *e2eServer {
 
 func startServeIn(t *testing.T, dir string, env []string, args ...string) *e2eServer {
 	t.Helper()
-	p := launch(t, dir, env, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)...)
+	p := launch(t, dir, env, append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, args...)...)
 	url := p.waitServing(t)
 	if url == "" {
 		t.Fatalf("wxreply serve exited %d before serving\n%s", p.exitCode(), p.output())
@@ -656,6 +662,18 @@ func TestE2EBadStaticConfig(t *testing.T) {
 			names: []string{"--log-format"}, lines: 1},
 		{name: "body-limit negative", args: []string{"--body-limit", "-1"},
 			names: []string{"--body-limit"}, lines: 1},
+		{name: "admin listener beyond loopback without a token", args: []string{"--admin-listen", "0.0.0.0:0"},
+			names: []string{"--admin-listen", "--admin-token"}, lines: 1},
+		{name: "trusted-proxies bogus", args: []string{"--trusted-proxies", "10.0.0.0/8,proxy.local"},
+			names: []string{"--trusted-proxies", "proxy.local"}, lines: 1},
+		{name: "max-conns zero", args: []string{"--max-conns", "0"},
+			names: []string{"--max-conns"}, lines: 1},
+		{name: "max-inflight negative", args: []string{"--max-inflight", "-4"},
+			names: []string{"--max-inflight"}, lines: 1},
+		{name: "retry-entries zero", args: []string{"--retry-entries", "0"},
+			names: []string{"--retry-entries"}, lines: 1},
+		{name: "replay-entries not a number", args: []string{"--replay-entries", "many"},
+			names: []string{"--replay-entries"}, lines: 1},
 		{name: "deadline not a duration", args: []string{"--deadline", "soon"},
 			names: []string{"--deadline"}, lines: 1},
 		{name: "listen address in use", args: []string{"--listen", busy.Addr().String()},
@@ -678,7 +696,7 @@ func TestE2EBadStaticConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			args := append([]string{"serve", "--listen", "127.0.0.1:0", "--token", token}, tt.args...)
+			args := append([]string{"serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--token", token}, tt.args...)
 			p := launch(t, "", tt.env, args...)
 			if url := p.waitServing(t); url != "" {
 				p.stop(t)

@@ -6,14 +6,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/net/netutil"
 
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/rules"
@@ -41,7 +46,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	set := newSettings(fs)
 	set.add("config", "", "a YAML file of settings, keyed by flag name with _ for -")
-	set.add("listen", "127.0.0.1:8080", "address to listen on")
+	set.add("listen", "127.0.0.1:8080", "address of the callback listener: the callback path, /healthz and a bare /readyz")
+	set.add("admin-listen", "127.0.0.1:9091", "address of the admin listener: /metrics, /readyz with details, POST /-/reload")
+	set.add("trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client; from elsewhere the client is the connection's peer")
+	set.add("max-conns", strconv.Itoa(defaultMaxConns), "connections the callback listener serves at once; more wait to be accepted")
 	set.add("path", server.DefaultPath, "the callback path, as in the URL given to WeChat")
 	set.add("rules", "", "rule folder (default "+defaultRulesDir+", or the examples built in)")
 	set.add("token", "", "the Token of the account's server configuration; none runs in development mode with token "+devToken)
@@ -53,12 +61,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	set.add("timestamp-window", server.DefaultTimestampWindow.String(), "refuse pushes whose timestamp is further than this from now (0 turns it off)")
 	set.add("deadline", server.DefaultDeadline.String(), "answer \"success\" when the rules take longer than this")
 	set.add("body-limit", strconv.Itoa(server.DefaultBodyLimit), "largest push accepted, in bytes")
+	set.add("max-inflight", strconv.Itoa(server.DefaultMaxInflight()), "pushes matched against the rules at once (default 4 × GOMAXPROCS); beyond it a push waits up to 100 ms, then is answered \"success\"")
+	set.add("retry-entries", strconv.Itoa(server.DefaultRetryEntries), "answered pushes remembered for WeChat's retries (about 200 bytes each plus the reply); the oldest go first")
+	set.add("replay-entries", strconv.Itoa(server.DefaultReplayEntries), "signed queries remembered to refuse a replay with another body (about 100 bytes each); the oldest go first")
 	set.add("rule-work", strconv.FormatInt(engine.DefaultBudget.Work, 10), "units of work one rule may do for one push (see \"Limits of a rule\" in the README)")
 	set.add("rule-memory", strconv.FormatInt(engine.DefaultBudget.Memory, 10), "bytes of strings and lists one rule may build for one push")
 	set.add("push-time", engine.DefaultBudget.Time.String(), "how long the rules tried for one push may take together")
 	set.add("shutdown-timeout", "10s", "on SIGTERM, how long in-flight requests may take to finish")
 	set.add("log-format", "text", "log format: text or json")
-	set.add("admin-token", "", "token POST /-/reload requires (Authorization: Bearer TOKEN); without it only loopback clients may reload")
+	set.add("admin-token", "", "token POST /-/reload requires (Authorization: Bearer TOKEN); without it only loopback clients may reload, and --admin-listen must be a loopback address")
 	set.add("reload-debounce", rules.DefaultDebounce.String(), "reload the rules this long after the last change to the folder")
 	set.add("reload-poll", rules.DefaultPollInterval.String(), "also check the rule folder for changes this often")
 	fs.Usage = func() {
@@ -116,6 +127,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if opts.BodyLimit, err = strconv.ParseInt(set.get("body-limit"), 10, 64); err != nil || opts.BodyLimit <= 0 {
 		return fail("--body-limit %q: give a number of bytes", set.get("body-limit"))
+	}
+	var maxConns int
+	for _, n := range []struct {
+		name string
+		to   *int
+	}{{"max-conns", &maxConns}, {"max-inflight", &opts.MaxInflight},
+		{"retry-entries", &opts.RetryEntries}, {"replay-entries", &opts.ReplayEntries}} {
+		if *n.to, err = strconv.Atoi(set.get(n.name)); err != nil || *n.to <= 0 {
+			return fail("--%s %q: give a whole number above 0", n.name, set.get(n.name))
+		}
+	}
+	if opts.TrustedProxies, err = parseCIDRs(set.get("trusted-proxies")); err != nil {
+		return fail("--trusted-proxies: %v", err)
+	}
+	if !loopback(set.get("admin-listen")) && opts.AdminToken == "" {
+		return fail("--admin-listen %s is not a loopback address: set --admin-token too, so that only its holder can reload the rules", set.get("admin-listen"))
 	}
 	var budget engine.Budget
 	for _, b := range []struct {
@@ -180,37 +207,46 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("%v", err)
 	}
+	defer ln.Close()
+	adminLn, err := net.Listen("tcp", set.get("admin-listen"))
+	if err != nil {
+		return fail("--admin-listen: %v", err)
+	}
+	defer adminLn.Close()
 	url := "http://" + ln.Addr().String() + opts.Path
+	adminURL := "http://" + adminLn.Addr().String()
 	// The development notes come before the "serving" line, which scripts
 	// and tests wait for.
 	if devMode {
 		logger.Warn("development mode: no --token given, so the token is " + devToken + "; never point a real account here")
 		fmt.Fprintf(stdout, "wxreply is answering on %s with %d rules.\nTry it from another terminal:\n\n  go run . send --url %s --text hello\n  go run . send --url %s --event subscribe\n\n", url, len(res.RuleSet.Rules()), url, url)
 	}
-	logger.Info("wxreply serving", "url", url, "mode", srv.Mode(), "rules", len(res.RuleSet.Rules()), "rules_version", res.Version, "rule_files", len(res.Files))
+	logger.Info("wxreply serving", "url", url, "admin", adminURL, "mode", srv.Mode(), "rules", len(res.RuleSet.Rules()), "rules_version", res.Version, "rule_files", len(res.Files))
 
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
-	}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	errorLog := slog.NewLogLogger(handler, slog.LevelWarn)
+	hs := newHTTPServer(srv.Handler(), errorLog)
+	admin := newHTTPServer(srv.AdminHandler(), errorLog)
+	served := make(chan error, 2)
+	go func() { served <- hs.Serve(netutil.LimitListener(ln, maxConns)) }()
+	go func() { served <- admin.Serve(netutil.LimitListener(adminLn, adminMaxConns)) }()
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
-	watched := make(chan struct{})
+	// The watcher, and SIGHUP's reloads in a goroutine of their own, so
+	// that a slow reload never keeps a SIGTERM waiting; SIGHUPs during a
+	// reload make one more. reloading counts both.
+	var reloading sync.WaitGroup
+	reloads := make(chan struct{}, 1)
 	if w := opts.Watcher; w != nil {
-		go func() {
-			defer close(watched)
+		reloading.Go(func() {
 			if err := w.Run(watchCtx); err != nil {
 				logger.Error("rules will not reload when edited", "error", err.Error())
 			}
-		}()
-	} else {
-		close(watched)
+		})
+		reloading.Go(func() {
+			for range reloads {
+				w.Reload("sighup") // logs its outcome
+			}
+		})
 	}
 	for running := true; running; {
 		select {
@@ -221,21 +257,122 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				logger.Warn("SIGHUP: the built-in examples cannot be reloaded")
 				continue
 			}
-			opts.Watcher.Reload("sighup") // logs its outcome
+			select {
+			case reloads <- struct{}{}:
+			default: // one is already due
+			}
 		case <-ctx.Done():
 			running = false
 		}
 	}
 	stopWatching()
-	<-watched // a reload in progress finishes before the process exits
-	logger.Info("shutting down: finishing requests in flight", "timeout", shutdownTimeout.String())
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	close(reloads)
+	watched := make(chan struct{})
+	go func() {
+		reloading.Wait()
+		close(watched)
+	}()
+	return shutdown(logger, srv, []*http.Server{hs, admin}, watched, shutdownTimeout)
+}
+
+// shutdown stops serving within timeout, whatever is running. The
+// listeners close at once; requests in flight may finish until shortly
+// before the timeout, when the server answers every push still in flight
+// "success" (Server.Stop), so that WeChat gets an answer rather than a cut
+// connection. A reload still running is not waited for past the timeout:
+// it swaps the rules in one step or not at all, so exiting during one
+// leaves nothing half-applied.
+func shutdown(logger *slog.Logger, srv *server.Server, servers []*http.Server, watched <-chan struct{}, timeout time.Duration) int {
+	logger.Info("shutting down: finishing requests in flight", "timeout", timeout.String())
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fail("shutdown: %v", err)
+	// Time enough to write the answers before the timeout.
+	answerAll := time.AfterFunc(timeout-min(timeout/5, time.Second), srv.Stop)
+	defer answerAll.Stop()
+	// All at once: the admin listener answers probes and scrapes while the
+	// callback drains.
+	shut := make(chan error, len(servers))
+	for _, h := range servers {
+		go func() { shut <- h.Shutdown(ctx) }()
+	}
+	code := exitOK
+	for range servers {
+		if err := <-shut; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			code = exitFailure
+		}
+	}
+	if code != exitOK {
+		// Only requests other than pushes can still run (a reload over
+		// the admin listener): cut them.
+		for _, h := range servers {
+			h.Close()
+		}
+		logger.Error("shutdown: requests still running after the timeout were cut", "timeout", timeout.String())
+	}
+	select {
+	case <-watched:
+	case <-ctx.Done():
+		logger.Warn("shutdown: a rule reload is still running; exiting without it, the rules in use are unchanged")
 	}
 	logger.Info("stopped")
-	return exitOK
+	return code
+}
+
+// defaultMaxConns bounds the callback listener's connections: WeChat
+// opens a few; each costs some 10 KB (buffers, goroutine) while its headers
+// are read, so a thousand stay within 10–20 MB.
+const defaultMaxConns = 1024
+
+// adminMaxConns bounds the admin listener's: probes, scrapes and an
+// operator's reloads need few.
+const adminMaxConns = 64
+
+// maxHeaderBytes is small: WeChat's requests carry a few hundred bytes of
+// headers, and every connection may hold this much while its headers are
+// read (net/http adds 4 KB of slack).
+const maxHeaderBytes = 8 << 10
+
+// newHTTPServer is an http.Server with the limits both listeners share.
+func newHTTPServer(h http.Handler, errorLog *log.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		ErrorLog:          errorLog,
+	}
+}
+
+// parseCIDRs reads a comma-separated list of networks; a bare address is a
+// network of one.
+func parseCIDRs(list string) ([]*net.IPNet, error) {
+	var nets []*net.IPNet
+	for _, part := range strings.Split(list, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			ip := net.ParseIP(part)
+			if ip == nil {
+				return nil, fmt.Errorf("%q is neither an address nor a CIDR such as 10.0.0.0/8", part)
+			}
+			bits := 8 * len(ip.To4())
+			if bits == 0 {
+				bits = 128
+			}
+			nets = append(nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8: %w", part, err)
+		}
+		nets = append(nets, n)
+	}
+	return nets, nil
 }
 
 // loopback reports whether the listen address is on this machine only.

@@ -51,7 +51,7 @@ for f in "$cases"/*.yaml; do
 
   port=$((port + 1))
   url=http://127.0.0.1:$port/wechat
-  (ulimit -v 4000000; exec "$bin" serve --listen 127.0.0.1:$port --rules "$dir" >"$tmp/out" 2>"$tmp/err") &
+  (ulimit -v 4000000; exec "$bin" serve --listen 127.0.0.1:$port --admin-listen 127.0.0.1:0 --rules "$dir" >"$tmp/out" 2>"$tmp/err") &
   pid=$!
   for _ in $(seq 100); do
     grep -q "wxreply serving" "$tmp/err" 2>/dev/null && break

@@ -30,14 +30,14 @@ func main() {
 GO
 (cd "$tmp/bare" && go mod init bare >/dev/null 2>&1 && go build -o "$tmp/bare-server" .)
 
-for port in 18080 18081; do
+for port in 18080 18081 19091; do
   if (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null; then echo "port $port is taken: stop what listens there" >&2; exit 1; fi
 done
 
 # The server on core 1, wrk on core 0, as in shared/reliability.md §4.1.
 pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
 # exec, so that the PID the trap kills is the server's own, not a subshell's.
-(exec env GOMAXPROCS=1 $(command -v taskset >/dev/null && echo taskset -c 1) "$tmp/wxreply" serve --listen 127.0.0.1:18080 --token loadtest --rules examples/rules 2>/dev/null) &
+(exec env GOMAXPROCS=1 $(command -v taskset >/dev/null && echo taskset -c 1) "$tmp/wxreply" serve --listen 127.0.0.1:18080 --admin-listen 127.0.0.1:19091 --token loadtest --rules examples/rules 2>/dev/null) &
 pids+=($!)
 (exec env GOMAXPROCS=1 $(command -v taskset >/dev/null && echo taskset -c 1) "$tmp/bare-server") &
 pids+=($!)
@@ -71,4 +71,4 @@ printf '%-36s %8.0f req/s  mean latency %s\n' "bare net/http, fixed bytes" "$bar
   "wxreply serve, signed text message" "$wx" "$wx_lat"
 printf 'ratio wxreply / bare: %.2f\n' "$(echo "$wx / $bare" | bc -l)"
 echo "what wxreply answered:"
-curl -s http://127.0.0.1:18080/metrics | grep -E '^wxreply_(requests_total|rule_hits_total|requests_rejected_total)'
+curl -s http://127.0.0.1:19091/metrics | grep -E '^wxreply_(requests_total|rule_hits_total|requests_rejected_total)'

@@ -30,7 +30,7 @@ save() {
 now_ns() { date +%s%N; }
 
 save 0
-"$tmp/wxreply" serve --listen 127.0.0.1:0 --token latency --rules "$tmp/rules" > /dev/null 2> "$tmp/serve.log" &
+"$tmp/wxreply" serve --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --token latency --rules "$tmp/rules" > /dev/null 2> "$tmp/serve.log" &
 url=
 for _ in $(seq 100); do
   url=$(sed -n 's/.*msg="wxreply serving" url=\([^ ]*\).*/\1/p' "$tmp/serve.log")

@@ -27,7 +27,30 @@ var ErrNotWeChatXML = errors.New("not WeChat's XML")
 // Elements named item are always numbered from 0, as are repeated elements of
 // any other name after the first. CDATA and plain text are read alike, and
 // text is kept exactly as sent. engine.NewEvent takes the map.
+//
+// A UTF-8 byte-order mark before <xml> is skipped, as editors and some
+// proxies add one. An element in a namespace (<x:Content>, or any element
+// under an xmlns="...") is refused: WeChat uses none, and taking its local
+// name would let <x:Content> pass for <Content>.
 func DecodeFields(r io.Reader) (map[string]string, error) {
+	fields, err := readFields(r)
+	if err != nil {
+		return nil, err
+	}
+	for _, required := range []string{"ToUserName", "FromUserName", "CreateTime", "MsgType"} {
+		if strings.TrimSpace(fields[required]) == "" {
+			return nil, fmt.Errorf("%w: <%s> is missing", ErrNotWeChatXML, required)
+		}
+	}
+	return fields, nil
+}
+
+// utf8BOM is the byte-order mark some writers put before a UTF-8 document.
+var utf8BOM = []byte("\xEF\xBB\xBF")
+
+// readFields is DecodeFields without its check for WeChat's header, for the
+// envelope of an encrypted push, which holds ToUserName and Encrypt only.
+func readFields(r io.Reader) (map[string]string, error) {
 	dec := xml.NewDecoder(r)
 	dec.Strict = true
 	fields := map[string]string{}
@@ -38,7 +61,7 @@ func DecodeFields(r io.Reader) (map[string]string, error) {
 	}
 	var stack []*frame
 	elements := 0
-	for {
+	for first := true; ; first = false {
 		tok, err := dec.Token()
 		if err == io.EOF {
 			break
@@ -48,6 +71,9 @@ func DecodeFields(r io.Reader) (map[string]string, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			if t.Name.Space != "" {
+				return nil, fmt.Errorf("%w: <%s> is in the namespace %.40q; WeChat's elements have none", ErrNotWeChatXML, t.Name.Local, t.Name.Space)
+			}
 			elements++
 			if elements > maxElements {
 				return nil, fmt.Errorf("%w: more than %d elements", ErrNotWeChatXML, maxElements)
@@ -84,6 +110,9 @@ func DecodeFields(r io.Reader) (map[string]string, error) {
 			// WeChat sends no DTD; one can only be an attempt at entity tricks.
 			return nil, fmt.Errorf("%w: a <!DOCTYPE> or other directive", ErrNotWeChatXML)
 		case xml.CharData:
+			if first {
+				t = bytes.TrimPrefix(t, utf8BOM)
+			}
 			if len(stack) > 0 {
 				stack[len(stack)-1].text.Write(t)
 			} else if len(bytes.TrimSpace(t)) > 0 {
@@ -99,11 +128,6 @@ func DecodeFields(r io.Reader) (map[string]string, error) {
 	}
 	if elements == 0 {
 		return nil, fmt.Errorf("%w: the body is empty", ErrNotWeChatXML)
-	}
-	for _, required := range []string{"ToUserName", "FromUserName", "CreateTime", "MsgType"} {
-		if strings.TrimSpace(fields[required]) == "" {
-			return nil, fmt.Errorf("%w: <%s> is missing", ErrNotWeChatXML, required)
-		}
 	}
 	return fields, nil
 }

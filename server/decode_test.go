@@ -155,6 +155,10 @@ func TestFixturesDerivedFields(t *testing.T) {
 	}
 }
 
+// header is the start of a push, without its closing </xml>.
+const header = `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o1]]></FromUserName>` +
+	`<CreateTime>1718170001</CreateTime><MsgType><![CDATA[text]]></MsgType>`
+
 func TestDecodeFieldsRejects(t *testing.T) {
 	tests := []struct {
 		name, body, want string
@@ -167,6 +171,15 @@ func TestDecodeFieldsRejects(t *testing.T) {
 		{"two roots", `<xml><MsgType>text</MsgType></xml><xml></xml>`, "more than one root element"},
 		{"a field twice", `<xml><ToUserName>a</ToUserName><FromUserName>b</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>a</Content><Content>b</Content></xml>`, "<Content> appears twice"},
 		{"too deep", `<xml><a><b><c><d><e><f><g><h><i>x</i></h></g></f></e></d></c></b></a></xml>`, "nest deeper than"},
+		// An element in a namespace is not WeChat's, whatever its local name.
+		{"undeclared prefix", header + `<x:Content>evil</x:Content></xml>`, "<Content> is in the namespace"},
+		{"declared prefix", `<xml xmlns:x="urn:x">` + header[len("<xml>"):] + `<x:Content>evil</x:Content></xml>`, "<Content> is in the namespace"},
+		{"prefixed beside the real one", header + `<Content>hi</Content><x:Content>evil</x:Content></xml>`, "<Content> is in the namespace"},
+		{"prefixed header field", `<xml><x:ToUserName>gh_1</x:ToUserName><FromUserName>o1</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType></xml>`, "<ToUserName> is in the namespace"},
+		{"default namespace", `<xml xmlns="urn:x">` + header[len("<xml>"):] + `</xml>`, "in the namespace"},
+		{"prefixed root", `<x:xml>` + header[len("<xml>"):] + `</x:xml>`, "<xml> is in the namespace"},
+		{"nested prefixed", header + `<ScanCodeInfo><x:ScanResult>1</x:ScanResult></ScanCodeInfo></xml>`, "<ScanResult> is in the namespace"},
+		{"BOM twice", "\xEF\xBB\xBF\xEF\xBB\xBF" + header + "</xml>", "text outside <xml>"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,5 +204,29 @@ func TestDecodeFieldsKeepsTextExactly(t *testing.T) {
 	}
 	if fields["Brand_New"] != "x" {
 		t.Errorf("an unknown element was not kept: %v", fields)
+	}
+}
+
+// TestDecodeFieldsAccepts: what some writers add around WeChat's XML.
+func TestDecodeFieldsAccepts(t *testing.T) {
+	const content = `<Content><![CDATA[hi]]></Content></xml>`
+	tests := []struct{ name, body string }{
+		{"plain", header + content},
+		{"byte-order mark", "\xEF\xBB\xBF" + header + content},
+		{"byte-order mark and declaration", "\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + header + content},
+		{"byte-order mark and a newline", "\xEF\xBB\xBF\n" + header + content},
+		// An attribute in a namespace is no field: it changes nothing.
+		{"namespace declared, unused", `<xml xmlns:x="urn:x">` + header[len("<xml>"):] + content},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fields, err := server.DecodeFields(strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fields["Content"] != "hi" || fields["ToUserName"] != "gh_1" || len(fields) != 5 {
+				t.Errorf("fields %v", fields)
+			}
+		})
 	}
 }

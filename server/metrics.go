@@ -18,14 +18,15 @@ type metrics struct {
 	ruleErrors *prometheus.CounterVec
 	overBudget *prometheus.CounterVec
 	truncated  *prometheus.CounterVec
+	shed       prometheus.Counter
 	duration   prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Watcher) *metrics {
+func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Watcher, caches cacheCollector) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_requests_total",
-			Help: "Authenticated pushes from WeChat, by MsgType, Event and outcome (replied, no_rule, retry, deadline, error).",
+			Help: "Authenticated pushes from WeChat, by MsgType, Event and outcome (replied, no_rule, retry, deadline, shed, shutdown, error).",
 		}, []string{"msgtype", "event", "outcome"}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_requests_rejected_total",
@@ -47,13 +48,17 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Wa
 			Name: "wxreply_replies_truncated_total",
 			Help: "Text replies cut to the 2048 bytes WeChat delivers, by rule id.",
 		}, []string{"rule"}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wxreply_pushes_shed_total",
+			Help: "Authentic pushes answered \"success\" unmatched because --max-inflight pushes were being matched and no turn came within the shed wait.",
+		}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "wxreply_request_duration_seconds",
 			Help:    "Time to answer an authenticated push. WeChat gives up after 5 s.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 4, 5},
 		}),
 	}
-	reg.MustRegister(m.requests, m.rejected, m.ruleHits, m.ruleErrors, m.overBudget, m.truncated, m.duration,
+	reg.MustRegister(m.requests, m.rejected, m.ruleHits, m.ruleErrors, m.overBudget, m.truncated, m.shed, m.duration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "wxreply_rules_loaded",
 			Help: "Rules in the rule set now answering.",
@@ -68,7 +73,43 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Wa
 	if watcher != nil {
 		reg.MustRegister(reloadCollector{watcher})
 	}
+	reg.MustRegister(caches)
 	return m
+}
+
+// sizedStore is a Store that knows its size, as MemoryStore does.
+type sizedStore interface {
+	Len() int
+	Evicted() uint64
+}
+
+// cacheCollector reports the size of what the server remembers of past
+// pushes, read at scrape time: an eviction means a cap was reached.
+type cacheCollector struct {
+	retry  Store
+	replay *replayCache
+}
+
+var (
+	cacheEntriesDesc = prometheus.NewDesc("wxreply_cache_entries",
+		"Entries held in memory, by cache: retry (answered pushes) and replay (signed queries seen).", []string{"cache"}, nil)
+	cacheEvictionsDesc = prometheus.NewDesc("wxreply_cache_evictions_total",
+		"Entries dropped before their time because the cache was full (--retry-entries, --replay-entries), by cache.", []string{"cache"}, nil)
+)
+
+func (cacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- cacheEntriesDesc
+	ch <- cacheEvictionsDesc
+}
+
+func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	n, evicted := c.replay.stats()
+	ch <- prometheus.MustNewConstMetric(cacheEntriesDesc, prometheus.GaugeValue, float64(n), "replay")
+	ch <- prometheus.MustNewConstMetric(cacheEvictionsDesc, prometheus.CounterValue, float64(evicted), "replay")
+	if s, ok := c.retry.(sizedStore); ok {
+		ch <- prometheus.MustNewConstMetric(cacheEntriesDesc, prometheus.GaugeValue, float64(s.Len()), "retry")
+		ch <- prometheus.MustNewConstMetric(cacheEvictionsDesc, prometheus.CounterValue, float64(s.Evicted()), "retry")
+	}
 }
 
 // reloadCollector reports the rule watcher's status, read at scrape time.

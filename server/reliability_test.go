@@ -76,7 +76,7 @@ type scraped map[string]float64
 
 func scrape(t *testing.T, ts *testServer) scraped {
 	t.Helper()
-	rec := ts.do(httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	rec := ts.admin(httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET /metrics: %d", rec.Code)
 	}

@@ -13,6 +13,16 @@ import (
 	"github.com/wxreply/wxreply/rules"
 )
 
+// readyStatus is /readyz on the callback listener: 200 while a rule set
+// answers, 503 otherwise, and nothing about the rules, which are the
+// admin listener's to tell.
+func (s *Server) readyStatus(c echo.Context) error {
+	if s.engine.RuleSet() == nil {
+		return c.String(http.StatusServiceUnavailable, "not ready\n")
+	}
+	return c.String(http.StatusOK, "ready\n")
+}
+
 // ready reports the rules answering and, with a Watcher, how the last reload
 // went: a failed reload does not make the server unready (the old rules
 // answer), but it shows here until the files are fixed.
@@ -46,7 +56,7 @@ func (s *Server) ready(c echo.Context) error {
 // reload is POST /-/reload: it reloads the rules now and answers with the
 // outcome, 200 and the version, or 400 and every positioned error.
 func (s *Server) reload(c echo.Context) error {
-	if !s.adminAllowed(c.Request()) {
+	if !s.adminAllowed(c) {
 		return s.reject(c, http.StatusForbidden, "admin_refused", errors.New("POST /-/reload needs a loopback client or the admin token"))
 	}
 	if s.opts.Watcher == nil {
@@ -67,23 +77,25 @@ func (s *Server) reload(c echo.Context) error {
 	return c.String(http.StatusOK, "reloaded: version "+version+"\n")
 }
 
-func (s *Server) adminAllowed(req *http.Request) bool {
+// proxyHeaders are added by reverse proxies and CDNs to name the client
+// they forward.
+var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "Via"}
+
+func (s *Server) adminAllowed(c echo.Context) bool {
+	req := c.Request()
 	if s.opts.AdminToken != "" {
 		token, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
 		return ok && subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.AdminToken)) == 1
 	}
 	// A reverse proxy on this host makes every client look local; the
 	// headers it adds say the request came from elsewhere.
-	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
+	for _, h := range proxyHeaders {
 		if req.Header.Get(h) != "" {
 			return false
 		}
 	}
-	// RemoteAddr, not X-Forwarded-For: a header is anyone's to write.
-	host, _, err := net.SplitHostPort(req.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
+	// The address from the connection (or a trusted proxy), never one a
+	// header claims: a header is anyone's to write.
+	ip := net.ParseIP(c.RealIP())
 	return ip != nil && ip.IsLoopback()
 }

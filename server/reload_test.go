@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -140,6 +141,13 @@ func (f *reloadFixture) do(req *http.Request) *httptest.ResponseRecorder {
 	return rec
 }
 
+// admin serves req on the admin listener.
+func (f *reloadFixture) admin(req *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	f.srv.AdminHandler().ServeHTTP(rec, req)
+	return rec
+}
+
 // reload is POST /-/reload from remoteAddr, with an Authorization header
 // when authz is not empty.
 func (f *reloadFixture) reload(remoteAddr, authz string) *httptest.ResponseRecorder {
@@ -148,7 +156,7 @@ func (f *reloadFixture) reload(remoteAddr, authz string) *httptest.ResponseRecor
 	if authz != "" {
 		req.Header.Set("Authorization", authz)
 	}
-	return f.do(req)
+	return f.admin(req)
 }
 
 var msgIDs atomic.Int64
@@ -177,7 +185,7 @@ func (f *reloadFixture) answer(t *testing.T) (int, string) {
 // ready is GET /readyz, decoded.
 func (f *reloadFixture) ready(t *testing.T) map[string]any {
 	t.Helper()
-	rec := f.do(httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	rec := f.admin(httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	var body map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusOK {
 		t.Fatalf("GET /readyz: %d %s (%v)", rec.Code, rec.Body, err)
@@ -188,7 +196,7 @@ func (f *reloadFixture) ready(t *testing.T) map[string]any {
 // metrics is GET /metrics.
 func (f *reloadFixture) metrics(t *testing.T) string {
 	t.Helper()
-	return f.do(httptest.NewRequest(http.MethodGet, "/metrics", nil)).Body.String()
+	return f.admin(httptest.NewRequest(http.MethodGet, "/metrics", nil)).Body.String()
 }
 
 func hasLines(t *testing.T, what, text string, lines ...string) {
@@ -343,7 +351,7 @@ func TestReloadEndpointAccess(t *testing.T) {
 			for k, v := range tt.header {
 				req.Header.Set(k, v)
 			}
-			rec := f.do(req)
+			rec := f.admin(req)
 			if rec.Code != tt.want {
 				t.Fatalf("%d %q, want %d", rec.Code, rec.Body, tt.want)
 			}
@@ -376,7 +384,7 @@ func TestReloadEndpointAccess(t *testing.T) {
 		req := httptest.NewRequest(http.MethodPost, "/-/reload", nil)
 		req.RemoteAddr = "127.0.0.1:41000"
 		rec := httptest.NewRecorder()
-		srv.Handler().ServeHTTP(rec, req)
+		srv.AdminHandler().ServeHTTP(rec, req)
 		if rec.Code != http.StatusConflict {
 			t.Errorf("no watcher: %d %q, want 409", rec.Code, rec.Body)
 		}
@@ -412,6 +420,8 @@ func TestReloadUnderLoad(t *testing.T) {
 	}()
 	hs := httptest.NewServer(f.srv.Handler())
 	defer hs.Close()
+	adminHS := httptest.NewServer(f.srv.AdminHandler())
+	defer adminHS.Close()
 
 	var (
 		mu       sync.Mutex
@@ -473,8 +483,8 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 
 	admin := func() (int, string) {
-		req, _ := http.NewRequest(http.MethodPost, hs.URL+"/-/reload", nil)
-		resp, err := hs.Client().Do(req)
+		req, _ := http.NewRequest(http.MethodPost, adminHS.URL+"/-/reload", nil)
+		resp, err := adminHS.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -544,6 +554,82 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	if len(perVer) < reloads/2 || sent < 10*reloads {
 		t.Errorf("too little traffic to prove anything: %d pushes, %d versions seen", sent, len(perVer))
+	}
+}
+
+// TestProxyHeadersGrantNothing is E04 of /work/shared/reliability.md: a
+// header naming the client (X-Client-IP, True-Client-IP, CF-Connecting-IP,
+// Via, X-Forwarded-For, ...) never makes a request local. From another host
+// it is refused and logged under the connection's address, the header's
+// claim kept apart in forwarded_for; from loopback it says a proxy forwarded
+// the request, which is refused too.
+func TestProxyHeadersGrantNothing(t *testing.T) {
+	headers := []string{"X-Client-IP", "True-Client-IP", "CF-Connecting-IP", "Via", "X-Forwarded-For", "X-Real-IP", "Forwarded"}
+	for _, h := range headers {
+		for _, peer := range []string{"192.0.2.10:41000", "127.0.0.1:41000"} {
+			t.Run(h+" from "+peer, func(t *testing.T) {
+				var log lockedBuffer
+				f := newReloadFixture(t, server.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))}, rules.WatcherOptions{})
+				f.write(t, reloadRules(2))
+				req := httptest.NewRequest(http.MethodPost, "/-/reload", nil)
+				req.RemoteAddr = peer
+				req.Header.Set(h, "127.0.0.1")
+				rec := f.admin(req)
+				if rec.Code != http.StatusForbidden {
+					t.Fatalf("%d %q, want 403", rec.Code, rec.Body)
+				}
+				st := f.w.Status()
+				if n := st.Reloads["success"] + st.Reloads["unchanged"]; n != 0 {
+					t.Errorf("the refused request reloaded: %v", st.Reloads)
+				}
+				host, _, _ := strings.Cut(peer, ":")
+				if !strings.Contains(log.String(), "reason=admin_refused remote="+host) {
+					t.Errorf("not logged under the peer's address %s:\n%s", host, log.String())
+				}
+			})
+		}
+	}
+}
+
+// TestTrustedProxies: the client's address comes from X-Forwarded-For only
+// when the peer is in --trusted-proxies, and then the nearest address not
+// in them; the header is logged as forwarded_for either way.
+func TestTrustedProxies(t *testing.T) {
+	_, proxies, _ := net.ParseCIDR("10.0.0.0/8")
+	tests := []struct {
+		name, peer, xff, remote string
+		trusted                 bool
+	}{
+		{"untrusted peer", "192.0.2.10:41000", "127.0.0.1", "192.0.2.10", true},
+		{"trusted proxy", "10.0.0.5:41000", "203.0.113.5", "203.0.113.5", true},
+		{"trusted proxy, client spoofs loopback", "10.0.0.5:41000", "127.0.0.1, 203.0.113.5", "203.0.113.5", true},
+		{"two trusted proxies", "10.0.0.5:41000", "203.0.113.5, 10.1.2.3", "203.0.113.5", true},
+		{"no trusted proxies: loopback is no proxy", "127.0.0.1:41000", "203.0.113.5", "127.0.0.1", false},
+		{"no trusted proxies: private is no proxy", "10.0.0.5:41000", "203.0.113.5", "10.0.0.5", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log lockedBuffer
+			opts := server.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))}
+			if tt.trusted {
+				opts.TrustedProxies = []*net.IPNet{proxies}
+			}
+			f := newReloadFixture(t, opts, rules.WatcherOptions{})
+			req := httptest.NewRequest(http.MethodPost, "/wechat?signature=bad&timestamp=1&nonce=1", nil)
+			req.RemoteAddr = tt.peer
+			req.Header.Set("X-Forwarded-For", tt.xff)
+			if rec := f.do(req); rec.Code != http.StatusForbidden {
+				t.Fatalf("%d, want 403", rec.Code)
+			}
+			xff := tt.xff
+			if strings.Contains(xff, " ") { // slog's text handler quotes it then
+				xff = strconv.Quote(xff)
+			}
+			want := "remote=" + tt.remote + " forwarded_for=" + xff
+			if !strings.Contains(log.String(), want) {
+				t.Errorf("log lacks %s:\n%s", want, log.String())
+			}
+		})
 	}
 }
 

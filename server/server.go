@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,8 +44,14 @@ const (
 	DefaultTimestampWindow = 300 * time.Second
 	DefaultDeadline        = 4 * time.Second
 	DefaultBodyLimit       = 64 << 10
+	DefaultShedWait        = 100 * time.Millisecond
 	maxEchostr             = 1024
 )
+
+// DefaultMaxInflight is four pushes matched at once per CPU the runtime
+// uses (GOMAXPROCS, which follows a container's CPU limit): matching is CPU
+// work, so more at once only makes each slower.
+func DefaultMaxInflight() int { return 4 * runtime.GOMAXPROCS(0) }
 
 // Options configure a Server. Token is required; AESKey and AppID are
 // required in compat and safe mode.
@@ -65,10 +73,26 @@ type Options struct {
 	// Deadline is how long the rules may take before the push is answered
 	// "success"; WeChat waits 5 s. 0 means DefaultDeadline.
 	Deadline time.Duration
+	// MaxInflight caps how many pushes are matched against the rules at
+	// once; 0 means DefaultMaxInflight. A push beyond it waits up to
+	// ShedWait for a turn, then is answered "success" (shed) and counted in
+	// wxreply_pushes_shed_total.
+	MaxInflight int
+	// ShedWait is how long a push waits for a turn; 0 means
+	// DefaultShedWait, and at most a quarter of Deadline.
+	ShedWait time.Duration
 	// BodyLimit caps a push's size in bytes; 0 means DefaultBodyLimit.
 	BodyLimit int64
-	// Store remembers answered pushes; nil means a MemoryStore.
+	// Store remembers answered pushes; nil means a MemoryStore of
+	// RetryEntries entries.
 	Store Store
+	// RetryEntries caps the MemoryStore made when Store is nil; 0 means
+	// DefaultRetryEntries.
+	RetryEntries int
+	// ReplayEntries caps how many signed queries are remembered, for the
+	// timestamp window, to refuse one that comes back with another body;
+	// 0 means DefaultReplayEntries.
+	ReplayEntries int
 	// Logger gets one line per request; nil means slog.Default().
 	Logger *slog.Logger
 	// Registry gets the server's metrics; nil means a registry of its own.
@@ -83,8 +107,14 @@ type Options struct {
 	Watcher *rules.Watcher
 	// AdminToken, when set, is required (as "Authorization: Bearer TOKEN")
 	// by POST /-/reload; when empty, only loopback clients that did not
-	// come through a proxy (no Forwarded or X-Forwarded-For header) may.
+	// come through a proxy (no Forwarded, X-Forwarded-For or other proxy
+	// header) may.
 	AdminToken string
+	// TrustedProxies are the networks whose X-Forwarded-For is believed:
+	// a request from one is logged, and judged, as coming from the first
+	// address in the header not in these networks. From anywhere else the
+	// client is the connection's peer, whatever its headers say.
+	TrustedProxies []*net.IPNet
 }
 
 // Server answers WeChat's callbacks with an engine.
@@ -94,7 +124,15 @@ type Server struct {
 	store   Store
 	log     *slog.Logger
 	metrics *metrics
-	echo    *echo.Echo
+	replay  *replayCache
+	// inflight holds a token per push being matched: a semaphore of
+	// MaxInflight.
+	inflight chan struct{}
+	// stopping ends when Stop is called.
+	stopping context.Context
+	stop     context.CancelFunc
+	echo     *echo.Echo // the callback listener's
+	admin    *echo.Echo // the admin listener's
 }
 
 // New checks opts and returns a Server answering with eng.
@@ -125,11 +163,18 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 	if opts.Deadline == 0 {
 		opts.Deadline = DefaultDeadline
 	}
+	if opts.MaxInflight <= 0 {
+		opts.MaxInflight = DefaultMaxInflight()
+	}
+	if opts.ShedWait <= 0 {
+		opts.ShedWait = DefaultShedWait
+	}
+	opts.ShedWait = min(opts.ShedWait, opts.Deadline/4)
 	if opts.BodyLimit == 0 {
 		opts.BodyLimit = DefaultBodyLimit
 	}
 	if opts.Store == nil {
-		opts.Store = NewMemoryStore(DefaultDedupeTTL)
+		opts.Store = NewMemoryStore(DefaultDedupeTTL, opts.RetryEntries)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -143,27 +188,83 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 	if opts.Random == nil {
 		opts.Random = rand.Reader
 	}
-	s := &Server{
-		opts:    opts,
-		engine:  eng,
-		store:   opts.Store,
-		log:     opts.Logger,
-		metrics: newMetrics(opts.Registry, eng, opts.Watcher),
+	// A query is accepted while its timestamp is within the window of now,
+	// so at most twice the window after it is first seen.
+	replayTTL := 2 * opts.TimestampWindow
+	if opts.TimestampWindow < 0 {
+		replayTTL = 2 * DefaultTimestampWindow
 	}
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.GET(opts.Path, s.verifyURL)
-	e.POST(opts.Path, s.callback)
-	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
-	e.GET("/readyz", s.ready)
-	e.POST("/-/reload", s.reload)
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})))
-	s.echo = e
+	replay := newReplayCache(replayTTL, opts.ReplayEntries)
+	s := &Server{
+		opts:     opts,
+		engine:   eng,
+		store:    opts.Store,
+		log:      opts.Logger,
+		replay:   replay,
+		inflight: make(chan struct{}, opts.MaxInflight),
+		metrics:  newMetrics(opts.Registry, eng, opts.Watcher, cacheCollector{opts.Store, replay}),
+	}
+	s.stopping, s.stop = context.WithCancel(context.Background())
+	healthz := func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
+	// The callback listener faces the internet: WeChat's callback, and the
+	// bare health and readiness a load balancer asks for.
+	s.echo = s.newEcho()
+	s.echo.GET(opts.Path, s.verifyURL)
+	s.echo.POST(opts.Path, s.callback)
+	s.echo.GET("/healthz", healthz)
+	s.echo.GET("/readyz", s.readyStatus)
+	// The admin listener says what the rules are, how reloads went, and
+	// reloads them: for operators and Prometheus, not for the internet.
+	s.admin = s.newEcho()
+	s.admin.GET("/healthz", healthz)
+	s.admin.GET("/readyz", s.ready)
+	s.admin.POST("/-/reload", s.reload)
+	s.admin.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})))
 	return s, nil
 }
 
-// Handler is the server's HTTP handler.
+// newEcho is an echo app that takes the client's address from the
+// connection, or from X-Forwarded-For when the peer is a trusted proxy:
+// echo's default believes X-Forwarded-For and X-Real-IP from anyone.
+func (s *Server) newEcho() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = echo.ExtractIPDirect()
+	if len(s.opts.TrustedProxies) > 0 {
+		// Only the networks given: echo trusts loopback, link-local and
+		// private addresses unless told not to.
+		trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range s.opts.TrustedProxies {
+			trust = append(trust, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
+	}
+	return e
+}
+
+// Stop makes every push in flight, and any that comes later, answer
+// "success" at once instead of waiting for the rules, a turn or the first
+// delivery of a retry. A graceful shutdown calls it shortly before its
+// timeout, so that pushes are answered rather than cut.
+func (s *Server) Stop() { s.stop() }
+
+// Handler serves the callback listener: the callback path, /healthz, and
+// /readyz as a bare status code for load balancers.
 func (s *Server) Handler() http.Handler { return s.echo }
+
+// AdminHandler serves the admin listener: /metrics, /readyz with the
+// rules' details, POST /-/reload and /healthz.
+func (s *Server) AdminHandler() http.Handler { return s.admin }
+
+// clientAttrs are the log attributes naming the client: its address, and
+// what a forwarding header claimed, kept apart, since anyone can write one.
+func clientAttrs(c echo.Context) []any {
+	attrs := []any{"remote", c.RealIP()}
+	if xff := c.Request().Header.Get(echo.HeaderXForwardedFor); xff != "" {
+		attrs = append(attrs, "forwarded_for", truncateUTF8(xff, 200))
+	}
+	return attrs
+}
 
 // Mode is the encryption mode the server runs in.
 func (s *Server) Mode() Mode { return s.opts.Mode }
@@ -172,7 +273,7 @@ func (s *Server) Mode() Mode { return s.opts.Mode }
 // more than the status: the reason goes to the log and the metrics.
 func (s *Server) reject(c echo.Context, status int, reason string, err error) error {
 	s.metrics.rejected.WithLabelValues(reason).Inc()
-	attrs := []any{"method", c.Request().Method, "status", status, "reason", reason, "remote", c.RealIP()}
+	attrs := append([]any{"method", c.Request().Method, "status", status, "reason", reason}, clientAttrs(c)...)
 	if err != nil {
 		attrs = append(attrs, "error", err.Error())
 	}
@@ -180,10 +281,20 @@ func (s *Server) reject(c echo.Context, status int, reason string, err error) er
 	return c.String(status, http.StatusText(status)+"\n")
 }
 
+// signedParams are the query parameters WeChat sends that the server reads.
+var signedParams = []string{"signature", "timestamp", "nonce", "msg_signature", "encrypt_type", "echostr"}
+
 // verifyQuery checks the query's signature and timestamp, before anything
 // else of the request is read.
 func (s *Server) verifyQuery(c echo.Context) (status int, reason string, err error) {
 	q := c.QueryParams()
+	// Two values of one parameter: the signature could be checked on one
+	// and another used, by us or a proxy that reads the other.
+	for _, name := range signedParams {
+		if len(q[name]) > 1 {
+			return http.StatusBadRequest, "repeated_param", fmt.Errorf("%s appears %d times in the query", name, len(q[name]))
+		}
+	}
 	signature, timestamp, nonce := q.Get("signature"), q.Get("timestamp"), q.Get("nonce")
 	if signature == "" || timestamp == "" || nonce == "" {
 		return http.StatusForbidden, "missing_param", errors.New("signature, timestamp and nonce are required")
@@ -214,7 +325,7 @@ func (s *Server) verifyURL(c echo.Context) error {
 	if echostr == "" || len(echostr) > maxEchostr {
 		return s.reject(c, http.StatusBadRequest, "bad_echostr", fmt.Errorf("echostr of %d bytes", len(echostr)))
 	}
-	s.log.Info("callback URL verified", "remote", c.RealIP())
+	s.log.Info("callback URL verified", clientAttrs(c)...)
 	c.Response().Header().Set("X-Content-Type-Options", "nosniff")
 	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(echostr))
 }
@@ -246,6 +357,10 @@ func (s *Server) callback(c echo.Context) error {
 		}
 		return s.reject(c, http.StatusBadRequest, "read_failed", err)
 	}
+	q := c.QueryParams()
+	if s.replay.seen(queryKey(q.Get("timestamp"), q.Get("nonce"), q.Get("signature")), body, s.opts.Now()) {
+		return s.reject(c, http.StatusForbidden, "replayed_query", errors.New("this signed query came before with another body"))
+	}
 	plain, seal, status, reason, err := s.open(c, body)
 	if status != 0 {
 		return s.reject(c, status, reason, err)
@@ -262,8 +377,13 @@ func (s *Server) callback(c echo.Context) error {
 		return s.reject(c, http.StatusForbidden, "wrong_account", fmt.Errorf("ToUserName %.40q is not this account", ev.ToUserName))
 	}
 
+	// ctx ends with the request, or when the server stops: a push still in
+	// flight then is answered "success" at once rather than cut.
+	ctx, cancel := context.WithCancel(req.Context())
+	defer cancel()
+	defer context.AfterFunc(s.stopping, cancel)()
 	key := dedupeKey(ev)
-	claimed, err := s.store.Claim(req.Context(), key)
+	claimed, err := s.store.Claim(ctx, key)
 	if err != nil {
 		// Answering twice beats not answering: go on without de-duplication.
 		s.log.Warn("dedupe store failed; answering without it", "error", err.Error())
@@ -272,16 +392,26 @@ func (s *Server) callback(c echo.Context) error {
 	var reply []byte
 	var d engine.Decision
 	outcome := "retry"
-	if claimed {
-		d, outcome = s.decide(req.Context(), ev)
-		reply = s.encode(d, ev, seal)
-		if err := s.store.Finish(req.Context(), key, reply); err != nil {
-			s.log.Warn("dedupe store failed to keep a reply", "error", err.Error())
-		}
-	} else {
-		ctx, cancel := context.WithTimeout(req.Context(), s.opts.Deadline)
+	switch {
+	case !claimed:
+		ctx, cancel := context.WithTimeout(ctx, s.opts.Deadline)
 		reply, _ = s.store.Wait(ctx, key)
 		cancel()
+	case s.stopping.Err() == nil && s.acquire(ctx):
+		d, outcome = s.decide(ctx, ev, func() { <-s.inflight })
+	case s.stopping.Err() != nil:
+		outcome = "shutdown"
+	default:
+		outcome = "shed"
+		s.metrics.shed.Inc()
+	}
+	if claimed {
+		reply = s.encode(d, ev, seal)
+		// A background context: the reply is kept for the retries even when
+		// this request's context has ended.
+		if err := s.store.Finish(context.WithoutCancel(ctx), key, reply); err != nil {
+			s.log.Warn("dedupe store failed to keep a reply", "error", err.Error())
+		}
 	}
 	if len(reply) == 0 {
 		reply = Success
@@ -336,13 +466,17 @@ func (s *Server) open(c echo.Context, body []byte) (plain []byte, seal sealed, s
 	if q.Get("encrypt_type") != "aes" {
 		return body, seal, 0, "", nil
 	}
-	var envelope struct {
-		Encrypt string `xml:"Encrypt"`
+	// The envelope is read by the same strict decoder as a plaintext push,
+	// so that <x:Encrypt> or a DOCTYPE is refused here as well.
+	envelope, err := readFields(bytes.NewReader(body))
+	if err != nil {
+		return nil, seal, http.StatusBadRequest, "malformed_xml", err
 	}
-	if err := xml.Unmarshal(body, &envelope); err != nil || envelope.Encrypt == "" {
-		return nil, seal, http.StatusBadRequest, "malformed_xml", fmt.Errorf("no <Encrypt> element: %v", err)
+	encrypt := envelope["Encrypt"]
+	if encrypt == "" {
+		return nil, seal, http.StatusBadRequest, "malformed_xml", errors.New("no <Encrypt> element")
 	}
-	if !wxcrypto.Verify(q.Get("msg_signature"), s.opts.Token, q.Get("timestamp"), q.Get("nonce"), envelope.Encrypt) {
+	if !wxcrypto.Verify(q.Get("msg_signature"), s.opts.Token, q.Get("timestamp"), q.Get("nonce"), encrypt) {
 		return nil, seal, http.StatusForbidden, "bad_msg_signature", nil
 	}
 	for _, key := range []*wxcrypto.Key{s.opts.AESKey, s.opts.PreviousAESKey} {
@@ -350,7 +484,7 @@ func (s *Server) open(c echo.Context, body []byte) (plain []byte, seal sealed, s
 			continue
 		}
 		var keyErr error
-		plain, keyErr = key.Decrypt(envelope.Encrypt, s.opts.AppID)
+		plain, keyErr = key.Decrypt(encrypt, s.opts.AppID)
 		if keyErr == nil {
 			return plain, sealed{key: key, nonce: q.Get("nonce")}, 0, "", nil
 		}
@@ -368,9 +502,32 @@ func (s *Server) open(c echo.Context, body []byte) (plain []byte, seal sealed, s
 	return nil, seal, status, reason, err
 }
 
+// acquire takes a turn to match a push, waiting up to ShedWait for one.
+// false means none came: the push is shed. Shedding beats queueing: WeChat
+// waits 5 s, and a queue longer than that answers nobody in time.
+func (s *Server) acquire(ctx context.Context) bool {
+	select {
+	case s.inflight <- struct{}{}:
+		return true
+	default:
+	}
+	wait := time.NewTimer(s.opts.ShedWait)
+	defer wait.Stop()
+	select {
+	case s.inflight <- struct{}{}:
+		return true
+	case <-wait.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
 // decide runs the rules within the deadline. A panic or the deadline passing
-// yields no reply, never an error the user would see.
-func (s *Server) decide(ctx context.Context, ev *engine.Event) (engine.Decision, string) {
+// yields no reply, never an error the user would see. release is called when
+// the matching ends, which may be after the deadline: the turn a push took
+// is given back only when its work is done, so that MaxInflight bounds the
+// work, not just the requests.
+func (s *Server) decide(ctx context.Context, ev *engine.Event, release func()) (engine.Decision, string) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Deadline)
 	defer cancel()
 	type result struct {
@@ -379,12 +536,13 @@ func (s *Server) decide(ctx context.Context, ev *engine.Event) (engine.Decision,
 	}
 	done := make(chan result, 1)
 	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- result{panic: p}
-			}
+		var r result
+		func() {
+			defer func() { r.panic = recover() }()
+			r.d = s.engine.Match(ev)
 		}()
-		done <- result{d: s.engine.Match(ev)}
+		release() // before the answer, so that a turn is free once it is sent
+		done <- r
 	}()
 	select {
 	case r := <-done:
@@ -398,6 +556,10 @@ func (s *Server) decide(ctx context.Context, ev *engine.Event) (engine.Decision,
 		s.metrics.ruleHits.WithLabelValues(r.d.Rule.ID).Inc()
 		return r.d, "replied"
 	case <-ctx.Done():
+		if s.stopping.Err() != nil {
+			s.log.Warn("shutting down: a push still being matched was answered success")
+			return engine.Decision{}, "shutdown"
+		}
 		s.log.Error("rules took longer than the deadline; answered success", "deadline", s.opts.Deadline.String())
 		return engine.Decision{}, "deadline"
 	}
@@ -489,11 +651,16 @@ func truncateUTF8(s string, n int) string {
 	return s[:n]
 }
 
-// dedupeKey names a push across WeChat's retries: its MsgId, or for events
-// (which have none) who sent it, when, and what it was.
+// dedupeKey names a push across WeChat's retries: the account it was sent
+// to, who sent it, and the message (its MsgId) or, for events, which have no
+// MsgId, when and what it was. A MsgId is unique per user only, so without
+// the account and the sender two users could get each other's reply.
+//
+// The parts are joined by NUL, which XML cannot carry, so that no two pushes
+// share a key by moving text from one field to the next.
 func dedupeKey(ev *engine.Event) string {
 	if ev.MsgId != "" {
-		return "msg:" + ev.MsgId
+		return strings.Join([]string{"msg", ev.ToUserName, ev.FromUserName, ev.MsgId}, "\x00")
 	}
-	return strings.Join([]string{"event", ev.FromUserName, strconv.FormatInt(ev.CreateTime, 10), ev.Event, ev.EventKey}, ":")
+	return strings.Join([]string{"event", ev.ToUserName, ev.FromUserName, strconv.FormatInt(ev.CreateTime, 10), ev.Event, ev.EventKey}, "\x00")
 }

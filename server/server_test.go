@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,11 +68,22 @@ func (ts *testServer) do(req *http.Request) *httptest.ResponseRecorder {
 	return rec
 }
 
-// post sends body as an authentic plaintext push.
+// admin serves req on the admin listener.
+func (ts *testServer) admin(req *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	ts.AdminHandler().ServeHTTP(rec, req)
+	return rec
+}
+
+// post sends body as an authentic plaintext push, each with a nonce of its
+// own, as WeChat sends them: a query seen before with another body is
+// refused as a replay.
 func (ts *testServer) post(body []byte) *httptest.ResponseRecorder {
-	q := signedQuery(testToken, testNow, "1514711492")
+	q := signedQuery(testToken, testNow, strconv.FormatInt(postNonces.Add(1), 10))
 	return ts.do(httptest.NewRequest(http.MethodPost, "/wechat?"+q.Encode(), bytes.NewReader(body)))
 }
+
+var postNonces atomic.Int64
 
 func readFixture(t *testing.T, name string) []byte {
 	t.Helper()
@@ -228,15 +240,52 @@ func TestHealthReadyAndMetrics(t *testing.T) {
 			`wxreply_rule_hits_total{rule="click"} 1`,
 			`wxreply_rules_loaded 17`,
 			`wxreply_request_duration_seconds_bucket{le="5"} 2`,
+			`wxreply_cache_entries{cache="retry"} 2`,
+			`wxreply_cache_entries{cache="replay"} 3`,
+			`wxreply_cache_evictions_total{cache="retry"} 0`,
 		},
 	} {
-		rec := ts.do(httptest.NewRequest(http.MethodGet, path, nil))
+		rec := ts.admin(httptest.NewRequest(http.MethodGet, path, nil))
 		body, _ := io.ReadAll(rec.Body)
 		for _, w := range want {
 			if rec.Code != 200 || !bytes.Contains(body, []byte(w)) {
 				t.Errorf("GET %s: %d, missing %s in:\n%.2000s", path, rec.Code, w, body)
 			}
 		}
+	}
+}
+
+// TestCallbackListenerShowsNothing is E04 of /work/shared/reliability.md:
+// the callback listener, which faces the internet, answers /healthz and a
+// bare /readyz for load balancers, and has no metrics, no details of the
+// rules and no reload: those are on the admin listener.
+func TestCallbackListenerShowsNothing(t *testing.T) {
+	ts := newTestServer(t, server.Options{})
+	tests := []struct {
+		method, path string
+		status       int
+		body         string
+	}{
+		{http.MethodGet, "/healthz", http.StatusOK, "ok\n"},
+		{http.MethodGet, "/readyz", http.StatusOK, "ready\n"},
+		{http.MethodGet, "/metrics", http.StatusNotFound, ""},
+		{http.MethodPost, "/-/reload", http.StatusNotFound, ""},
+		{http.MethodGet, "/readyz?verbose=1", http.StatusOK, "ready\n"},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(tt.method, tt.path, nil)
+		req.RemoteAddr = "127.0.0.1:41000"
+		rec := ts.do(req)
+		if rec.Code != tt.status || (tt.body != "" && rec.Body.String() != tt.body) {
+			t.Errorf("%s %s on the callback listener: %d %q, want %d %q", tt.method, tt.path, rec.Code, rec.Body, tt.status, tt.body)
+		}
+		if strings.Contains(rec.Body.String(), "rules") || strings.Contains(rec.Body.String(), "wxreply_") {
+			t.Errorf("%s %s on the callback listener tells: %q", tt.method, tt.path, rec.Body)
+		}
+	}
+	// The admin listener has no callback.
+	if rec := ts.admin(httptest.NewRequest(http.MethodPost, "/wechat?"+authQuery().Encode(), bytes.NewReader(readFixture(t, "text.xml")))); rec.Code != http.StatusNotFound {
+		t.Errorf("POST /wechat on the admin listener: %d", rec.Code)
 	}
 }
 
@@ -285,10 +334,11 @@ func TestWrongAccountIsRefused(t *testing.T) {
 // TestRetryWhileTheFirstIsAnswered: a retry that arrives before the first
 // delivery is answered waits for it, and gets its reply.
 func TestRetryWhileTheFirstIsAnswered(t *testing.T) {
-	store := server.NewMemoryStore(time.Minute)
+	store := server.NewMemoryStore(time.Minute, 0)
 	ts := newTestServer(t, server.Options{Store: store})
 	// The first delivery, still being answered.
-	if ok, _ := store.Claim(t.Context(), "msg:7382914650123456701"); !ok {
+	key := retryKey(t, readFixture(t, "text.xml"))
+	if ok, _ := store.Claim(t.Context(), key); !ok {
 		t.Fatal("claim")
 	}
 	done := make(chan *httptest.ResponseRecorder)
@@ -298,9 +348,59 @@ func TestRetryWhileTheFirstIsAnswered(t *testing.T) {
 		t.Fatalf("the retry did not wait: %d %s", rec.Code, rec.Body)
 	case <-time.After(50 * time.Millisecond):
 	}
-	store.Finish(t.Context(), "msg:7382914650123456701", []byte("<xml>first</xml>"))
+	store.Finish(t.Context(), key, []byte("<xml>first</xml>"))
 	if rec := <-done; rec.Body.String() != "<xml>first</xml>" {
 		t.Errorf("retry got %q", rec.Body)
+	}
+}
+
+// retryKey is the Store key of push.
+func retryKey(t *testing.T, push []byte) string {
+	t.Helper()
+	fields, err := server.DecodeFields(bytes.NewReader(push))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := engine.NewEvent(fields, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return server.DedupeKey(ev)
+}
+
+// TestSameMsgIdFromTwoUsers is E01 of /work/shared/reliability.md: a MsgId
+// is unique per user only, so two users sending the same one each get their
+// own reply, addressed to themselves, and neither is taken for a retry.
+func TestSameMsgIdFromTwoUsers(t *testing.T) {
+	ts := newTestServer(t, server.Options{})
+	srv := httptest.NewServer(ts.Handler())
+	defer srv.Close()
+	push := func(account, openID, content string) []byte {
+		return server.EncodeFields(map[string]string{"ToUserName": account, "FromUserName": openID,
+			"CreateTime": "1718170001", "MsgType": "text", "MsgId": "7382914650123456701", "Content": content})
+	}
+	for _, tc := range []struct{ account, openID, content string }{
+		{"gh_5e8a1c2f9b3d", "oAlice0000000000000000000000", "from Alice"},
+		{"gh_5e8a1c2f9b3d", "oBob000000000000000000000000", "from Bob"},
+		// Another account behind the same server, the same user and MsgId.
+		{"gh_000000000000", "oAlice0000000000000000000000", "to the other account"},
+	} {
+		client := &server.Client{URL: srv.URL + "/wechat", Token: testToken, Now: func() time.Time { return testNow }}
+		resp, err := client.Send(t.Context(), push(tc.account, tc.openID, tc.content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct{ ToUserName, FromUserName string }
+		if err := xml.Unmarshal(resp.Raw, &out); err != nil {
+			t.Fatalf("%s: %v\n%s", tc.openID, err, resp.Raw)
+		}
+		if resp.Reply == nil || resp.Reply.Text() != "You said: "+tc.content+" (<&> ]]> are safe)" ||
+			out.ToUserName != tc.openID || out.FromUserName != tc.account {
+			t.Errorf("%s → %s: reply %s", tc.openID, tc.account, resp.Raw)
+		}
+	}
+	if strings.Contains(ts.log.String(), "outcome=retry") {
+		t.Errorf("a push of another user was taken for a retry:\n%s", ts.log)
 	}
 }
 
@@ -308,7 +408,7 @@ func TestRetryWhileTheFirstIsAnswered(t *testing.T) {
 func TestEverySeriesIsWxreply(t *testing.T) {
 	ts := newTestServer(t, server.Options{})
 	ts.post(readFixture(t, "text.xml"))
-	rec := ts.do(httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	rec := ts.admin(httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	n := 0
 	for _, line := range strings.Split(rec.Body.String(), "\n") {
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -377,5 +477,117 @@ func TestAppIDMismatchDuringKeyRotation(t *testing.T) {
 	resp, err := client.Send(t.Context(), readFixture(t, "text.xml"))
 	if resp == nil || resp.Status != http.StatusForbidden || !strings.Contains(ts.log.String(), "reason=appid_mismatch") {
 		t.Errorf("err %v, response %+v\nlog: %s", err, resp, ts.log)
+	}
+}
+
+// TestBOMAndNamespacesOverHTTP: a push after a byte-order mark is answered;
+// a <x:Content> is refused as not WeChat's XML, in the plaintext and in the
+// envelope of an encrypted push, and no rule sees it.
+func TestBOMAndNamespacesOverHTTP(t *testing.T) {
+	text := readFixture(t, "text.xml")
+	ts := newTestServer(t, server.Options{})
+	rec := ts.post(append([]byte("\xEF\xBB\xBF"), text...))
+	if r, err := server.ParseReply(rec.Body.Bytes()); rec.Code != http.StatusOK || err != nil || r == nil || !strings.HasPrefix(r.Text(), "You said: ") {
+		t.Errorf("after a BOM: %d %s", rec.Code, rec.Body)
+	}
+
+	for _, body := range [][]byte{
+		bytes.Replace(text, []byte("<Content>"), []byte("<x:Content>"), 1),
+		bytes.Replace(bytes.Replace(text, []byte("<Content>"), []byte("<w:Content>"), 1), []byte("</Content>"), []byte("</w:Content>"), 1),
+	} {
+		ts := newTestServer(t, server.Options{})
+		rec := ts.post(body)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(ts.log.String(), "reason=malformed_xml") || strings.Contains(ts.log.String(), "push answered") {
+			t.Errorf("%s: %d %s\n%s", body, rec.Code, rec.Body, ts.log)
+		}
+	}
+
+	const aesKey, appID = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", "wx2c2769f8efd9abc2"
+	key := safeKey(t, aesKey)
+	encrypt, err := key.Encrypt(readFixture(t, "event_click.xml"), appID, safeRandom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	envelope := safeBody(encrypt)
+	for _, tc := range []struct {
+		name string
+		body []byte
+		want int
+	}{
+		{"BOM before the envelope", append([]byte("\xEF\xBB\xBF"), envelope...), http.StatusOK},
+		{"prefixed Encrypt", bytes.ReplaceAll(envelope, []byte("Encrypt>"), []byte("x:Encrypt>")), http.StatusBadRequest},
+	} {
+		ts := newTestServer(t, server.Options{Mode: server.ModeSafe, AESKey: key, AppID: appID})
+		rec := ts.do(httptest.NewRequest(http.MethodPost, "/wechat?"+safeQuery(encrypt).Encode(), bytes.NewReader(tc.body)))
+		if rec.Code != tc.want {
+			t.Errorf("%s: %d %s\n%s", tc.name, rec.Code, rec.Body, ts.log)
+		}
+	}
+}
+
+// TestReplayedQuery is E02 of /work/shared/reliability.md: WeChat signs the
+// query only, so a signed query seen once may come back with the same body
+// (WeChat's retry: the same reply) but never with another (403, counted as
+// replayed_query, no rule run for it).
+func TestReplayedQuery(t *testing.T) {
+	text := readFixture(t, "text.xml")
+	other := bytes.Replace(text, []byte("7382914650123456701"), []byte("7382914650123456702"), 1)
+	q := signedQuery(testToken, testNow, "replay-nonce").Encode()
+	tests := []struct {
+		name   string
+		second []byte
+		status int
+	}{
+		{"same body: a retry", text, http.StatusOK},
+		{"another body", other, http.StatusForbidden},
+		{"the same body with a byte more", append(bytes.Clone(text), '\n'), http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTestServer(t, server.Options{})
+			first := ts.do(httptest.NewRequest(http.MethodPost, "/wechat?"+q, bytes.NewReader(text)))
+			second := ts.do(httptest.NewRequest(http.MethodPost, "/wechat?"+q, bytes.NewReader(tt.second)))
+			if first.Code != http.StatusOK || second.Code != tt.status {
+				t.Fatalf("first %d, second %d %q; want 200 and %d", first.Code, second.Code, second.Body, tt.status)
+			}
+			m := scrape(t, ts)
+			if tt.status == http.StatusOK {
+				if !bytes.Equal(first.Body.Bytes(), second.Body.Bytes()) || m.sum("wxreply_requests_rejected_total") != 0 {
+					t.Errorf("the retry got %q, want %q; rejections %v", second.Body, first.Body, m.rejected())
+				}
+				return
+			}
+			if second.Body.String() != "Forbidden\n" || m.rejected()["replayed_query"] != 1 || !strings.Contains(ts.log.String(), "reason=replayed_query") {
+				t.Errorf("body %q, rejections %v\n%s", second.Body, m.rejected(), ts.log)
+			}
+			if n := m.sum("wxreply_requests_total"); n != 1 {
+				t.Errorf("wxreply_requests_total = %v, want 1: the replay reached the rules", n)
+			}
+		})
+	}
+}
+
+// TestRepeatedQueryParameter: two values of a parameter the server reads
+// are refused with 400 before the signature is checked or the body read.
+func TestRepeatedQueryParameter(t *testing.T) {
+	for _, name := range []string{"signature", "timestamp", "nonce", "msg_signature", "encrypt_type", "echostr"} {
+		for _, method := range []string{http.MethodGet, http.MethodPost} {
+			t.Run(name+"/"+method, func(t *testing.T) {
+				ts := newTestServer(t, server.Options{})
+				q := authQuery()
+				q.Set("echostr", "4375120948345356249")
+				first := q.Get(name)
+				if first == "" {
+					first = "aes"
+				}
+				q[name] = []string{first, "other"}
+				req, body := request(method, "/wechat?"+q.Encode(), readFixture(t, "text.xml"))
+				rec := ts.do(req)
+				assertRefused(t, ts, rec, http.StatusBadRequest, "repeated_param")
+				if body.read.Load() {
+					t.Error("the body was read")
+				}
+			})
+		}
 	}
 }

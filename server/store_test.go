@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -11,7 +13,7 @@ var _ Store = (*MemoryStore)(nil)
 
 func TestMemoryStore(t *testing.T) {
 	ctx := context.Background()
-	s := NewMemoryStore(time.Minute)
+	s := NewMemoryStore(time.Minute, 0)
 	now := time.Unix(1718170000, 0)
 	s.now = func() time.Time { return now }
 
@@ -55,5 +57,108 @@ func TestMemoryStore(t *testing.T) {
 	}
 	if n := s.Len(); n != 1 {
 		t.Errorf("%d keys remembered after the sweep, want 1", n)
+	}
+}
+
+// TestMemoryStoreBounds: the store never holds more than its cap, evicts
+// the oldest push first, drops expired pushes as new ones come (not in a
+// periodic sweep), and releases a retry waiting on a push evicted unanswered.
+func TestMemoryStoreBounds(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1718170000, 0)
+	s := NewMemoryStore(time.Minute, 3)
+	s.now = func() time.Time { return now }
+	claim := func(key string) bool {
+		t.Helper()
+		ok, err := s.Claim(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+
+	for _, k := range []string{"a", "b", "c"} {
+		claim(k)
+		s.Finish(ctx, k, []byte("reply-"+k))
+	}
+	claim("d") // evicts "a", the oldest
+	tests := []struct {
+		key     string
+		isRetry bool
+	}{{"b", true}, {"c", true}, {"d", true}}
+	for _, tt := range tests {
+		if got := !claim(tt.key); got != tt.isRetry {
+			t.Errorf("%s: retry %v, want %v", tt.key, got, tt.isRetry)
+		}
+	}
+	if n, ev := s.Len(), s.Evicted(); n != 3 || ev != 1 {
+		t.Errorf("Len %d, Evicted %d; want 3 and 1", n, ev)
+	}
+	if !claim("a") { // forgotten: answered afresh (and "b" goes)
+		t.Error("the evicted push is still remembered")
+	}
+
+	// A retry waiting on a push evicted before it was answered is released
+	// with no reply.
+	claim("slow")
+	got := make(chan []byte)
+	go func() {
+		r, _ := s.Wait(ctx, "slow")
+		got <- r
+	}()
+	for _, k := range []string{"e", "f", "g"} {
+		claim(k)
+	}
+	if r := <-got; r != nil {
+		t.Errorf("the waiting retry got %q, want no reply", r)
+	}
+
+	// Expired pushes go at the next claim: one new push leaves one entry.
+	now = now.Add(time.Minute)
+	claim("h")
+	if n := s.Len(); n != 1 {
+		t.Errorf("%d entries a TTL later, want 1", n)
+	}
+	if ev := s.Evicted(); ev != 6 {
+		t.Errorf("Evicted %d, want 6 (expired ones are not evictions)", ev)
+	}
+}
+
+// retryKeyOf is a key as dedupeKey makes it for WeChat's usual ids: the
+// account's gh_ id, a 28-character OpenID and a 19-digit MsgId.
+func retryKeyOf(i int) string {
+	return fmt.Sprintf("msg\x00gh_5e8a1c2f9b3d\x00oWx7Tb2LkQ9mZr5pYc3N%08d\x00%019d", i, 7382914650123456701+i)
+}
+
+// heapPerEntry fills a fresh cache with n entries through add and returns
+// the heap bytes each one costs.
+func heapPerEntry(n int, fill func(n int)) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fill(n)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+}
+
+// TestMemoryStoreEntryCost measures what MemoryStore's doc comment says an
+// entry costs, with "success" answers (shared bytes, as the server stores
+// them), and fails if it grows well past it.
+func TestMemoryStoreEntryCost(t *testing.T) {
+	const n = 50_000
+	var s *MemoryStore
+	cost := heapPerEntry(n, func(n int) {
+		s = NewMemoryStore(time.Minute, n)
+		for i := range n {
+			key := retryKeyOf(i)
+			s.Claim(context.Background(), key)
+			s.Finish(context.Background(), key, Success)
+		}
+	})
+	runtime.KeepAlive(s)
+	t.Logf("MemoryStore: %.0f bytes an entry with a %d-byte key", cost, len(retryKeyOf(0)))
+	if cost > 260 {
+		t.Errorf("an entry costs %.0f bytes; MemoryStore's doc says about 200", cost)
 	}
 }

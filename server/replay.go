@@ -1,0 +1,101 @@
+package server
+
+import (
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// DefaultReplayEntries caps the queries the server remembers to refuse a
+// replay. At the default timestamp window (remembered for twice that, 10
+// minutes) it covers a steady 160 pushes a second; past it the oldest query
+// is forgotten first. See replayCache for what an entry costs.
+const DefaultReplayEntries = 100_000
+
+// replayCache remembers, for each signed query seen within the timestamp
+// window, a hash of the body that came with it. WeChat signs the query only
+// (token, timestamp, nonce), so whoever sees one signed query could post any
+// body with it until the timestamp goes stale; WeChat's own retry of a push
+// sends the same query with the same body.
+//
+// Keys and bodies are kept as SHA-256 hashes cut to 128 bits (finding
+// another body with the same one takes some 2^128 tries): an entry costs
+// about 100 bytes whatever the query and body (measured by
+// TestReplayCacheEntryCost), so the default cap bounds the cache near 10 MB.
+type replayCache struct {
+	ttl int64 // nanoseconds
+	max int
+
+	mu      sync.Mutex
+	entries map[hash128]replayEntry
+	order   fifo[hash128]
+	evicted uint64
+}
+
+// hash128 is the first half of a SHA-256.
+type hash128 [16]byte
+
+func sum128(b []byte) (h hash128) {
+	sum := sha256.Sum256(b)
+	copy(h[:], sum[:])
+	return h
+}
+
+type replayEntry struct {
+	body    hash128
+	expires int64 // Unix nanoseconds
+}
+
+func newReplayCache(ttl time.Duration, maxEntries int) *replayCache {
+	if maxEntries <= 0 {
+		maxEntries = DefaultReplayEntries
+	}
+	return &replayCache{ttl: int64(ttl), max: maxEntries, entries: map[hash128]replayEntry{}}
+}
+
+// queryKey names a signed query. NUL cannot occur in a decoded query value
+// that passed the signature check, so the parts cannot run into each other.
+func queryKey(timestamp, nonce, signature string) hash128 {
+	return sum128([]byte(timestamp + "\x00" + nonce + "\x00" + signature))
+}
+
+// seen records the query with the body and reports whether the query came
+// before with another body: a replay. The same query with the same body is
+// WeChat's retry, and not one.
+func (c *replayCache) seen(query hash128, body []byte, now time.Time) (replayed bool) {
+	sum := sum128(body)
+	t := now.UnixNano()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.order.len() > 0 && t >= c.order.peek().expires {
+		c.drop(c.order.peek(), false)
+		c.order.pop()
+	}
+	if e, ok := c.entries[query]; ok && t < e.expires {
+		return e.body != sum
+	}
+	for len(c.entries) >= c.max && c.order.len() > 0 {
+		c.drop(c.order.peek(), true)
+		c.order.pop()
+	}
+	c.entries[query] = replayEntry{body: sum, expires: t + c.ttl}
+	c.order.push(query, t+c.ttl)
+	return false
+}
+
+// drop forgets the query an item of the order names, unless it was recorded
+// again since (a clock that went back); evict says before its time.
+func (c *replayCache) drop(it fifoItem[hash128], evict bool) {
+	if e, ok := c.entries[it.key]; ok && e.expires == it.expires {
+		delete(c.entries, it.key)
+		if evict {
+			c.evicted++
+		}
+	}
+}
+
+func (c *replayCache) stats() (entries int, evicted uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries), c.evicted
+}
