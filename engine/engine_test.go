@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -641,7 +642,13 @@ func TestRuleSet_Match_indexAgreesWithFullScan(t *testing.T) {
 	eventKeys := [][]string{nil, nil, {"SAMPLE_KEY"}, {"100023", "qrscene_100023"}, {"OTHER"}, {""}}
 	words := []string{"你好", "营业", "天气", "hello", "order", "123", "上海"}
 	regexes := []string{`^\d+$`, `营业|地址`, `^order\s*\d+`, `(?s).*`, `天气$`}
-	whens := []string{`Content contains "周末"`, `Scene != ""`, `MsgType == "voice" || Event == "LOCATION"`, `len(Raw) > 5`, `int(Content) > 100`}
+	whens := []string{`Content contains "周末"`, `Scene != ""`, `MsgType == "voice" || Event == "LOCATION"`, `len(Raw) > 5`, `int(Content) > 100`,
+		// Conditions the index reads a key or a bucket from: leading
+		// comparisons with constants, and others after them that may fail.
+		`Text == "hello" || Text startsWith "上海"`, `Content in ["123", "你好"] && int(Content) > 100`,
+		`EventKey == "SAMPLE_KEY"`, `MsgType == "text" && Content startsWith "ORDER"`, `MsgType in ["voice", "image"]`,
+		`Event == "CLICK" && EventKey in ["SAMPLE_KEY", "K"]`, `int(Content) > 100 && Text == "123"`, `Text startsWith ""`,
+		`Event == "subscribe" || Event == "SCAN"`, `MsgType == "unheard_of"`, `Text == "" && MsgType != "event"`}
 
 	var evs []*engine.Event
 	for _, name := range slices.Sorted(maps.Keys(engine.SampleFields)) {
@@ -680,7 +687,7 @@ func TestRuleSet_Match_indexAgreesWithFullScan(t *testing.T) {
 				mode := engine.KeywordModes[rnd.IntN(3)]
 				r.Keywords = mustKeywords(t, mode, pickOne(words), pickOne(words))
 			}
-			if rnd.IntN(6) == 0 {
+			if rnd.IntN(3) == 0 {
 				r.When = mustCondition(t, pickOne(whens), nil)
 			}
 			rules = append(rules, r)
@@ -712,4 +719,42 @@ func errorRules(d engine.Decision) []string {
 		out = append(out, e.Rule.ID)
 	}
 	return out
+}
+
+// TestRuleSet_Match_overlappingKeywords: contains-keywords are found in one
+// pass over the text; words that overlap and nest (he, she, hers, ushers)
+// must all be found, as strings.Contains finds them.
+func TestRuleSet_Match_overlappingKeywords(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 7))
+	word := func(n int) string {
+		b := make([]byte, 1+rnd.IntN(n))
+		for i := range b {
+			b[i] = "ab"[rnd.IntN(2)]
+		}
+		return string(b)
+	}
+	for round := range 20 {
+		var rules []*engine.Rule
+		var words []string
+		for i := range 30 {
+			w := word(5)
+			words = append(words, w)
+			rules = append(rules, &engine.Rule{ID: fmt.Sprintf("r%02d-%s", i, w), Keywords: mustKeywords(t, engine.MatchContains, w), Replies: textReplies(t, w)})
+		}
+		rs := engine.NewRuleSet(rules, nil, "")
+		for range 50 {
+			text := word(12)
+			want := "none"
+			for i, w := range words {
+				if strings.Contains(text, w) {
+					want = rules[i].ID
+					break
+				}
+			}
+			d := rs.Match(textMsg(t, text), engine.MatchOptions{Now: testNow})
+			if got := cmp.Or(ruleID(d), "none"); got != want {
+				t.Fatalf("round %d, text %q: %s answered, want %s", round, text, got, want)
+			}
+		}
+	}
 }

@@ -26,7 +26,6 @@ type Rule struct {
 	// random for each message.
 	Replies []*ReplyTemplate
 
-	lowerEvent string // Event, lower-cased once by NewRuleSet
 	evalErrors atomic.Uint64
 }
 
@@ -67,7 +66,7 @@ func (r *Rule) check(m *matchState) (condition, error) {
 		return failedMsgType, nil
 	case r.Event != "" && ev.MsgType != "event":
 		return failedEventType, nil
-	case r.Event != "" && m.event != r.lowerEvent:
+	case r.Event != "" && !strings.EqualFold(m.event, r.Event):
 		return failedEvent, nil
 	case len(r.EventKeys) > 0 && !contains(r.EventKeys, ev.EventKey):
 		return failedEventKey, nil

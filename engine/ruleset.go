@@ -18,77 +18,93 @@ type RuleSet struct {
 	vars    map[string]any
 	version string
 
-	// Candidates by message type and by event name (lower-cased), so that a
-	// CLICK is not tried against a thousand keyword rules for text messages.
-	// Each list keeps the set's order.
-	byMsgType     map[string][]*Rule
-	byEvent       map[string][]*Rule
-	otherMsgTypes []*Rule // a MsgType no rule names
-	otherEvents   []*Rule // an Event no rule names
+	// The rules worth trying for a push (see index.go): by message type and
+	// by event name (lower-cased), the positions in rules of those without a
+	// key, in order; the others are found by their key in keys.
+	byMsgType     map[string][]int32
+	byEvent       map[string][]int32
+	otherMsgTypes []int32 // a MsgType no rule names
+	otherEvents   []int32 // an Event no rule names
+	keys          ruleKeys
+}
+
+// ruleBuckets is what a rule says of the pushes it may answer.
+type ruleBuckets struct {
+	msgTypes, events []string // nil: any
+	keyed            bool     // found by its key, not listed in the buckets
 }
 
 // NewRuleSet orders rules and indexes them. vars are the values rules read as
 // Vars; version identifies the set (a checksum of its sources) in logs,
-// metrics and replies to the admin API.
+// metrics and replies to the admin API. The rules are not modified: one
+// rule may be in several sets.
 func NewRuleSet(rules []*Rule, vars map[string]any, version string) *RuleSet {
 	ordered := slices.Clone(rules)
 	slices.SortStableFunc(ordered, func(a, b *Rule) int { return cmp.Compare(b.Priority, a.Priority) })
-	for _, r := range ordered {
-		// Set once: a rule may be put in several sets (a test's one-rule
-		// set, say) while it answers in another.
-		if e := strings.ToLower(r.Event); r.lowerEvent != e {
-			r.lowerEvent = e
-		}
-	}
 	rs := &RuleSet{
 		rules:     ordered,
 		vars:      vars,
 		version:   version,
-		byMsgType: map[string][]*Rule{},
-		byEvent:   map[string][]*Rule{},
+		byMsgType: map[string][]int32{},
+		byEvent:   map[string][]int32{},
 	}
 
+	buckets := make([]ruleBuckets, len(ordered))
 	msgTypes := slices.Clone(MsgTypes) // each gets its own candidate list
 	var events []string
-	for _, r := range ordered {
-		if r.MsgType != "" && !slices.Contains(msgTypes, r.MsgType) {
-			msgTypes = append(msgTypes, r.MsgType)
+	for i, r := range ordered {
+		b := &buckets[i]
+		b.msgTypes, b.events = bucketsOf(r)
+		for _, t := range b.msgTypes {
+			if !slices.Contains(msgTypes, t) {
+				msgTypes = append(msgTypes, t)
+			}
 		}
-		if e := strings.ToLower(r.Event); e != "" && !slices.Contains(events, e) {
-			events = append(events, e)
+		for _, e := range b.events {
+			if !slices.Contains(events, e) {
+				events = append(events, e)
+			}
 		}
+		if key := keyOf(r); key != nil {
+			b.keyed = true
+			for _, a := range key {
+				rs.keys.add(int32(i), a)
+			}
+		}
+	}
+	if rs.keys.contains != nil {
+		rs.keys.contains.build()
 	}
 	// An event name no rule uses stands for all such events; it cannot
 	// collide with a real one because WeChat's names have no spaces.
 	const unnamed = "an event no rule names"
 	for _, t := range append(msgTypes, unnamed) {
-		rs.byMsgType[t] = rs.candidates(t, "")
+		rs.byMsgType[t] = rs.candidates(buckets, t, "")
 	}
 	rs.otherMsgTypes = rs.byMsgType[unnamed]
 	delete(rs.byMsgType, unnamed)
 	for _, e := range append(events, unnamed) {
-		rs.byEvent[e] = rs.candidates("event", e)
+		rs.byEvent[e] = rs.candidates(buckets, "event", e)
 	}
 	rs.otherEvents = rs.byEvent[unnamed]
 	delete(rs.byEvent, unnamed)
 	return rs
 }
 
-// candidates lists, in order, the rules whose MsgType and Event allow a push
-// of msgType and (lower-cased) event.
-func (rs *RuleSet) candidates(msgType, event string) []*Rule {
-	var out []*Rule
-	for _, r := range rs.rules {
-		if r.MsgType != "" && r.MsgType != msgType {
-			continue
+// candidates lists, in order, the positions of the rules without a key
+// whose MsgType and Event allow a push of msgType and (lower-cased) event.
+func (rs *RuleSet) candidates(buckets []ruleBuckets, msgType, event string) []int32 {
+	var out []int32
+	for i, r := range rs.rules {
+		b := buckets[i]
+		switch {
+		case b.keyed:
+		case b.msgTypes != nil && !slices.Contains(b.msgTypes, msgType):
+		case b.events != nil && (msgType != "event" || !slices.Contains(b.events, event)):
+		case r.Keywords != nil && !hasText(msgType):
+		default:
+			out = append(out, int32(i))
 		}
-		if r.Event != "" && (msgType != "event" || strings.ToLower(r.Event) != event) {
-			continue
-		}
-		if r.Keywords != nil && !hasText(msgType) {
-			continue
-		}
-		out = append(out, r)
 	}
 	return out
 }
@@ -187,12 +203,8 @@ func (rs *RuleSet) Match(ev *Event, opts MatchOptions) Decision {
 	}
 	env.meter = &m.meter
 
-	candidates := rs.rules
-	if !opts.Explain {
-		candidates = rs.candidatesFor(ev.MsgType, m.event)
-	}
 	var d Decision
-	for _, r := range candidates {
+	try := func(r *Rule) bool {
 		failed, reply, alt, err := r.answer(m, opts.Rand)
 		if err != nil {
 			r.evalErrors.Add(1)
@@ -208,13 +220,42 @@ func (rs *RuleSet) Match(ev *Event, opts MatchOptions) Decision {
 		}
 		if reply != nil {
 			d.Rule, d.Reply, d.Alternative = r, reply, alt
-			return d
+			return true
+		}
+		return false
+	}
+	if opts.Explain {
+		for _, r := range rs.rules {
+			if try(r) {
+				break
+			}
+		}
+		return d
+	}
+	// The bucket's rules without a key and the rules whose key the push
+	// has, merged in the set's order.
+	unkeyed := rs.candidatesFor(ev.MsgType, m.event)
+	var buf [32]int32
+	hits := rs.keys.hits(buf[:0], m)
+	if len(hits) > 1 {
+		slices.Sort(hits)
+		hits = slices.Compact(hits)
+	}
+	for len(unkeyed) > 0 || len(hits) > 0 {
+		var pos int32
+		if len(hits) == 0 || len(unkeyed) > 0 && unkeyed[0] < hits[0] {
+			pos, unkeyed = unkeyed[0], unkeyed[1:]
+		} else {
+			pos, hits = hits[0], hits[1:]
+		}
+		if try(rs.rules[pos]) {
+			break
 		}
 	}
 	return d
 }
 
-func (rs *RuleSet) candidatesFor(msgType, event string) []*Rule {
+func (rs *RuleSet) candidatesFor(msgType, event string) []int32 {
 	if msgType == "event" {
 		if c, ok := rs.byEvent[event]; ok {
 			return c
