@@ -33,6 +33,10 @@ alts = "|".join("w%05d" % i for i in range(40000))
 open(sys.argv[1], "w").write("rules:\n  - id: regex-40k\n    keywords: ['%s']\n    match: regex\n    reply: { text: never }\n" % alts)
 PY
 
+# Builds from before the admin listener have no --admin-listen.
+admin=
+if "$bin" serve --help 2>&1 | grep -q admin-listen; then admin="--admin-listen 127.0.0.1:0"; fi
+
 text=a$(head -c 61000 /dev/zero | tr '\0' 'a')
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -51,7 +55,7 @@ for f in "$cases"/*.yaml; do
 
   port=$((port + 1))
   url=http://127.0.0.1:$port/wechat
-  (ulimit -v 4000000; exec "$bin" serve --listen 127.0.0.1:$port --admin-listen 127.0.0.1:0 --rules "$dir" >"$tmp/out" 2>"$tmp/err") &
+  (ulimit -v 4000000; exec "$bin" serve --listen 127.0.0.1:$port $admin --rules "$dir" >"$tmp/out" 2>"$tmp/err") &
   pid=$!
   for _ in $(seq 100); do
     grep -q "wxreply serving" "$tmp/err" 2>/dev/null && break
