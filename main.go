@@ -7,6 +7,7 @@
 //	wxreply test [DIR|FILE ...]  run the rule tests in *_test.yaml files
 //	wxreply menu COMMAND [FILE]  check, diff, push, get or delete the custom menu
 //	wxreply bench [flags]        measure how many pushes a server answers, and how fast
+//	wxreply health [--url URL]   exit 0 when a server answers its health check
 //	wxreply version              print the version
 //
 // Run "wxreply COMMAND -h" for a command's flags.
@@ -43,6 +44,7 @@ var commands = []command{
 	{"explain", "show which rule answers a message, its reply, and why earlier rules did not", runExplain},
 	{"menu", "check, diff, push, get or delete the account's custom menu", runMenu},
 	{"bench", "send signed pushes for a while and print pushes per second, latency and errors", runBench},
+	{"health", "exit 0 when a server's /healthz or /readyz answers 200 (for container health checks)", runHealth},
 	{"version", "print wxreply's version", func(_ []string, stdout, _ io.Writer) int {
 		fmt.Fprintf(stdout, "wxreply %s\n", version)
 		return exitOK
