@@ -177,12 +177,20 @@ type Reply struct {
 // it panics when k or a name is not in the schema. For a list kind, each
 // of items is one item's fields. Tests and tools build replies with it.
 func NewReply(k Kind, fields map[string]string, items ...map[string]string) *Reply {
+	values, list := byName(k, fields, items)
+	return &Reply{Kind: k, Values: values, Items: list}
+}
+
+// byName lays out fields and items, given by field name, in the order of
+// kind k's schema: Values and Items of a Reply or a ReplyTemplate. It
+// panics when k or a name is not in the schema.
+func byName[T any](k Kind, fields map[string]T, items []map[string]T) ([]T, [][]T) {
 	s := SchemaOf(k)
 	if s == nil {
 		panic(fmt.Sprintf("engine: no reply kind %q", k))
 	}
-	values := func(m map[string]string) []string {
-		v := make([]string, len(s.Fields))
+	values := func(m map[string]T) []T {
+		v := make([]T, len(s.Fields))
 		for name, value := range m {
 			_, i := s.Field(name)
 			if i < 0 {
@@ -192,15 +200,14 @@ func NewReply(k Kind, fields map[string]string, items ...map[string]string) *Rep
 		}
 		return v
 	}
-	r := &Reply{Kind: k}
-	if s.Shape == ShapeList {
-		for _, it := range items {
-			r.Items = append(r.Items, values(it))
-		}
-		return r
+	if s.Shape != ShapeList {
+		return values(fields), nil
 	}
-	r.Values = values(fields)
-	return r
+	var out [][]T
+	for _, it := range items {
+		out = append(out, values(it))
+	}
+	return nil, out
 }
 
 // Schema is the schema of the reply's kind, or nil for an unknown kind.

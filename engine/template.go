@@ -343,30 +343,8 @@ type ReplyTemplate struct {
 // fields, by name; for a list kind, each of items is one item's fields. It
 // panics when k or a name is not in the schema.
 func NewReplyTemplate(k Kind, fields map[string]*Template, items ...map[string]*Template) *ReplyTemplate {
-	s := SchemaOf(k)
-	if s == nil {
-		panic(fmt.Sprintf("engine: no reply kind %q", k))
-	}
-	values := func(m map[string]*Template) []*Template {
-		v := make([]*Template, len(s.Fields))
-		for name, t := range m {
-			_, i := s.Field(name)
-			if i < 0 {
-				panic(fmt.Sprintf("engine: a %s reply has no field %q", k, name))
-			}
-			v[i] = t
-		}
-		return v
-	}
-	rt := &ReplyTemplate{Kind: k}
-	if s.Shape == ShapeList {
-		for _, it := range items {
-			rt.Items = append(rt.Items, values(it))
-		}
-		return rt
-	}
-	rt.Values = values(fields)
-	return rt
+	values, list := byName(k, fields, items)
+	return &ReplyTemplate{Kind: k, Values: values, Items: list}
 }
 
 // Render produces the reply for env. An error is a *TemplateError naming the
