@@ -193,8 +193,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	eng := engine.New(res.RuleSet, nil)
 	eng.SetBudget(budget)
+	var watcher *rules.Watcher
 	if dir != "" {
-		opts.Watcher = rules.NewWatcher(dir, eng, res, watchOpts)
+		watcher = rules.NewWatcher(dir, eng, res, watchOpts)
+		opts.Watcher = watcherReloader{watcher}
 	} else {
 		logger.Info("answering with the examples built into wxreply; give --rules DIR for rules that reload when edited")
 	}
@@ -236,7 +238,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// reload make one more. reloading counts both.
 	var reloading sync.WaitGroup
 	reloads := make(chan struct{}, 1)
-	if w := opts.Watcher; w != nil {
+	if w := watcher; w != nil {
 		reloading.Go(func() {
 			if err := w.Run(watchCtx); err != nil {
 				logger.Error("rules will not reload when edited", "error", err.Error())
@@ -253,7 +255,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case err := <-served:
 			return fail("%v", err)
 		case <-hup:
-			if opts.Watcher == nil {
+			if watcher == nil {
 				logger.Warn("SIGHUP: the built-in examples cannot be reloaded")
 				continue
 			}

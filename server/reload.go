@@ -9,9 +9,42 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/wxreply/wxreply/rules"
 )
+
+// Reloader is what the server needs of the rule folder's watcher: reload it
+// now, for POST /-/reload, and tell how the reloads went, for /readyz and
+// /metrics. main hands the server one; the server never reads rule files.
+type Reloader interface {
+	// Reload rebuilds the rules and swaps them in. It returns the version
+	// answering and whether it changed; an error means the rules answering
+	// were kept. An error listing several problems (Unwrap() []error, one
+	// positioned problem each) is shown as it is, one per line.
+	Reload(trigger string) (version string, changed bool, err error)
+	// Status reports the last reloads.
+	Status() ReloadStatus
+}
+
+// ReloadStatus is how the rule reloads went.
+type ReloadStatus struct {
+	// LastSuccess is when the answering rule set was loaded.
+	LastSuccess time.Time
+	// LastReloadSuccessful is false while the files on disk are invalid
+	// (or gone) and the rule set answering is an older one.
+	LastReloadSuccessful bool
+	// LastError is the last failed reload's error, and FailingSince when
+	// the files first became unusable; both are zero after a success.
+	LastError    error
+	FailingSince time.Time
+	// SourceMissing is true while the folder, or every rule file, is gone.
+	SourceMissing bool
+	// Warning says why the rule set answering, though applied, may not be
+	// what was meant; empty otherwise.
+	Warning string
+	// Shrunk counts the reloads applied with such a warning.
+	Shrunk uint64
+	// Reloads counts reloads by result: success, failure, unchanged.
+	Reloads map[string]uint64
+}
 
 // readyStatus is /readyz on the callback listener: 200 while a rule set
 // answers, 503 otherwise, and nothing about the rules, which are the
@@ -65,7 +98,7 @@ func (s *Server) reload(c echo.Context) error {
 	version, changed, err := s.opts.Watcher.Reload("admin")
 	if err != nil {
 		msg := err.Error()
-		var list rules.Errors
+		var list interface{ Unwrap() []error }
 		if !errors.As(err, &list) {
 			msg = "rules not reloaded: " + msg
 		}

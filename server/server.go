@@ -23,7 +23,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wxreply/wxreply/engine"
-	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server/wxcrypto"
 )
 
@@ -104,7 +103,7 @@ type Options struct {
 	// Watcher reloads the rules for POST /-/reload and reports reloads in
 	// /readyz and /metrics; nil when the rules cannot change (the built-in
 	// examples).
-	Watcher *rules.Watcher
+	Watcher Reloader
 	// AdminToken, when set, is required (as "Authorization: Bearer TOKEN")
 	// by POST /-/reload; when empty, only loopback clients that did not
 	// come through a proxy (no Forwarded, X-Forwarded-For or other proxy
