@@ -65,7 +65,7 @@ var refusalStatus = map[string]int{
 // handleError is both listeners' HTTPErrorHandler. A refusal is answered
 // with its status and a body that says nothing more, and its reason goes to
 // the log and the metrics; any other error is echo's to answer (a 404, a
-// 405).
+// 405, a recovered panic's 500).
 func (s *Server) handleError(err error, c echo.Context) {
 	var r *refusal
 	if !errors.As(err, &r) {

@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -211,8 +212,9 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 	s.echo = s.newEcho()
 	s.echo.GET(opts.Path, s.verifyURL, s.verifyQuery)
 	// The checks in the order G1 asks: the query, how the push comes,
-	// then its body, and only then anything of the rules.
-	s.echo.POST(opts.Path, s.callback, s.startPush, s.verifyQuery, s.checkEncryption, s.readPush, s.openPush)
+	// then its body, and only then anything of the rules. A panic past
+	// them answers the authentic push "success".
+	s.echo.POST(opts.Path, s.callback, s.startPush, s.verifyQuery, s.checkEncryption, s.readPush, s.openPush, s.recoverPush())
 	s.echo.GET("/healthz", healthz)
 	s.echo.GET("/readyz", s.readyStatus)
 	// The admin listener says what the rules are, how reloads went, and
@@ -232,6 +234,15 @@ func (s *Server) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
+	// A panic anywhere else answers 500 rather than cutting the
+	// connection; the callback's own recoverPush answers pushes "success".
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisableStackAll: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			s.log.Error("panic while answering a request", "method", c.Request().Method, "path", c.Path(), "panic", err.Error(), "stack", string(stack))
+			return err
+		},
+	}))
 	e.IPExtractor = echo.ExtractIPDirect()
 	if len(s.opts.TrustedProxies) > 0 {
 		// Only the networks given: echo trusts loopback, link-local and
@@ -459,6 +470,31 @@ func (s *Server) decrypt(q url.Values, body []byte) ([]byte, *wxcrypto.Key, erro
 		}
 	}
 	return nil, nil, refuse(wxcrypto.Reason(err), err)
+}
+
+// recoverPush is middleware that answers an authentic push whose answering
+// panicked (encoding, sealing, a store) "success", as any failure past the
+// checks is answered, and counts it as outcome "error". Matching has its
+// own recover, in decide.
+func (s *Server) recoverPush() echo.MiddlewareFunc {
+	return middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisableStackAll: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			msgType, event := "other", ""
+			if ev, ok := c.Get(eventKey).(*engine.Event); ok {
+				msgType, event = msgTypeLabel(ev), eventLabel(ev)
+			}
+			s.metrics.requests.WithLabelValues(msgType, event, "error").Inc()
+			s.log.Error("panic while answering a push; answered success", "panic", err.Error(), "stack", string(stack))
+			if c.Response().Committed {
+				return nil
+			}
+			if err := c.Blob(http.StatusOK, "text/plain; charset=utf-8", Success); err != nil {
+				s.log.Warn("success not written after a panic", "error", err.Error())
+			}
+			return nil
+		},
+	})
 }
 
 // callback answers one push, verified, read and opened by the route's
