@@ -454,22 +454,22 @@ func (s *Server) decrypt(q url.Values, body []byte) ([]byte, *wxcrypto.Key, erro
 	if !wxcrypto.Verify(q.Get("msg_signature"), s.opts.Token, q.Get("timestamp"), q.Get("nonce"), encrypt) {
 		return nil, nil, refuse("bad_msg_signature", nil)
 	}
-	err = nil
+	var failed error // the error that says what to fix
 	for _, key := range []*wxcrypto.Key{s.opts.AESKey, s.opts.PreviousAESKey} {
 		if key == nil {
 			continue
 		}
-		plain, keyErr := key.Decrypt(encrypt, s.opts.AppID)
-		if keyErr == nil {
+		plain, err := key.Decrypt(encrypt, s.opts.AppID)
+		if err == nil {
 			return plain, key, nil
 		}
 		// A key that decrypts to another AppID is the right key: its error
 		// is the one that says what to fix, whatever the other key says.
-		if err == nil || errors.Is(keyErr, wxcrypto.ErrAppIDMismatch) {
-			err = keyErr
+		if failed == nil || errors.Is(err, wxcrypto.ErrAppIDMismatch) {
+			failed = err
 		}
 	}
-	return nil, nil, refuse(wxcrypto.Reason(err), err)
+	return nil, nil, refuse(wxcrypto.Reason(failed), failed)
 }
 
 // recoverPush is middleware that answers an authentic push whose answering
