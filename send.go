@@ -18,119 +18,33 @@ import (
 )
 
 func runSend(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("send", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	set := newSettings(fs)
-	set.add("url", "http://127.0.0.1:8080"+server.DefaultPath, "the server's callback URL")
-	set.add("token", devToken, "the Token the server checks signatures with")
-	set.add("aes-key", "", "send encrypted, as safe mode, with this EncodingAESKey")
-	set.add("appid", "", "the AppID, with --aes-key")
-	text := fs.String("text", "", "send a text message")
-	event := fs.String("event", "", "send an event: subscribe, SCAN, CLICK, ...")
-	scene := fs.String("scene", "", "with --event subscribe or SCAN: the QR-code scene")
-	key := fs.String("key", "", "with --event: the EventKey, e.g. a menu button's key")
-	image := fs.String("image", "", "send an image message with this PicUrl")
-	location := fs.String("location", "", "send a location message at `LAT,LNG`")
-	voice := fs.Bool("voice", false, "send a voice message (with --recognition)")
-	recognition := fs.String("recognition", "", "with --voice: the speech recognition text")
-	file := fs.String("file", "", "send this XML file as the push")
-	from := fs.String("from", "o_wxreply_send_0000000000000", "the sender's OpenID")
-	to := fs.String("to", "gh_wxreply_send", "the account's original id")
-	verify := fs.Bool("verify", false, "do the GET URL verification instead of sending a message")
-	raw := fs.Bool("raw", false, "print the reply's XML as received")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: wxreply send [--url URL] [--token T] (--text S | --event E [--scene X] [--key K] | --image URL |\n         --location LAT,LNG | --voice --recognition S | --file MSG.xml | --verify) [--aes-key K --appid A] [--raw]\n\nSends the server a push as WeChat would, signed (and encrypted with --aes-key), and prints the reply.\n\n")
-		fs.PrintDefaults()
-	}
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
-	}
-	if err := set.resolve(""); err != nil {
-		fmt.Fprintf(stderr, "wxreply send: %v\n", err)
-		return exitUsage
-	}
 	fail := func(code int, format string, args ...any) int {
 		fmt.Fprintf(stderr, "wxreply send: "+format+"\n", args...)
 		return code
 	}
-	client := &server.Client{URL: set.get("url"), Token: set.get("token"), AppID: set.get("appid")}
-	if k := set.get("aes-key"); k != "" {
-		var err error
-		if client.Key, err = wxcrypto.ParseKey(k); err != nil {
-			return fail(exitUsage, "--aes-key: %v", err)
-		}
-		if client.AppID == "" {
-			return fail(exitUsage, "--aes-key needs --appid")
-		}
+	f, code, ok := parseSendFlags(args, stderr)
+	if !ok {
+		return code
+	}
+	client, code, err := f.client()
+	if err != nil {
+		return fail(code, "%v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if *verify {
+	if f.verify {
 		if err := client.Verify(ctx); err != nil {
 			return fail(exitFailure, "URL verification failed: %v", err)
 		}
 		fmt.Fprintf(stdout, "URL verification passed: %s echoed echostr back\n", client.URL)
 		return exitOK
 	}
-
-	kinds := 0
-	for _, given := range []bool{*text != "", *event != "", *image != "", *location != "", *voice, *file != ""} {
-		if given {
-			kinds++
-		}
+	push, code, err := f.push()
+	if err != nil {
+		return fail(code, "%v", err)
 	}
-	if kinds != 1 {
-		return fail(exitUsage, "give exactly one of --text, --event, --image, --location, --voice, --file or --verify")
-	}
-	var push []byte
-	if *file != "" {
-		var err error
-		if push, err = os.ReadFile(*file); err != nil {
-			return fail(exitFailure, "%v", err)
-		}
-	} else {
-		fields := map[string]string{
-			"ToUserName":   *to,
-			"FromUserName": *from,
-			"CreateTime":   strconv.FormatInt(time.Now().Unix(), 10),
-		}
-		msg := func(msgType string) {
-			fields["MsgType"] = msgType
-			fields["MsgId"] = randomMsgID()
-		}
-		switch {
-		case *text != "":
-			msg("text")
-			fields["Content"] = *text
-		case *image != "":
-			msg("image")
-			fields["PicUrl"], fields["MediaId"] = *image, "wxreply-send-media"
-		case *voice:
-			msg("voice")
-			fields["MediaId"], fields["Format"], fields["Recognition"] = "wxreply-send-media", "amr", *recognition
-		case *location != "":
-			lat, lng, ok := strings.Cut(*location, ",")
-			if _, err := strconv.ParseFloat(lat, 64); !ok || err != nil {
-				return fail(exitUsage, "--location %q: write LAT,LNG, e.g. 31.2304,121.4737", *location)
-			}
-			msg("location")
-			fields["Location_X"], fields["Location_Y"], fields["Scale"], fields["Label"] = lat, lng, "15", ""
-		default:
-			fields["MsgType"], fields["Event"], fields["EventKey"] = "event", *event, *key
-			if *scene != "" {
-				switch strings.ToLower(*event) {
-				case "subscribe":
-					fields["EventKey"] = "qrscene_" + *scene
-				default:
-					fields["EventKey"] = *scene
-				}
-			}
-		}
-		push = server.EncodeFields(fields)
-	}
-
 	resp, err := client.Send(ctx, push)
-	if *raw && resp != nil {
+	if f.raw && resp != nil {
 		fmt.Fprintf(stdout, "%s\n", resp.Raw)
 	}
 	if err != nil {
@@ -139,7 +53,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		}
 		return fail(exitFailure, "%v", err)
 	}
-	if *raw {
+	if f.raw {
 		return exitOK
 	}
 	if resp.Reply == nil {
@@ -148,6 +62,133 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprint(stdout, resp.Reply.String())
 	return exitOK
+}
+
+// sendFlags are send's command line: where to send, and what.
+type sendFlags struct {
+	set                                                         *settings
+	text, event, scene, key, image, location, recognition, file string
+	from, to                                                    string
+	voice, verify, raw                                          bool
+}
+
+// parseSendFlags reads send's flags; !ok means stop with code.
+func parseSendFlags(args []string, stderr io.Writer) (f sendFlags, code int, ok bool) {
+	fs := flag.NewFlagSet("send", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f.set = newSettings(fs)
+	f.set.add("url", "http://127.0.0.1:8080"+server.DefaultPath, "the server's callback URL")
+	f.set.add("token", devToken, "the Token the server checks signatures with")
+	f.set.add("aes-key", "", "send encrypted, as safe mode, with this EncodingAESKey")
+	f.set.add("appid", "", "the AppID, with --aes-key")
+	fs.StringVar(&f.text, "text", "", "send a text message")
+	fs.StringVar(&f.event, "event", "", "send an event: subscribe, SCAN, CLICK, ...")
+	fs.StringVar(&f.scene, "scene", "", "with --event subscribe or SCAN: the QR-code scene")
+	fs.StringVar(&f.key, "key", "", "with --event: the EventKey, e.g. a menu button's key")
+	fs.StringVar(&f.image, "image", "", "send an image message with this PicUrl")
+	fs.StringVar(&f.location, "location", "", "send a location message at `LAT,LNG`")
+	fs.BoolVar(&f.voice, "voice", false, "send a voice message (with --recognition)")
+	fs.StringVar(&f.recognition, "recognition", "", "with --voice: the speech recognition text")
+	fs.StringVar(&f.file, "file", "", "send this XML file as the push")
+	fs.StringVar(&f.from, "from", "o_wxreply_send_0000000000000", "the sender's OpenID")
+	fs.StringVar(&f.to, "to", "gh_wxreply_send", "the account's original id")
+	fs.BoolVar(&f.verify, "verify", false, "do the GET URL verification instead of sending a message")
+	fs.BoolVar(&f.raw, "raw", false, "print the reply's XML as received")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: wxreply send [--url URL] [--token T] (--text S | --event E [--scene X] [--key K] | --image URL |\n         --location LAT,LNG | --voice --recognition S | --file MSG.xml | --verify) [--aes-key K --appid A] [--raw]\n\nSends the server a push as WeChat would, signed (and encrypted with --aes-key), and prints the reply.\n\n")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args); !ok {
+		return f, code, false
+	}
+	if err := f.set.resolve(""); err != nil {
+		fmt.Fprintf(stderr, "wxreply send: %v\n", err)
+		return f, exitUsage, false
+	}
+	return f, exitOK, true
+}
+
+// client is the client the flags describe; an error comes with its exit code.
+func (f sendFlags) client() (*server.Client, int, error) {
+	client := &server.Client{URL: f.set.get("url"), Token: f.set.get("token"), AppID: f.set.get("appid")}
+	if k := f.set.get("aes-key"); k != "" {
+		var err error
+		if client.Key, err = wxcrypto.ParseKey(k); err != nil {
+			return nil, exitUsage, fmt.Errorf("--aes-key: %v", err)
+		}
+		if client.AppID == "" {
+			return nil, exitUsage, errors.New("--aes-key needs --appid")
+		}
+	}
+	return client, exitOK, nil
+}
+
+// push is the push the flags describe: the file's bytes, or a message or
+// event built from the flags. An error comes with its exit code.
+func (f sendFlags) push() ([]byte, int, error) {
+	kinds := 0
+	for _, given := range []bool{f.text != "", f.event != "", f.image != "", f.location != "", f.voice, f.file != ""} {
+		if given {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		return nil, exitUsage, errors.New("give exactly one of --text, --event, --image, --location, --voice, --file or --verify")
+	}
+	if f.file != "" {
+		push, err := os.ReadFile(f.file)
+		if err != nil {
+			return nil, exitFailure, err
+		}
+		return push, exitOK, nil
+	}
+	fields := map[string]string{
+		"ToUserName":   f.to,
+		"FromUserName": f.from,
+		"CreateTime":   strconv.FormatInt(time.Now().Unix(), 10),
+	}
+	if err := f.message(fields); err != nil {
+		return nil, exitUsage, err
+	}
+	return server.EncodeFields(fields), exitOK, nil
+}
+
+// message adds the fields of the one kind of message or event the flags
+// give.
+func (f sendFlags) message(fields map[string]string) error {
+	msg := func(msgType string) {
+		fields["MsgType"] = msgType
+		fields["MsgId"] = randomMsgID()
+	}
+	switch {
+	case f.text != "":
+		msg("text")
+		fields["Content"] = f.text
+	case f.image != "":
+		msg("image")
+		fields["PicUrl"], fields["MediaId"] = f.image, "wxreply-send-media"
+	case f.voice:
+		msg("voice")
+		fields["MediaId"], fields["Format"], fields["Recognition"] = "wxreply-send-media", "amr", f.recognition
+	case f.location != "":
+		lat, lng, ok := strings.Cut(f.location, ",")
+		if _, err := strconv.ParseFloat(lat, 64); !ok || err != nil {
+			return fmt.Errorf("--location %q: write LAT,LNG, e.g. 31.2304,121.4737", f.location)
+		}
+		msg("location")
+		fields["Location_X"], fields["Location_Y"], fields["Scale"], fields["Label"] = lat, lng, "15", ""
+	default:
+		fields["MsgType"], fields["Event"], fields["EventKey"] = "event", f.event, f.key
+		if f.scene != "" {
+			switch strings.ToLower(f.event) {
+			case "subscribe":
+				fields["EventKey"] = "qrscene_" + f.scene
+			default:
+				fields["EventKey"] = f.scene
+			}
+		}
+	}
+	return nil
 }
 
 // randomMsgID makes a MsgId as WeChat's look: 19 digits, unique enough that

@@ -42,8 +42,43 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	set, err := loadSettings(args, stderr)
+	if err == nil {
+		err = runUntilSignalled(ctx, set, hup, stdout)
+	}
+	var exit exitError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &exit):
+		return exit.code
+	}
+	fmt.Fprintf(stderr, "wxreply serve: %v\n", err)
+	return exitFailure
+}
+
+// exitError ends a command with code, what it had to say already written.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// serveSettings are what serve runs with, read and checked from flags, the
+// environment and the config file.
+type serveSettings struct {
+	opts            server.Options
+	watch           rules.WatcherOptions
+	budget          engine.Budget
+	logHandler      slog.Handler
+	rules           string // the --rules flag as given
+	listen          string
+	adminListen     string
+	maxConns        int
+	shutdownTimeout time.Duration
+	devMode         bool // no --token: plaintext on loopback, with devToken
+}
+
+// serveFlags declares serve's settings on fs.
+func serveFlags(fs *flag.FlagSet) *settings {
 	set := newSettings(fs)
 	set.add("config", "", "a YAML file of settings, keyed by flag name with _ for -")
 	set.add("listen", "127.0.0.1:8080", "address of the callback listener: the callback path, /healthz and a bare /readyz")
@@ -72,12 +107,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	set.add("admin-token", "", "token POST /-/reload requires (Authorization: Bearer TOKEN); without it only loopback clients may reload, and --admin-listen must be a loopback address")
 	set.add("reload-debounce", rules.DefaultDebounce.String(), "reload the rules this long after the last change to the folder")
 	set.add("reload-poll", rules.DefaultPollInterval.String(), "also check the rule folder for changes this often")
+	return set
+}
+
+// loadSettings reads serve's settings from args, the environment and the
+// config file, and checks them. An exitError means stop with its code (the
+// usage or the problem already written to stderr); any other error is a
+// setting to fix.
+func loadSettings(args []string, stderr io.Writer) (serveSettings, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	set := serveFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: wxreply serve [flags]\n\nAnswers WeChat's callbacks on --listen with the rules in --rules.\nFlags override environment variables, which override the config file.\n\n")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args); !ok {
-		return code
+		return serveSettings{}, exitError{code}
 	}
 	configFile := *set.values["config"]
 	if configFile == "" {
@@ -85,150 +131,202 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := set.resolve(configFile); err != nil {
 		fmt.Fprintf(stderr, "wxreply serve: %v\n", err)
-		return exitUsage
+		return serveSettings{}, exitError{exitUsage}
 	}
-	fail := func(format string, args ...any) int {
-		fmt.Fprintf(stderr, "wxreply serve: "+format+"\n", args...)
-		return exitFailure
+	ss := serveSettings{
+		rules:       set.get("rules"),
+		listen:      set.get("listen"),
+		adminListen: set.get("admin-listen"),
 	}
-
-	var handler slog.Handler = slog.NewTextHandler(stderr, nil)
 	switch set.get("log-format") {
 	case "json":
-		handler = slog.NewJSONHandler(stderr, nil)
+		ss.logHandler = slog.NewJSONHandler(stderr, nil)
 	case "text":
+		ss.logHandler = slog.NewTextHandler(stderr, nil)
 	default:
-		return fail("--log-format %q: use text or json", set.get("log-format"))
+		return ss, fmt.Errorf("--log-format %q: use text or json", set.get("log-format"))
 	}
-	logger := slog.New(handler)
-
-	opts := server.Options{
+	ss.opts = server.Options{
 		Path:       set.get("path"),
 		Token:      set.get("token"),
 		AppID:      set.get("appid"),
 		Account:    set.get("account"),
 		AdminToken: set.get("admin-token"),
 		Mode:       server.Mode(set.get("mode")),
-		Logger:     logger,
+		Logger:     slog.New(ss.logHandler),
 	}
-	watchOpts := rules.WatcherOptions{Logger: logger}
+	ss.watch = rules.WatcherOptions{Logger: ss.opts.Logger}
+	for _, step := range []func(*settings) error{ss.parseLimits, ss.parseNetwork, ss.parseBudget, ss.parseKeys, ss.checkDevMode} {
+		if err := step(set); err != nil {
+			return ss, err
+		}
+	}
+	return ss, nil
+}
+
+// parseLimits reads the durations and counts that bound the server's work.
+func (ss *serveSettings) parseLimits(set *settings) error {
 	var err error
 	for _, d := range []struct {
 		name string
 		to   *time.Duration
-	}{{"timestamp-window", &opts.TimestampWindow}, {"deadline", &opts.Deadline},
-		{"reload-debounce", &watchOpts.Debounce}, {"reload-poll", &watchOpts.PollInterval}} {
+	}{{"timestamp-window", &ss.opts.TimestampWindow}, {"deadline", &ss.opts.Deadline},
+		{"reload-debounce", &ss.watch.Debounce}, {"reload-poll", &ss.watch.PollInterval}} {
 		if *d.to, err = time.ParseDuration(set.get(d.name)); err != nil {
-			return fail("--%s: %v", d.name, err)
+			return fmt.Errorf("--%s: %v", d.name, err)
 		}
 	}
-	if opts.TimestampWindow == 0 {
-		opts.TimestampWindow = -1 // 0 turns the check off here; the server reads 0 as the default
+	if ss.opts.TimestampWindow == 0 {
+		ss.opts.TimestampWindow = -1 // 0 turns the check off here; the server reads 0 as the default
 	}
-	if opts.BodyLimit, err = strconv.ParseInt(set.get("body-limit"), 10, 64); err != nil || opts.BodyLimit <= 0 {
-		return fail("--body-limit %q: give a number of bytes", set.get("body-limit"))
+	if ss.opts.BodyLimit, err = strconv.ParseInt(set.get("body-limit"), 10, 64); err != nil || ss.opts.BodyLimit <= 0 {
+		return fmt.Errorf("--body-limit %q: give a number of bytes", set.get("body-limit"))
 	}
-	var maxConns int
 	for _, n := range []struct {
 		name string
 		to   *int
-	}{{"max-conns", &maxConns}, {"max-inflight", &opts.MaxInflight},
-		{"retry-entries", &opts.RetryEntries}, {"replay-entries", &opts.ReplayEntries}} {
+	}{{"max-conns", &ss.maxConns}, {"max-inflight", &ss.opts.MaxInflight},
+		{"retry-entries", &ss.opts.RetryEntries}, {"replay-entries", &ss.opts.ReplayEntries}} {
 		if *n.to, err = strconv.Atoi(set.get(n.name)); err != nil || *n.to <= 0 {
-			return fail("--%s %q: give a whole number above 0", n.name, set.get(n.name))
+			return fmt.Errorf("--%s %q: give a whole number above 0", n.name, set.get(n.name))
 		}
 	}
-	if opts.TrustedProxies, err = parseCIDRs(set.get("trusted-proxies")); err != nil {
-		return fail("--trusted-proxies: %v", err)
+	return nil
+}
+
+// parseNetwork reads who is trusted: the proxies, and who may reload.
+func (ss *serveSettings) parseNetwork(set *settings) error {
+	var err error
+	if ss.opts.TrustedProxies, err = parseCIDRs(set.get("trusted-proxies")); err != nil {
+		return fmt.Errorf("--trusted-proxies: %v", err)
 	}
-	if !loopback(set.get("admin-listen")) && opts.AdminToken == "" {
-		return fail("--admin-listen %s is not a loopback address: set --admin-token too, so that only its holder can reload the rules", set.get("admin-listen"))
+	if !loopback(ss.adminListen) && ss.opts.AdminToken == "" {
+		return fmt.Errorf("--admin-listen %s is not a loopback address: set --admin-token too, so that only its holder can reload the rules", ss.adminListen)
 	}
-	var budget engine.Budget
+	return nil
+}
+
+// parseBudget reads a rule's budget per push, and the shutdown timeout.
+func (ss *serveSettings) parseBudget(set *settings) error {
+	var err error
 	for _, b := range []struct {
 		name string
 		to   *int64
-	}{{"rule-work", &budget.Work}, {"rule-memory", &budget.Memory}} {
+	}{{"rule-work", &ss.budget.Work}, {"rule-memory", &ss.budget.Memory}} {
 		if *b.to, err = strconv.ParseInt(set.get(b.name), 10, 64); err != nil || *b.to <= 0 {
-			return fail("--%s %q: give a whole number above 0", b.name, set.get(b.name))
+			return fmt.Errorf("--%s %q: give a whole number above 0", b.name, set.get(b.name))
 		}
 	}
-	if budget.Time, err = time.ParseDuration(set.get("push-time")); err != nil || budget.Time <= 0 {
-		return fail("--push-time %q: give a duration above 0, such as 500ms", set.get("push-time"))
+	if ss.budget.Time, err = time.ParseDuration(set.get("push-time")); err != nil || ss.budget.Time <= 0 {
+		return fmt.Errorf("--push-time %q: give a duration above 0, such as 500ms", set.get("push-time"))
 	}
-	shutdownTimeout, err := time.ParseDuration(set.get("shutdown-timeout"))
-	if err != nil {
-		return fail("--shutdown-timeout: %v", err)
+	if ss.shutdownTimeout, err = time.ParseDuration(set.get("shutdown-timeout")); err != nil {
+		return fmt.Errorf("--shutdown-timeout: %v", err)
 	}
+	return nil
+}
+
+// parseKeys reads the EncodingAESKeys.
+func (ss *serveSettings) parseKeys(set *settings) error {
+	var err error
 	for _, k := range []struct {
 		name string
 		to   **wxcrypto.Key
-	}{{"aes-key", &opts.AESKey}, {"aes-key-previous", &opts.PreviousAESKey}} {
+	}{{"aes-key", &ss.opts.AESKey}, {"aes-key-previous", &ss.opts.PreviousAESKey}} {
 		if v := set.get(k.name); v != "" {
 			if *k.to, err = wxcrypto.ParseKey(v); err != nil {
-				return fail("--%s: %v", k.name, err) // ParseKey never repeats the key
+				return fmt.Errorf("--%s: %v", k.name, err) // ParseKey never repeats the key
 			}
 		}
 	}
-	devMode := opts.Token == ""
-	switch {
-	case devMode && set.isGiven("token"):
-		return fail("--token is empty: give the account's token, or leave it out entirely for development mode")
-	case devMode && (opts.Mode != server.ModePlain || opts.AESKey != nil):
-		return fail("--token is required with --mode %s or --aes-key: development mode is plaintext only", opts.Mode)
-	case devMode && !loopback(set.get("listen")):
-		return fail("--token is required to listen on %s: development mode, with its public token, listens on loopback only", set.get("listen"))
-	}
-	if devMode {
-		opts.Token = devToken
-	}
+	return nil
+}
 
-	dir := rulesDir(set.get("rules"))
+// checkDevMode turns development mode on when no token is given, where it
+// is safe: plaintext, on loopback.
+func (ss *serveSettings) checkDevMode(set *settings) error {
+	ss.devMode = ss.opts.Token == ""
+	switch {
+	case !ss.devMode:
+		return nil
+	case set.isGiven("token"):
+		return errors.New("--token is empty: give the account's token, or leave it out entirely for development mode")
+	case ss.opts.Mode != server.ModePlain || ss.opts.AESKey != nil:
+		return fmt.Errorf("--token is required with --mode %s or --aes-key: development mode is plaintext only", ss.opts.Mode)
+	case !loopback(ss.listen):
+		return fmt.Errorf("--token is required to listen on %s: development mode, with its public token, listens on loopback only", ss.listen)
+	}
+	ss.opts.Token = devToken
+	return nil
+}
+
+// runUntilSignalled serves with ss until ctx ends (SIGINT, SIGTERM) or a listener
+// fails, reloading the rules on each value of hup, then shuts down. An
+// error means wxreply did not start or stopped on a failure.
+func runUntilSignalled(ctx context.Context, ss serveSettings, hup <-chan os.Signal, stdout io.Writer) error {
+	logger := ss.opts.Logger
+	dir := rulesDir(ss.rules)
 	res, err := loadRules(dir)
 	if err != nil {
-		return fail("rules not loaded, not starting:\n%v", err)
+		return fmt.Errorf("rules not loaded, not starting:\n%v", err)
 	}
 	for _, w := range res.Warnings {
 		logger.Warn(w.Warning())
 	}
 	eng := engine.New(res.RuleSet, nil)
-	eng.SetBudget(budget)
+	eng.SetBudget(ss.budget)
+	var watcher *rules.Watcher
 	if dir != "" {
-		opts.Watcher = rules.NewWatcher(dir, eng, res, watchOpts)
+		watcher = rules.NewWatcher(dir, eng, res, ss.watch)
+		ss.opts.Watcher = watcherReloader{watcher}
 	} else {
 		logger.Info("answering with the examples built into wxreply; give --rules DIR for rules that reload when edited")
 	}
-	srv, err := server.New(opts, eng)
+	srv, err := server.New(ss.opts, eng)
 	if err != nil {
-		return fail("--%v", err)
+		return fmt.Errorf("--%v", err)
 	}
 
-	ln, err := net.Listen("tcp", set.get("listen"))
+	ln, err := net.Listen("tcp", ss.listen)
 	if err != nil {
-		return fail("%v", err)
+		return err
 	}
 	defer ln.Close()
-	adminLn, err := net.Listen("tcp", set.get("admin-listen"))
+	adminLn, err := net.Listen("tcp", ss.adminListen)
 	if err != nil {
-		return fail("--admin-listen: %v", err)
+		return fmt.Errorf("--admin-listen: %v", err)
 	}
 	defer adminLn.Close()
-	url := "http://" + ln.Addr().String() + opts.Path
+	url := "http://" + ln.Addr().String() + ss.opts.Path
 	adminURL := "http://" + adminLn.Addr().String()
 	// The development notes come before the "serving" line, which scripts
 	// and tests wait for.
-	if devMode {
+	if ss.devMode {
 		logger.Warn("development mode: no --token given, so the token is " + devToken + "; never point a real account here")
 		fmt.Fprintf(stdout, "wxreply is answering on %s with %d rules.\nTry it from another terminal:\n\n  go run . send --url %s --text hello\n  go run . send --url %s --event subscribe\n\n", url, len(res.RuleSet.Rules()), url, url)
 	}
 	logger.Info("wxreply serving", "url", url, "admin", adminURL, "mode", srv.Mode(), "rules", len(res.RuleSet.Rules()), "rules_version", res.Version, "rule_files", len(res.Files))
 
-	errorLog := slog.NewLogLogger(handler, slog.LevelWarn)
+	errorLog := slog.NewLogLogger(ss.logHandler, slog.LevelWarn)
 	hs := newHTTPServer(srv.Handler(), errorLog)
 	admin := newHTTPServer(srv.AdminHandler(), errorLog)
 	served := make(chan error, 2)
-	go func() { served <- hs.Serve(netutil.LimitListener(ln, maxConns)) }()
+	go func() { served <- hs.Serve(netutil.LimitListener(ln, ss.maxConns)) }()
 	go func() { served <- admin.Serve(netutil.LimitListener(adminLn, adminMaxConns)) }()
+	watched, err := watchUntil(ctx, logger, watcher, hup, served)
+	if err != nil {
+		return err
+	}
+	if code := shutdown(logger, srv, []*http.Server{hs, admin}, watched, ss.shutdownTimeout); code != exitOK {
+		return exitError{code}
+	}
+	return nil
+}
+
+// watchUntil runs the watcher (when the rules can reload) and serves
+// SIGHUP's reloads until ctx ends or a listener fails (served). The
+// returned channel closes once the watcher and any reload have ended.
+func watchUntil(ctx context.Context, logger *slog.Logger, watcher *rules.Watcher, hup <-chan os.Signal, served <-chan error) (<-chan struct{}, error) {
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
 	// The watcher, and SIGHUP's reloads in a goroutine of their own, so
@@ -236,7 +334,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// reload make one more. reloading counts both.
 	var reloading sync.WaitGroup
 	reloads := make(chan struct{}, 1)
-	if w := opts.Watcher; w != nil {
+	if w := watcher; w != nil {
 		reloading.Go(func() {
 			if err := w.Run(watchCtx); err != nil {
 				logger.Error("rules will not reload when edited", "error", err.Error())
@@ -251,9 +349,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for running := true; running; {
 		select {
 		case err := <-served:
-			return fail("%v", err)
+			return nil, err
 		case <-hup:
-			if opts.Watcher == nil {
+			if watcher == nil {
 				logger.Warn("SIGHUP: the built-in examples cannot be reloaded")
 				continue
 			}
@@ -272,7 +370,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		reloading.Wait()
 		close(watched)
 	}()
-	return shutdown(logger, srv, []*http.Server{hs, admin}, watched, shutdownTimeout)
+	return watched, nil
 }
 
 // shutdown stops serving within timeout, whatever is running. The

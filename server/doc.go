@@ -9,5 +9,12 @@
 // can grow is capped: the retry store, the replay cache and the pushes
 // matched at once.
 //
-// It holds no matching logic: deciding what to answer is package engine's job.
+// It holds no matching logic: deciding what to answer is package engine's
+// job. It does not read rule files either: what it needs of the rule
+// watcher is the Reloader it declares, which main provides.
+//
+// The callback's checks are echo middleware on its route, in the order
+// they must run: the signed query, how the push comes, its body, its
+// decryption. Each refuses with a reason; one table (refusalStatus) gives
+// the status, and one error handler answers, logs and counts it.
 package server

@@ -7,7 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/wxreply/wxreply/engine"
-	"github.com/wxreply/wxreply/rules"
 )
 
 // metrics are the server's Prometheus series, all named wxreply_*.
@@ -22,7 +21,7 @@ type metrics struct {
 	duration   prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher *rules.Watcher, caches cacheCollector) *metrics {
+func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher Reloader, caches cacheCollector) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_requests_total",
@@ -113,7 +112,7 @@ func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // reloadCollector reports the rule watcher's status, read at scrape time.
-type reloadCollector struct{ w *rules.Watcher }
+type reloadCollector struct{ w Reloader }
 
 var (
 	reloadSuccessfulDesc = prometheus.NewDesc("wxreply_rules_last_reload_successful",

@@ -9,9 +9,42 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/wxreply/wxreply/rules"
 )
+
+// Reloader is what the server needs of the rule folder's watcher: reload it
+// now, for POST /-/reload, and tell how the reloads went, for /readyz and
+// /metrics. main hands the server one; the server never reads rule files.
+type Reloader interface {
+	// Reload rebuilds the rules and swaps them in. It returns the version
+	// answering and whether it changed; an error means the rules answering
+	// were kept. An error listing several problems (Unwrap() []error, one
+	// positioned problem each) is shown as it is, one per line.
+	Reload(trigger string) (version string, changed bool, err error)
+	// Status reports the last reloads.
+	Status() ReloadStatus
+}
+
+// ReloadStatus is how the rule reloads went.
+type ReloadStatus struct {
+	// LastSuccess is when the answering rule set was loaded.
+	LastSuccess time.Time
+	// LastReloadSuccessful is false while the files on disk are invalid
+	// (or gone) and the rule set answering is an older one.
+	LastReloadSuccessful bool
+	// LastError is the last failed reload's error, and FailingSince when
+	// the files first became unusable; both are zero after a success.
+	LastError    error
+	FailingSince time.Time
+	// SourceMissing is true while the folder, or every rule file, is gone.
+	SourceMissing bool
+	// Warning says why the rule set answering, though applied, may not be
+	// what was meant; empty otherwise.
+	Warning string
+	// Shrunk counts the reloads applied with such a warning.
+	Shrunk uint64
+	// Reloads counts reloads by result: success, failure, unchanged.
+	Reloads map[string]uint64
+}
 
 // readyStatus is /readyz on the callback listener: 200 while a rule set
 // answers, 503 otherwise, and nothing about the rules, which are the
@@ -56,16 +89,13 @@ func (s *Server) ready(c echo.Context) error {
 // reload is POST /-/reload: it reloads the rules now and answers with the
 // outcome, 200 and the version, or 400 and every positioned error.
 func (s *Server) reload(c echo.Context) error {
-	if !s.adminAllowed(c) {
-		return s.reject(c, http.StatusForbidden, "admin_refused", errors.New("POST /-/reload needs a loopback client or the admin token"))
-	}
 	if s.opts.Watcher == nil {
 		return c.String(http.StatusConflict, "the rules are built into the binary: start wxreply with --rules DIR to reload them\n")
 	}
 	version, changed, err := s.opts.Watcher.Reload("admin")
 	if err != nil {
 		msg := err.Error()
-		var list rules.Errors
+		var list interface{ Unwrap() []error }
 		if !errors.As(err, &list) {
 			msg = "rules not reloaded: " + msg
 		}
@@ -80,6 +110,19 @@ func (s *Server) reload(c echo.Context) error {
 // proxyHeaders are added by reverse proxies and CDNs to name the client
 // they forward.
 var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "Via"}
+
+// adminOnly is middleware that refuses whom adminAllowed does not allow.
+//
+// Not echo's middleware.KeyAuth: without an admin token, the loopback
+// check decides, and KeyAuth would refuse a request with no key first.
+func (s *Server) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !s.adminAllowed(c) {
+			return refuse("admin_refused", errors.New("POST /-/reload needs a loopback client or the admin token"))
+		}
+		return next(c)
+	}
+}
 
 func (s *Server) adminAllowed(c echo.Context) bool {
 	req := c.Request()

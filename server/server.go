@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime"
 	"slices"
 	"strconv"
@@ -19,11 +20,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wxreply/wxreply/engine"
-	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server/wxcrypto"
 )
 
@@ -104,7 +105,7 @@ type Options struct {
 	// Watcher reloads the rules for POST /-/reload and reports reloads in
 	// /readyz and /metrics; nil when the rules cannot change (the built-in
 	// examples).
-	Watcher *rules.Watcher
+	Watcher Reloader
 	// AdminToken, when set, is required (as "Authorization: Bearer TOKEN")
 	// by POST /-/reload; when empty, only loopback clients that did not
 	// come through a proxy (no Forwarded, X-Forwarded-For or other proxy
@@ -209,8 +210,11 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 	// The callback listener faces the internet: WeChat's callback, and the
 	// bare health and readiness a load balancer asks for.
 	s.echo = s.newEcho()
-	s.echo.GET(opts.Path, s.verifyURL)
-	s.echo.POST(opts.Path, s.callback)
+	s.echo.GET(opts.Path, s.verifyURL, s.verifyQuery)
+	// The checks in the order G1 asks: the query, how the push comes,
+	// then its body, and only then anything of the rules. A panic past
+	// them answers the authentic push "success".
+	s.echo.POST(opts.Path, s.callback, s.startPush, s.verifyQuery, s.checkEncryption, s.readPush, s.openPush, s.recoverPush())
 	s.echo.GET("/healthz", healthz)
 	s.echo.GET("/readyz", s.readyStatus)
 	// The admin listener says what the rules are, how reloads went, and
@@ -218,7 +222,7 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 	s.admin = s.newEcho()
 	s.admin.GET("/healthz", healthz)
 	s.admin.GET("/readyz", s.ready)
-	s.admin.POST("/-/reload", s.reload)
+	s.admin.POST("/-/reload", s.reload, s.adminOnly)
 	s.admin.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})))
 	return s, nil
 }
@@ -229,6 +233,16 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 func (s *Server) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	// A panic anywhere else answers 500 rather than cutting the
+	// connection; the callback's own recoverPush answers pushes "success".
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisableStackAll: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			s.log.Error("panic while answering a request", "method", c.Request().Method, "path", c.Path(), "panic", err.Error(), "stack", string(stack))
+			return err
+		},
+	}))
 	e.IPExtractor = echo.ExtractIPDirect()
 	if len(s.opts.TrustedProxies) > 0 {
 		// Only the networks given: echo trusts loopback, link-local and
@@ -269,61 +283,56 @@ func clientAttrs(c echo.Context) []any {
 // Mode is the encryption mode the server runs in.
 func (s *Server) Mode() Mode { return s.opts.Mode }
 
-// reject refuses a request before the rules see it. The body says nothing
-// more than the status: the reason goes to the log and the metrics.
-func (s *Server) reject(c echo.Context, status int, reason string, err error) error {
-	s.metrics.rejected.WithLabelValues(reason).Inc()
-	attrs := append([]any{"method", c.Request().Method, "status", status, "reason", reason}, clientAttrs(c)...)
-	if err != nil {
-		attrs = append(attrs, "error", err.Error())
-	}
-	s.log.Warn("request refused", attrs...)
-	return c.String(status, http.StatusText(status)+"\n")
-}
-
 // signedParams are the query parameters WeChat sends that the server reads.
 var signedParams = []string{"signature", "timestamp", "nonce", "msg_signature", "encrypt_type", "echostr"}
 
-// verifyQuery checks the query's signature and timestamp, before anything
-// else of the request is read.
-func (s *Server) verifyQuery(c echo.Context) (status int, reason string, err error) {
-	q := c.QueryParams()
+// verifyQuery is middleware that checks the query's signature and
+// timestamp, before anything else of the request is read.
+func (s *Server) verifyQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := s.checkQuery(c.QueryParams()); err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
+// checkQuery returns the refusal of a query WeChat did not sign, or sign
+// lately; nil when it did.
+func (s *Server) checkQuery(q url.Values) error {
 	// Two values of one parameter: the signature could be checked on one
 	// and another used, by us or a proxy that reads the other.
 	for _, name := range signedParams {
 		if len(q[name]) > 1 {
-			return http.StatusBadRequest, "repeated_param", fmt.Errorf("%s appears %d times in the query", name, len(q[name]))
+			return refuse("repeated_param", fmt.Errorf("%s appears %d times in the query", name, len(q[name])))
 		}
 	}
 	signature, timestamp, nonce := q.Get("signature"), q.Get("timestamp"), q.Get("nonce")
 	if signature == "" || timestamp == "" || nonce == "" {
-		return http.StatusForbidden, "missing_param", errors.New("signature, timestamp and nonce are required")
+		return refuse("missing_param", errors.New("signature, timestamp and nonce are required"))
 	}
 	if !wxcrypto.Verify(signature, s.opts.Token, timestamp, nonce) {
-		return http.StatusForbidden, "bad_signature", nil
+		return refuse("bad_signature", nil)
 	}
 	ts, err := strconv.ParseInt(timestamp, 10, 64)
 	if err != nil || ts < 0 {
-		return http.StatusForbidden, "bad_timestamp", fmt.Errorf("timestamp %.20q is not a Unix time", timestamp)
+		return refuse("bad_timestamp", fmt.Errorf("timestamp %.20q is not a Unix time", timestamp))
 	}
 	if s.opts.TimestampWindow > 0 {
 		skew := s.opts.Now().Sub(time.Unix(ts, 0))
 		if skew > s.opts.TimestampWindow || skew < -s.opts.TimestampWindow {
-			return http.StatusForbidden, "stale_timestamp", fmt.Errorf("timestamp is %s from now; the window is %s", skew.Round(time.Second), s.opts.TimestampWindow)
+			return refuse("stale_timestamp", fmt.Errorf("timestamp is %s from now; the window is %s", skew.Round(time.Second), s.opts.TimestampWindow))
 		}
 	}
-	return 0, "", nil
+	return nil
 }
 
 // verifyURL answers WeChat's check of the callback URL: the echostr back,
-// only when the signature holds.
+// only when the signature holds (verifyQuery).
 func (s *Server) verifyURL(c echo.Context) error {
-	if status, reason, err := s.verifyQuery(c); status != 0 {
-		return s.reject(c, status, reason, err)
-	}
 	echostr := c.QueryParam("echostr")
 	if echostr == "" || len(echostr) > maxEchostr {
-		return s.reject(c, http.StatusBadRequest, "bad_echostr", fmt.Errorf("echostr of %d bytes", len(echostr)))
+		return refuse("bad_echostr", fmt.Errorf("echostr of %d bytes", len(echostr)))
 	}
 	s.log.Info("callback URL verified", clientAttrs(c)...)
 	c.Response().Header().Set("X-Content-Type-Options", "nosniff")
@@ -336,50 +345,190 @@ type sealed struct {
 	nonce string
 }
 
-// callback answers one push.
-func (s *Server) callback(c echo.Context) error {
-	start := s.opts.Now()
-	req := c.Request()
-	if status, reason, err := s.verifyQuery(c); status != 0 {
-		return s.reject(c, status, reason, err)
+// push is what the callback's middleware learn of a push, kept in the
+// request's echo.Context under pushKey.
+type push struct {
+	start time.Time
+	body  []byte // as received (readPush)
+	plain []byte // the XML, decrypted (openPush)
+	seal  sealed
+}
+
+// The keys of the callback's values in echo.Context.
+const (
+	pushKey  = "wxreply.push"
+	eventKey = "wxreply.event" // the *engine.Event, once decoded
+)
+
+func pushOf(c echo.Context) *push { return c.Get(pushKey).(*push) }
+
+// startPush is middleware that notes when the push came, before it is
+// checked, for the latency logged and measured.
+func (s *Server) startPush(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Set(pushKey, &push{start: s.opts.Now()})
+		return next(c)
 	}
-	if status, reason, err := s.checkEncryption(c); status != 0 {
-		return s.reject(c, status, reason, err)
-	}
-	if req.ContentLength > s.opts.BodyLimit {
-		return s.reject(c, http.StatusRequestEntityTooLarge, "body_too_large", fmt.Errorf("Content-Length %d", req.ContentLength))
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.opts.BodyLimit))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return s.reject(c, http.StatusRequestEntityTooLarge, "body_too_large", err)
+}
+
+// checkEncryption is middleware that decides from the query alone whether
+// the push comes the way the mode allows, before its body is read.
+func (s *Server) checkEncryption(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		q := c.QueryParams()
+		encrypted := q.Get("encrypt_type") == "aes"
+		switch {
+		case !encrypted && s.opts.Mode == ModeSafe:
+			return refuse("plaintext_refused", errors.New("safe mode accepts encrypted pushes only"))
+		case encrypted && s.opts.Mode == ModePlain:
+			return refuse("unexpected_encryption", errors.New("an encrypted push, but the server runs in plain mode: set mode and aes-key"))
+		case encrypted && q.Get("msg_signature") == "":
+			return refuse("missing_param", errors.New("msg_signature is required for an encrypted push"))
 		}
-		return s.reject(c, http.StatusBadRequest, "read_failed", err)
+		return next(c)
 	}
-	q := c.QueryParams()
-	if s.replay.seen(queryKey(q.Get("timestamp"), q.Get("nonce"), q.Get("signature")), body, s.opts.Now()) {
-		return s.reject(c, http.StatusForbidden, "replayed_query", errors.New("this signed query came before with another body"))
+}
+
+// readPush is middleware that reads the body, up to BodyLimit, and refuses
+// a signed query seen before with another body.
+//
+// Not echo's middleware.BodyLimit: http.MaxBytesReader also has net/http
+// close the connection after the 413, rather than read the rest of an
+// oversized body, and its error is told apart from a failed read here, so
+// that both come out as refusals with their reasons.
+func (s *Server) readPush(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if req.ContentLength > s.opts.BodyLimit {
+			return refuse("body_too_large", fmt.Errorf("Content-Length %d", req.ContentLength))
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.opts.BodyLimit))
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return refuse("body_too_large", err)
+			}
+			return refuse("read_failed", err)
+		}
+		q := c.QueryParams()
+		if s.replay.seen(queryKey(q.Get("timestamp"), q.Get("nonce"), q.Get("signature")), body, s.opts.Now()) {
+			return refuse("replayed_query", errors.New("this signed query came before with another body"))
+		}
+		pushOf(c).body = body
+		return next(c)
 	}
-	plain, seal, status, reason, err := s.open(c, body)
-	if status != 0 {
-		return s.reject(c, status, reason, err)
+}
+
+// openPush is middleware that finds the push's plaintext XML, decrypting it
+// in compat and safe mode.
+func (s *Server) openPush(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p := pushOf(c)
+		q := c.QueryParams()
+		if q.Get("encrypt_type") != "aes" {
+			p.plain = p.body
+			return next(c)
+		}
+		plain, key, err := s.decrypt(q, p.body)
+		if err != nil {
+			return err
+		}
+		p.plain, p.seal = plain, sealed{key: key, nonce: q.Get("nonce")}
+		return next(c)
 	}
-	fields, err := DecodeFields(bytes.NewReader(plain))
+}
+
+// decrypt opens an encrypted push's envelope with the key, or the previous
+// key, that it was sealed with.
+func (s *Server) decrypt(q url.Values, body []byte) ([]byte, *wxcrypto.Key, error) {
+	// The envelope is read by the same strict decoder as a plaintext push,
+	// so that <x:Encrypt> or a DOCTYPE is refused here as well.
+	envelope, err := readFields(bytes.NewReader(body))
 	if err != nil {
-		return s.reject(c, http.StatusBadRequest, "malformed_xml", err)
+		return nil, nil, refuse("malformed_xml", err)
+	}
+	encrypt := envelope["Encrypt"]
+	if encrypt == "" {
+		return nil, nil, refuse("malformed_xml", errors.New("no <Encrypt> element"))
+	}
+	if !wxcrypto.Verify(q.Get("msg_signature"), s.opts.Token, q.Get("timestamp"), q.Get("nonce"), encrypt) {
+		return nil, nil, refuse("bad_msg_signature", nil)
+	}
+	var failed error // the error that says what to fix
+	for _, key := range []*wxcrypto.Key{s.opts.AESKey, s.opts.PreviousAESKey} {
+		if key == nil {
+			continue
+		}
+		plain, err := key.Decrypt(encrypt, s.opts.AppID)
+		if err == nil {
+			return plain, key, nil
+		}
+		// A key that decrypts to another AppID is the right key: its error
+		// is the one that says what to fix, whatever the other key says.
+		if failed == nil || errors.Is(err, wxcrypto.ErrAppIDMismatch) {
+			failed = err
+		}
+	}
+	return nil, nil, refuse(wxcrypto.Reason(failed), failed)
+}
+
+// recoverPush is middleware that answers an authentic push whose answering
+// panicked (encoding, sealing, a store) "success", as any failure past the
+// checks is answered, and counts it as outcome "error". Matching has its
+// own recover, in decide.
+func (s *Server) recoverPush() echo.MiddlewareFunc {
+	return middleware.RecoverWithConfig(middleware.RecoverConfig{
+		DisableStackAll: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			msgType, event := "other", ""
+			if ev, ok := c.Get(eventKey).(*engine.Event); ok {
+				msgType, event = msgTypeLabel(ev), eventLabel(ev)
+			}
+			s.metrics.requests.WithLabelValues(msgType, event, "error").Inc()
+			s.log.Error("panic while answering a push; answered success", "panic", err.Error(), "stack", string(stack))
+			if c.Response().Committed {
+				return nil
+			}
+			if err := c.Blob(http.StatusOK, "text/plain; charset=utf-8", Success); err != nil {
+				s.log.Warn("success not written after a panic", "error", err.Error())
+			}
+			return nil
+		},
+	})
+}
+
+// callback answers one push, verified, read and opened by the route's
+// middleware.
+func (s *Server) callback(c echo.Context) error {
+	p := pushOf(c)
+	fields, err := DecodeFields(bytes.NewReader(p.plain))
+	if err != nil {
+		return refuse("malformed_xml", err)
 	}
 	ev, err := engine.NewEvent(fields, s.engine.Location())
 	if err != nil {
-		return s.reject(c, http.StatusBadRequest, "bad_field", err)
+		return refuse("bad_field", err)
 	}
 	if s.opts.Account != "" && ev.ToUserName != s.opts.Account {
-		return s.reject(c, http.StatusForbidden, "wrong_account", fmt.Errorf("ToUserName %.40q is not this account", ev.ToUserName))
+		return refuse("wrong_account", fmt.Errorf("ToUserName %.40q is not this account", ev.ToUserName))
 	}
+	c.Set(eventKey, ev)
+	reply, d, outcome := s.answer(c.Request().Context(), ev, p.seal)
+	s.logPush(ev, d, outcome, p)
+	contentType := "text/plain; charset=utf-8"
+	if !bytes.Equal(reply, Success) {
+		contentType = "application/xml; charset=utf-8"
+	}
+	return c.Blob(http.StatusOK, contentType, reply)
+}
 
+// answer finds the reply to ev: the first delivery's for a retry, else the
+// rules', sealed like the push and kept for the retries. outcome is the
+// label of wxreply_requests_total.
+func (s *Server) answer(ctx context.Context, ev *engine.Event, seal sealed) (reply []byte, d engine.Decision, outcome string) {
 	// ctx ends with the request, or when the server stops: a push still in
 	// flight then is answered "success" at once rather than cut.
-	ctx, cancel := context.WithCancel(req.Context())
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(s.stopping, cancel)()
 	key := dedupeKey(ev)
@@ -389,9 +538,7 @@ func (s *Server) callback(c echo.Context) error {
 		s.log.Warn("dedupe store failed; answering without it", "error", err.Error())
 		claimed = true
 	}
-	var reply []byte
-	var d engine.Decision
-	outcome := "retry"
+	outcome = "retry"
 	switch {
 	case !claimed:
 		ctx, cancel := context.WithTimeout(ctx, s.opts.Deadline)
@@ -416,12 +563,16 @@ func (s *Server) callback(c echo.Context) error {
 	if len(reply) == 0 {
 		reply = Success
 	}
+	return reply, d, outcome
+}
 
-	elapsed := s.opts.Now().Sub(start)
+// logPush counts and logs an answered push, and the rules that failed on it.
+func (s *Server) logPush(ev *engine.Event, d engine.Decision, outcome string, p *push) {
+	elapsed := s.opts.Now().Sub(p.start)
 	s.metrics.requests.WithLabelValues(msgTypeLabel(ev), eventLabel(ev), outcome).Inc()
 	s.metrics.duration.Observe(elapsed.Seconds())
 	attrs := []any{"msgtype", ev.MsgType, "event", ev.Event, "outcome", outcome,
-		"latency_ms", float64(elapsed.Microseconds()) / 1000, "encrypted", seal.key != nil}
+		"latency_ms", float64(elapsed.Microseconds()) / 1000, "encrypted", p.seal.key != nil}
 	if d.Rule != nil {
 		attrs = append(attrs, "rule", d.Rule.ID)
 	}
@@ -436,70 +587,6 @@ func (s *Server) callback(c echo.Context) error {
 		s.log.Error("rule failed; skipped", "rule", e.Rule.ID, "source", e.Rule.Source, "error", redact(e.Err.Error(), ev))
 	}
 	s.log.Info("push answered", attrs...)
-
-	contentType := "text/plain; charset=utf-8"
-	if !bytes.Equal(reply, Success) {
-		contentType = "application/xml; charset=utf-8"
-	}
-	return c.Blob(http.StatusOK, contentType, reply)
-}
-
-// checkEncryption decides from the query alone whether the push comes the
-// way the mode allows, before its body is read.
-func (s *Server) checkEncryption(c echo.Context) (status int, reason string, err error) {
-	q := c.QueryParams()
-	encrypted := q.Get("encrypt_type") == "aes"
-	switch {
-	case !encrypted && s.opts.Mode == ModeSafe:
-		return http.StatusForbidden, "plaintext_refused", errors.New("safe mode accepts encrypted pushes only")
-	case encrypted && s.opts.Mode == ModePlain:
-		return http.StatusBadRequest, "unexpected_encryption", errors.New("an encrypted push, but the server runs in plain mode: set mode and aes-key")
-	case encrypted && q.Get("msg_signature") == "":
-		return http.StatusForbidden, "missing_param", errors.New("msg_signature is required for an encrypted push")
-	}
-	return 0, "", nil
-}
-
-// open returns the push's plaintext XML, decrypting it in compat and safe mode.
-func (s *Server) open(c echo.Context, body []byte) (plain []byte, seal sealed, status int, reason string, err error) {
-	q := c.QueryParams()
-	if q.Get("encrypt_type") != "aes" {
-		return body, seal, 0, "", nil
-	}
-	// The envelope is read by the same strict decoder as a plaintext push,
-	// so that <x:Encrypt> or a DOCTYPE is refused here as well.
-	envelope, err := readFields(bytes.NewReader(body))
-	if err != nil {
-		return nil, seal, http.StatusBadRequest, "malformed_xml", err
-	}
-	encrypt := envelope["Encrypt"]
-	if encrypt == "" {
-		return nil, seal, http.StatusBadRequest, "malformed_xml", errors.New("no <Encrypt> element")
-	}
-	if !wxcrypto.Verify(q.Get("msg_signature"), s.opts.Token, q.Get("timestamp"), q.Get("nonce"), encrypt) {
-		return nil, seal, http.StatusForbidden, "bad_msg_signature", nil
-	}
-	for _, key := range []*wxcrypto.Key{s.opts.AESKey, s.opts.PreviousAESKey} {
-		if key == nil {
-			continue
-		}
-		var keyErr error
-		plain, keyErr = key.Decrypt(encrypt, s.opts.AppID)
-		if keyErr == nil {
-			return plain, sealed{key: key, nonce: q.Get("nonce")}, 0, "", nil
-		}
-		// A key that decrypts to another AppID is the right key: its error
-		// is the one that says what to fix, whatever the other key says.
-		if err == nil || errors.Is(keyErr, wxcrypto.ErrAppIDMismatch) {
-			err = keyErr
-		}
-	}
-	reason = wxcrypto.Reason(err)
-	status = http.StatusBadRequest
-	if errors.Is(err, wxcrypto.ErrAppIDMismatch) {
-		status = http.StatusForbidden
-	}
-	return nil, seal, status, reason, err
 }
 
 // acquire takes a turn to match a push, waiting up to ShedWait for one.

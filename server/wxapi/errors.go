@@ -85,52 +85,42 @@ func (e *Error) Hint() string {
 				"each of its refreshes revokes the others' tokens: let one program fetch tokens and share them, or use stable_token everywhere"
 		}
 		return "the access_token is invalid or expired"
-	case codeBusy:
-		return "WeChat is busy: try again in a few seconds"
-	case 40002:
-		return "grant_type is wrong (want client_credential)"
-	case 40013:
-		return "the AppID is wrong: check it in " + adminPanel
-	case codeBadSecret:
-		return "the AppSecret is wrong: copy it again from " + adminPanel + ", or reset it there"
-	case codeIPNotAllowed:
-		return "this machine's public IP address (WeChat's message names it) is not in the account's IP whitelist: add it in " +
-			strings.TrimSuffix(adminPanel, ")") + " → IP白名单)"
-	case codeIPNeedConfirm:
-		return "calls from this IP address need the account administrator's confirmation: WeChat has sent them a notice to approve, or add the IP to the IP whitelist"
-	case 41001:
-		return "the access_token is missing from the call"
-	case 41002:
-		return "the AppID is missing"
-	case 41004:
-		return "the AppSecret is missing"
-	case codeDailyQuota:
-		return "the account has used up today's quota for this API; it resets at midnight, Beijing time. " +
-			"wxreply never resets quotas itself: wait, or reset it in the admin panel (开发 → 接口权限) if it cannot wait (resets are limited too)"
-	case 45011:
-		return "too many calls this minute: wait a minute and try again"
 	case codeMenuNotExist:
 		return ErrNoMenu.Error()
-	case 48001:
-		return "this account may not use this API: check 接口权限 in the admin panel (some APIs need a verified account)"
-	case 40007:
-		return "a media_id is not a permanent material of this account"
-	case 40016:
-		return "the menu must have 1 to 3 buttons"
-	case 40017, 40024:
-		return "a button's type is not one WeChat knows, or a field its type needs is missing"
-	case 40018:
-		return "a menu bar button's name is over 16 bytes"
-	case 40025:
-		return "a sub-menu button's name is over 60 bytes"
-	case 40019, 40026:
-		return "a button's key is over 128 bytes"
-	case 40020, 40027:
-		return "a button's url is over 1024 bytes"
-	case 40023:
-		return "a sub-menu must have 1 to 5 buttons"
-	case 40054, 40055:
-		return "WeChat refuses a button's url: check that it is a full http(s) URL on a domain WeChat accepts"
+	}
+	if hint, ok := hints[e.Code]; ok {
+		return hint
 	}
 	return "see WeChat's global error codes (全局返回码) for this code"
+}
+
+// hints are the hints that depend on the code alone.
+var hints = map[int]string{
+	codeBusy:      "WeChat is busy: try again in a few seconds",
+	40002:         "grant_type is wrong (want client_credential)",
+	40013:         "the AppID is wrong: check it in " + adminPanel,
+	codeBadSecret: "the AppSecret is wrong: copy it again from " + adminPanel + ", or reset it there",
+	codeIPNotAllowed: "this machine's public IP address (WeChat's message names it) is not in the account's IP whitelist: add it in " +
+		strings.TrimSuffix(adminPanel, ")") + " → IP白名单)",
+	codeIPNeedConfirm: "calls from this IP address need the account administrator's confirmation: WeChat has sent them a notice to approve, or add the IP to the IP whitelist",
+	41001:             "the access_token is missing from the call",
+	41002:             "the AppID is missing",
+	41004:             "the AppSecret is missing",
+	codeDailyQuota: "the account has used up today's quota for this API; it resets at midnight, Beijing time. " +
+		"wxreply never resets quotas itself: wait, or reset it in the admin panel (开发 → 接口权限) if it cannot wait (resets are limited too)",
+	45011: "too many calls this minute: wait a minute and try again",
+	48001: "this account may not use this API: check 接口权限 in the admin panel (some APIs need a verified account)",
+	40007: "a media_id is not a permanent material of this account",
+	40016: "the menu must have 1 to 3 buttons",
+	40017: "a button's type is not one WeChat knows, or a field its type needs is missing",
+	40024: "a button's type is not one WeChat knows, or a field its type needs is missing",
+	40018: "a menu bar button's name is over 16 bytes",
+	40025: "a sub-menu button's name is over 60 bytes",
+	40019: "a button's key is over 128 bytes",
+	40026: "a button's key is over 128 bytes",
+	40020: "a button's url is over 1024 bytes",
+	40027: "a button's url is over 1024 bytes",
+	40023: "a sub-menu must have 1 to 5 buttons",
+	40054: "WeChat refuses a button's url: check that it is a full http(s) URL on a domain WeChat accepts",
+	40055: "WeChat refuses a button's url: check that it is a full http(s) URL on a domain WeChat accepts",
 }
