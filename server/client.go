@@ -60,7 +60,10 @@ func (c *Client) now() time.Time {
 
 // signedQuery is what WeChat adds to the callback URL.
 func (c *Client) signedQuery() (url.Values, error) {
-	n, err := rand.Int(rand.Reader, big.NewInt(1e10))
+	// WeChat's nonces are 10 digits or so; 18 make it unlikely that two
+	// pushes of a busy second share one, which the server would refuse as
+	// a replayed query.
+	n, err := rand.Int(rand.Reader, big.NewInt(1e18))
 	if err != nil {
 		return nil, err
 	}
