@@ -220,6 +220,11 @@ func (ss *serveSettings) parseBudget(set *settings) error {
 	if ss.budget.Time, err = time.ParseDuration(set.get("push-time")); err != nil || ss.budget.Time <= 0 {
 		return fmt.Errorf("--push-time %q: give a duration above 0, such as 500ms", set.get("push-time"))
 	}
+	// The rules stop at --push-time; below --deadline, nothing of them runs
+	// on once the push is answered.
+	if ss.opts.Deadline > 0 && ss.budget.Time >= ss.opts.Deadline {
+		return fmt.Errorf("--push-time %s is not below --deadline %s: the rules must stop before the push is answered, so give a shorter --push-time", ss.budget.Time, ss.opts.Deadline)
+	}
 	if ss.shutdownTimeout, err = time.ParseDuration(set.get("shutdown-timeout")); err != nil {
 		return fmt.Errorf("--shutdown-timeout: %v", err)
 	}
