@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/yamlpos"
 )
 
 // compiler turns parsed files into a RuleSet, collecting every problem.
@@ -46,16 +47,16 @@ func (c *compiler) compile(files []*parsedFile, version string) {
 	var good, all []*engine.Rule
 	seen := map[string]Pos{}
 	for _, f := range files {
-		rulesNode := lookup(f.root, "rules")
+		rulesNode := yamlpos.Lookup(f.root, "rules")
 		for i, def := range f.def.Rules {
-			rn := item(rulesNode, i)
+			rn := yamlpos.Item(rulesNode, i)
 			r, ok := c.rule(f, i, def, rn, vars)
 			if def.ID != "" {
 				if first, dup := seen[def.ID]; dup {
-					c.errs = append(c.errs, &Error{Pos: f.pos(lookup(rn, "id")), Rule: def.ID,
+					c.errs = append(c.errs, &Error{Pos: f.pos(yamlpos.Lookup(rn, "id")), Rule: def.ID,
 						Err: fmt.Errorf("duplicate id: first defined at %s; ids must be unique across the folder", first)})
 				} else {
-					seen[def.ID] = f.pos(lookup(rn, "id"))
+					seen[def.ID] = f.pos(yamlpos.Lookup(rn, "id"))
 				}
 			}
 			all = append(all, r)
@@ -85,8 +86,8 @@ func (c *compiler) vars(files []*parsedFile) map[string]any {
 	vars := map[string]any{}
 	where := map[string]Pos{}
 	for _, f := range files {
-		for _, name := range keys(lookup(f.root, "vars")) {
-			p := f.pos(findKeyNode(lookup(f.root, "vars"), name))
+		for _, name := range yamlpos.Keys(yamlpos.Lookup(f.root, "vars")) {
+			p := f.pos(yamlpos.Key(yamlpos.Lookup(f.root, "vars"), name))
 			if first, dup := where[name]; dup {
 				c.errs = append(c.errs, &Error{Pos: p, Err: fmt.Errorf("var %q is already defined at %s", name, first)})
 				continue
@@ -96,15 +97,6 @@ func (c *compiler) vars(files []*parsedFile) map[string]any {
 		}
 	}
 	return vars
-}
-
-func findKeyNode(m *yaml.Node, key string) *yaml.Node {
-	for i := 0; m != nil && i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i]
-		}
-	}
-	return nil
 }
 
 // rule compiles one rule definition. With errors, it returns what did
@@ -135,10 +127,10 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 	}
 	c.rulePos[r] = f.pos(rn)
 
-	if n := lookup(rn, "msgtype"); n != nil && !slices.Contains(engine.MsgTypes, def.MsgType) {
+	if n := yamlpos.Lookup(rn, "msgtype"); n != nil && !slices.Contains(engine.MsgTypes, def.MsgType) {
 		warn(n, "msgtype %q is not one WeChat sends today (%s)", def.MsgType, strings.Join(engine.MsgTypes, ", "))
 	}
-	if n := lookup(rn, "event"); n != nil {
+	if n := yamlpos.Lookup(rn, "event"); n != nil {
 		if def.MsgType != "" && def.MsgType != "event" {
 			fail(n, "event: events come with msgtype event, and this rule asks for msgtype %s", def.MsgType)
 		}
@@ -146,11 +138,11 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 			warn(n, "event %q is not one WeChat sends today (%s)", def.Event, strings.Join(engine.Events, ", "))
 		}
 	}
-	if n := lookup(rn, "event_key"); n != nil && len(def.EventKey) == 0 {
+	if n := yamlpos.Lookup(rn, "event_key"); n != nil && len(def.EventKey) == 0 {
 		fail(n, "event_key is empty: give a key or a list of keys")
 	}
 
-	if kn := lookup(rn, "keywords"); kn != nil {
+	if kn := yamlpos.Lookup(rn, "keywords"); kn != nil {
 		switch {
 		case len(def.Keywords) == 0:
 			fail(kn, "keywords is empty: give at least one")
@@ -159,25 +151,25 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 		}
 		for j, w := range def.Keywords {
 			if strings.TrimSpace(w) == "" {
-				fail(item(kn, j), "keywords[%d] is empty: it would match every message", j)
+				fail(yamlpos.Item(kn, j), "keywords[%d] is empty: it would match every message", j)
 			}
 		}
 		k, err := engine.NewKeywords(engine.KeywordMode(def.Match), def.Keywords)
 		var ke *engine.KeywordError
 		switch {
 		case errors.As(err, &ke) && errors.As(ke.Err, new(*syntax.Error)):
-			fail(item(kn, ke.Index), "keywords[%d]: not a regular expression: %v", ke.Index, ke.Err)
+			fail(yamlpos.Item(kn, ke.Index), "keywords[%d]: not a regular expression: %v", ke.Index, ke.Err)
 		case errors.As(err, &ke):
-			fail(item(kn, ke.Index), "keywords[%d]: %v", ke.Index, ke.Err)
+			fail(yamlpos.Item(kn, ke.Index), "keywords[%d]: %v", ke.Index, ke.Err)
 		case err != nil:
-			fail(lookup(rn, "match"), "match: %v", err)
+			fail(yamlpos.Lookup(rn, "match"), "match: %v", err)
 		}
 		r.Keywords = k
-	} else if mn := lookup(rn, "match"); mn != nil {
+	} else if mn := yamlpos.Lookup(rn, "match"); mn != nil {
 		fail(mn, "match applies to keywords, and this rule has none")
 	}
 
-	if wn := lookup(rn, "when"); wn != nil {
+	if wn := yamlpos.Lookup(rn, "when"); wn != nil {
 		if strings.TrimSpace(def.When) == "" {
 			fail(wn, "when is empty: write a condition, or leave when out")
 		} else if cond, err := engine.CompileCondition(def.When, vars); err != nil {
@@ -188,7 +180,7 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 		}
 	}
 
-	replyNode, repliesNode := lookup(rn, "reply"), lookup(rn, "replies")
+	replyNode, repliesNode := yamlpos.Lookup(rn, "reply"), yamlpos.Lookup(rn, "replies")
 	switch {
 	case replyNode != nil && repliesNode != nil:
 		fail(repliesNode, "give reply or replies, not both")
@@ -204,7 +196,7 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 		}
 		for j := range def.Replies {
 			field := fmt.Sprintf("replies[%d]", j)
-			if rt := c.reply(f, name, field, item(repliesNode, j)); rt != nil {
+			if rt := c.reply(f, name, field, yamlpos.Item(repliesNode, j)); rt != nil {
 				r.Replies = append(r.Replies, rt)
 			}
 		}
@@ -236,14 +228,14 @@ func (c *compiler) reply(f *parsedFile, rule, field string, n *yaml.Node) *engin
 		kindNames[i] = string(k)
 	}
 	if n.Kind != yaml.MappingNode && !isNull(n) {
-		fail(n, "want a mapping of one reply kind (%s), got %s", strings.Join(kindNames, ", "), nodeKind(n))
+		fail(n, "want a mapping of one reply kind (%s), got %s", strings.Join(kindNames, ", "), yamlpos.KindOf(n))
 		return nil
 	}
 	var kinds []engine.Kind
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
 		if engine.SchemaOf(engine.Kind(k.Value)) == nil {
-			fail(k, "%s", unknownField(k.Value, kindNames))
+			fail(k, "%s", yamlpos.UnknownField(k.Value, kindNames))
 			continue
 		}
 		kinds = append(kinds, engine.Kind(k.Value))
@@ -259,14 +251,14 @@ func (c *compiler) reply(f *parsedFile, rule, field string, n *yaml.Node) *engin
 		return nil
 	}
 	s := engine.SchemaOf(kinds[0])
-	kn := lookup(n, string(s.Kind))
+	kn := yamlpos.Lookup(n, string(s.Kind))
 	sub := field + "." + string(s.Kind)
 	rt := &engine.ReplyTemplate{Kind: s.Kind}
 	switch s.Shape {
 	case engine.ShapeValue:
 		switch {
 		case kn.Kind != yaml.ScalarNode:
-			fail(kn, "%s: want text, got %s", s.Kind, nodeKind(kn))
+			fail(kn, "%s: want text, got %s", s.Kind, yamlpos.KindOf(kn))
 		case kn.Value == "":
 			fail(kn, "%s is empty: to send nothing, leave the rule out", s.Kind)
 		default:
@@ -281,7 +273,7 @@ func (c *compiler) reply(f *parsedFile, rule, field string, n *yaml.Node) *engin
 		if kn.Kind == yaml.SequenceNode {
 			items = len(kn.Content)
 		} else if !isNull(kn) {
-			fail(kn, "%s: want a list of %ss, got %s", s.Kind, s.Item, nodeKind(kn))
+			fail(kn, "%s: want a list of %ss, got %s", s.Kind, s.Item, yamlpos.KindOf(kn))
 			break
 		}
 		switch {
@@ -307,7 +299,7 @@ func (c *compiler) reply(f *parsedFile, rule, field string, n *yaml.Node) *engin
 // schema's order.
 func (c *compiler) fields(f *parsedFile, rule, sub string, s *engine.KindSchema, n *yaml.Node, fail func(*yaml.Node, string, ...any)) []*engine.Template {
 	if n.Kind != yaml.MappingNode && !isNull(n) {
-		fail(n, "want a mapping of %s, got %s", strings.Join(s.FieldNames(), ", "), nodeKind(n))
+		fail(n, "want a mapping of %s, got %s", strings.Join(s.FieldNames(), ", "), yamlpos.KindOf(n))
 		return nil
 	}
 	out := make([]*engine.Template, len(s.Fields))
@@ -316,9 +308,9 @@ func (c *compiler) fields(f *parsedFile, rule, sub string, s *engine.KindSchema,
 		_, j := s.Field(k.Value)
 		switch {
 		case j < 0:
-			fail(k, "%s", unknownField(k.Value, s.FieldNames()))
+			fail(k, "%s", yamlpos.UnknownField(k.Value, s.FieldNames()))
 		case v.Kind != yaml.ScalarNode:
-			fail(v, "%s: want text, got %s", k.Value, nodeKind(v))
+			fail(v, "%s: want text, got %s", k.Value, yamlpos.KindOf(v))
 		default:
 			out[j] = c.template(f, rule, sub+"."+k.Value, v.Value, v)
 		}
@@ -334,16 +326,6 @@ func (c *compiler) fields(f *parsedFile, rule, sub string, s *engine.KindSchema,
 // isNull reports whether n was left empty (image:), which reads as a
 // mapping or list with nothing in it.
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
-
-// unknownField says that name is not one of known, and which it may be a
-// typo of, as the strict decoder says it for the other fields of a file.
-func unknownField(name string, known []string) string {
-	text := fmt.Sprintf("unknown field %q", name)
-	if s := closest(name, known); s != "" {
-		return text + fmt.Sprintf(": did you mean %q?", s)
-	}
-	return text + fmt.Sprintf(" (known fields: %s)", strings.Join(known, ", "))
-}
 
 var unknownTemplateField = regexp.MustCompile(`^(<.*>): can't evaluate field (\w+) in type \*engine\.Env$`)
 
@@ -390,7 +372,7 @@ func (c *compiler) templateError(s site, err error, context string) *Error {
 	}
 	if m := unknownTemplateField.FindStringSubmatch(msg); m != nil {
 		msg = fmt.Sprintf("%s: no field %s", m[1], m[2])
-		if guess := closest(m[2], envFields); guess != "" {
+		if guess := yamlpos.Suggest(m[2], envFields); guess != "" {
 			msg += fmt.Sprintf(": did you mean .%s?", guess)
 		}
 	}

@@ -3,23 +3,13 @@ package rules
 import (
 	"fmt"
 	"strings"
+
+	"github.com/wxreply/wxreply/internal/yamlpos"
 )
 
-// Pos is a place in a rule file. Line and Col count from 1; zero means unknown.
-type Pos struct {
-	File      string
-	Line, Col int
-}
-
-func (p Pos) String() string {
-	switch {
-	case p.Line == 0:
-		return p.File
-	case p.Col == 0:
-		return fmt.Sprintf("%s:%d", p.File, p.Line)
-	}
-	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
-}
+// Pos is a place in a rule file, or in a file beside the rules (a rule test,
+// the menu): "file:line:col". Line and Col count from 1; zero means unknown.
+type Pos = yamlpos.Pos
 
 // Error is one problem in a rule file, written as the Go compiler writes
 // them, so that editors can jump to it:

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/yamlpos"
 	"github.com/wxreply/wxreply/rules"
 )
 
@@ -38,7 +39,7 @@ func IsTestFile(name string) bool {
 }
 
 // The YAML shape of a test file. Like rule files, it is decoded strictly
-// (rules.DecodeStrict) and positions are looked up in the yaml.Node tree by
+// (yamlpos.DecodeStrict) and positions are looked up in the yaml.Node tree by
 // the same keys, so these types carry no positions.
 type fileDef struct {
 	Tests []caseDef `yaml:"tests"`
@@ -155,12 +156,7 @@ type parser struct {
 	errs rules.Errors
 }
 
-func (p *parser) pos(n *yaml.Node) rules.Pos {
-	if n == nil {
-		return rules.Pos{File: p.file}
-	}
-	return rules.Pos{File: p.file, Line: n.Line, Col: n.Column}
-}
+func (p *parser) pos(n *yaml.Node) rules.Pos { return yamlpos.At(p.file, n) }
 
 func (p *parser) fail(n *yaml.Node, test, format string, args ...any) {
 	p.errs = append(p.errs, &rules.Error{Pos: p.pos(n), Test: test, Err: fmt.Errorf(format, args...)})
@@ -171,19 +167,19 @@ func (p *parser) fail(n *yaml.Node, test, format string, args ...any) {
 func parseFile(file string, src []byte) ([]*testCase, rules.Errors) {
 	p := &parser{file: file}
 	var def fileDef
-	root, derrs := rules.DecodeStrict(file, src, &def)
-	tests := lookup(root, "tests")
+	root, derrs := yamlpos.DecodeStrict(file, src, &def, nil)
+	tests := yamlpos.Lookup(root, "tests")
 	for _, e := range derrs {
-		p.errs = append(p.errs, &rules.Error{Pos: e.Pos, Test: caseAt(tests, e.Pos.Line), Err: e.Err})
+		p.errs = append(p.errs, &rules.Error{Pos: e.Pos, Test: yamlpos.NameAt(tests, e.Pos.Line, "name"), Err: e.Err})
 	}
 	// The reply's keys in want are checked here rather than by the strict
 	// decoder, which does not know engine.Schema: here, so that a typo in
 	// want is reported with the decoder's errors, in one pass.
 	for i := range def.Tests {
-		if wn := lookup(item(tests, i), "want"); wn != nil {
+		if wn := yamlpos.Lookup(yamlpos.Item(tests, i), "want"); wn != nil {
 			for k := range def.Tests[i].Want.Reply {
 				if !slices.Contains(wantKeys, k) {
-					p.errs = append(p.errs, &rules.Error{Pos: p.pos(keyOf(wn, k)), Test: caseAt(tests, wn.Line), Err: errors.New(unknownField(k, wantKeys))})
+					p.errs = append(p.errs, &rules.Error{Pos: p.pos(yamlpos.Key(wn, k)), Test: yamlpos.NameAt(tests, wn.Line, "name"), Err: errors.New(yamlpos.UnknownField(k, wantKeys))})
 				}
 			}
 		}
@@ -201,15 +197,15 @@ func parseFile(file string, src []byte) ([]*testCase, rules.Errors) {
 	var cases []*testCase
 	seen := map[string]int{}
 	for i, cd := range def.Tests {
-		n := item(tests, i)
+		n := yamlpos.Item(tests, i)
 		name := cd.Name
 		if strings.TrimSpace(name) == "" {
 			name = "#" + strconv.Itoa(i+1)
 			p.fail(n, name, "name is required: say what the case shows, e.g. \"a follower from the window QR code is welcomed\"")
 		} else if first, dup := seen[name]; dup {
-			p.fail(lookup(n, "name"), name, "the name is used twice (first at line %d): --run and reports tell cases apart by name", first)
+			p.fail(yamlpos.Lookup(n, "name"), name, "the name is used twice (first at line %d): --run and reports tell cases apart by name", first)
 		} else {
-			seen[name] = lookup(n, "name").Line
+			seen[name] = yamlpos.Lookup(n, "name").Line
 		}
 		if c := p.parseCase(i, name, cd, n); c != nil {
 			cases = append(cases, c)
@@ -221,25 +217,10 @@ func parseFile(file string, src []byte) ([]*testCase, rules.Errors) {
 	return cases, nil
 }
 
-// caseAt names the case whose definition holds the line, or "".
-func caseAt(tests *yaml.Node, line int) string {
-	var name string
-	for i, n := range contentOf(tests) {
-		if n.Line > line {
-			break
-		}
-		name = "#" + strconv.Itoa(i+1)
-		if nn := lookup(n, "name"); nn != nil && nn.Value != "" {
-			name = nn.Value
-		}
-	}
-	return name
-}
-
 func (p *parser) parseCase(i int, name string, cd caseDef, n *yaml.Node) *testCase {
 	nerrs := len(p.errs)
 	c := &testCase{file: p.file, name: name, pos: p.pos(n), now: DefaultNow}
-	if nn := lookup(n, "now"); nn != nil {
+	if nn := yamlpos.Lookup(n, "now"); nn != nil {
 		if t, err := parseTime(cd.Now); err != nil {
 			p.fail(nn, name, "now: %v", err)
 		} else {
@@ -274,7 +255,7 @@ func parseTime(s string) (time.Time, error) {
 // event builds the case's event from its fields and the defaults, with
 // engine.NewEvent as the server does.
 func (p *parser) event(i int, name string, cd caseDef, n *yaml.Node, now time.Time) *engine.Event {
-	en, tn := lookup(n, "event"), lookup(n, "text")
+	en, tn := yamlpos.Lookup(n, "event"), yamlpos.Lookup(n, "text")
 	fields := map[string]string{}
 	where := map[string]*yaml.Node{}
 	switch {
@@ -305,12 +286,12 @@ func (p *parser) event(i int, name string, cd caseDef, n *yaml.Node, now time.Ti
 		fields["MsgType"] = "event"
 	}
 	if mt := fields["MsgType"]; !slices.Contains(engine.MsgTypes, mt) {
-		if s := rules.Suggest(mt, engine.MsgTypes); s != "" {
+		if s := yamlpos.Suggest(mt, engine.MsgTypes); s != "" {
 			p.fail(where["MsgType"], name, "event: MsgType %q is not one WeChat sends: did you mean %q?", mt, s)
 		}
 	}
 	if e, ok := fields["Event"]; ok && !slices.ContainsFunc(engine.Events, func(x string) bool { return strings.EqualFold(x, e) }) {
-		if s := rules.Suggest(strings.ToLower(e), lowered(engine.Events)); s != "" {
+		if s := yamlpos.Suggest(strings.ToLower(e), lowered(engine.Events)); s != "" {
 			p.fail(where["Event"], name, "event: Event %q is not one WeChat sends: did you mean %q?", e, engine.Events[slices.Index(lowered(engine.Events), s)])
 		}
 	}
@@ -455,7 +436,7 @@ func (p *parser) checkField(name, path string, k *yaml.Node) bool {
 			return false
 		}
 	}
-	if s := rules.Suggest(norm, eventFields); s != "" {
+	if s := yamlpos.Suggest(norm, eventFields); s != "" {
 		p.fail(k, name, "event: unknown field %q: did you mean %q?", path, s)
 		return false
 	}
@@ -464,27 +445,27 @@ func (p *parser) checkField(name, path string, k *yaml.Node) bool {
 
 // want checks the expectations of a case.
 func (p *parser) want(name string, wd wantDef, cn *yaml.Node) want {
-	wk, wn := keyOf(cn, "want"), lookup(cn, "want")
+	wk, wn := yamlpos.Key(cn, "want"), yamlpos.Lookup(cn, "want")
 	w := want{pos: p.pos(wk)}
 	if wn == nil {
 		p.fail(cn, name, "want is required: the rule that answers (or none), and what its reply holds")
 		return w
 	}
-	rn := lookup(wn, "rule")
+	rn := yamlpos.Lookup(wn, "rule")
 	switch {
 	case rn == nil || strings.TrimSpace(wd.Rule) == "":
 		p.fail(wn, name, "want: rule is required: the id of the rule that answers, or none for no reply")
 	case wd.Rule != "none":
 		w.rule = wd.Rule
 	}
-	w.rulePos = p.pos(keyOf(wn, "rule"))
+	w.rulePos = p.pos(yamlpos.Key(wn, "rule"))
 
 	var given []string // the reply fields given, for messages
-	if kn := lookup(wn, "kind"); kn != nil {
-		w.kind, w.kindPos = engine.Kind(wd.Kind), p.pos(keyOf(wn, "kind"))
+	if kn := yamlpos.Lookup(wn, "kind"); kn != nil {
+		w.kind, w.kindPos = engine.Kind(wd.Kind), p.pos(yamlpos.Key(wn, "kind"))
 		if !slices.Contains(engine.Kinds, w.kind) {
 			msg := fmt.Sprintf("want.kind: unknown reply kind %q", wd.Kind)
-			if s := rules.Suggest(wd.Kind, kindNames()); s != "" {
+			if s := yamlpos.Suggest(wd.Kind, kindNames()); s != "" {
 				msg += fmt.Sprintf(": did you mean %q?", s)
 			} else {
 				msg += " (" + strings.Join(kindNames(), ", ") + ")"
@@ -507,12 +488,12 @@ func (p *parser) want(name string, wd wantDef, cn *yaml.Node) want {
 		given = append(given, key)
 	}
 	for _, rf := range replyFields {
-		vn := lookup(wn, rf.key)
+		vn := yamlpos.Lookup(wn, rf.key)
 		if vn == nil {
 			continue
 		}
-		kpos := p.pos(keyOf(wn, rf.key))
-		narrow(rf.key, rf.kinds, keyOf(wn, rf.key))
+		kpos := p.pos(yamlpos.Key(wn, rf.key))
+		narrow(rf.key, rf.kinds, yamlpos.Key(wn, rf.key))
 		switch {
 		case rf.key == "text_contains":
 			items := []*yaml.Node{vn}
@@ -538,7 +519,7 @@ func (p *parser) want(name string, wd wantDef, cn *yaml.Node) want {
 			w.list, w.listPos = rf.list, kpos
 			w.items = p.items(name, rf.list, vn)
 		case vn.Kind != yaml.ScalarNode:
-			p.fail(vn, name, "want.%s: want text, got %s", rf.key, nodeKind(vn))
+			p.fail(vn, name, "want.%s: want text, got %s", rf.key, yamlpos.KindOf(vn))
 		default:
 			w.fields = append(w.fields, fieldWant{key: rf.key, value: vn.Value, pos: kpos})
 		}
@@ -548,7 +529,7 @@ func (p *parser) want(name string, wd wantDef, cn *yaml.Node) want {
 		if len(given) > 0 {
 			first = given[0]
 		}
-		p.fail(keyOf(wn, first), name, "want.%s: rule is none (no reply), so there is no reply to check", first)
+		p.fail(yamlpos.Key(wn, first), name, "want.%s: rule is none (no reply), so there is no reply to check", first)
 	}
 	return w
 }
@@ -558,7 +539,7 @@ func (p *parser) want(name string, wd wantDef, cn *yaml.Node) want {
 func (p *parser) items(name string, s *engine.KindSchema, n *yaml.Node) []itemWant {
 	key := string(s.Kind)
 	if n.Kind != yaml.SequenceNode && n.Tag != "!!null" {
-		got := nodeKind(n)
+		got := yamlpos.KindOf(n)
 		if n.Kind == yaml.ScalarNode {
 			got += " " + strconv.Quote(n.Value)
 		}
@@ -576,16 +557,16 @@ func (p *parser) items(name string, s *engine.KindSchema, n *yaml.Node) []itemWa
 	for _, in := range n.Content {
 		iw := itemWant{values: make([]*string, len(s.Fields)), pos: p.pos(in)}
 		if in.Kind != yaml.MappingNode {
-			p.fail(in, name, "want.%s: want a mapping of %s, got %s", key, strings.Join(s.FieldNames(), ", "), nodeKind(in))
+			p.fail(in, name, "want.%s: want a mapping of %s, got %s", key, strings.Join(s.FieldNames(), ", "), yamlpos.KindOf(in))
 		}
 		for i := 0; i+1 < len(in.Content); i += 2 {
 			k, v := in.Content[i], in.Content[i+1]
 			_, j := s.Field(k.Value)
 			switch {
 			case j < 0:
-				p.fail(k, name, "%s", unknownField(k.Value, s.FieldNames()))
+				p.fail(k, name, "%s", yamlpos.UnknownField(k.Value, s.FieldNames()))
 			case v.Kind != yaml.ScalarNode:
-				p.fail(v, name, "want.%s: %s: want text, got %s", key, k.Value, nodeKind(v))
+				p.fail(v, name, "want.%s: %s: want text, got %s", key, k.Value, yamlpos.KindOf(v))
 			default:
 				iw.values[j] = &v.Value
 			}
@@ -593,26 +574,6 @@ func (p *parser) items(name string, s *engine.KindSchema, n *yaml.Node) []itemWa
 		out = append(out, iw)
 	}
 	return out
-}
-
-// unknownField says that name is not one of known, and which it may be a
-// typo of, as rules.DecodeStrict says it for the other fields.
-func unknownField(name string, known []string) string {
-	text := fmt.Sprintf("unknown field %q", name)
-	if s := rules.Suggest(name, known); s != "" {
-		return text + fmt.Sprintf(": did you mean %q?", s)
-	}
-	return text + fmt.Sprintf(" (known fields: %s)", strings.Join(known, ", "))
-}
-
-func nodeKind(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.MappingNode:
-		return "a mapping"
-	}
-	return "text"
 }
 
 func kindNames() []string {
@@ -643,53 +604,10 @@ func checkRules(cases []*testCase, rs *engine.RuleSet, folder string) rules.Erro
 			continue
 		}
 		msg := fmt.Sprintf("want.rule: no enabled rule %q in %s", c.want.rule, folder)
-		if s := rules.Suggest(c.want.rule, ids); s != "" {
+		if s := yamlpos.Suggest(c.want.rule, ids); s != "" {
 			msg += fmt.Sprintf(": did you mean %q?", s)
 		}
 		errs = append(errs, &rules.Error{Pos: c.want.rulePos, Test: c.name, Err: errors.New(msg)})
 	}
 	return errs
-}
-
-// lookup returns the value of key in mapping n, or nil.
-func lookup(n *yaml.Node, key string) *yaml.Node {
-	if k := keyIndex(n, key); k >= 0 {
-		return n.Content[k+1]
-	}
-	return nil
-}
-
-// keyOf returns the key node of key in mapping n, or nil.
-func keyOf(n *yaml.Node, key string) *yaml.Node {
-	if k := keyIndex(n, key); k >= 0 {
-		return n.Content[k]
-	}
-	return nil
-}
-
-func keyIndex(n *yaml.Node, key string) int {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return -1
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return i
-		}
-	}
-	return -1
-}
-
-// item returns element i of sequence n, or nil.
-func item(n *yaml.Node, i int) *yaml.Node {
-	if c := contentOf(n); i < len(c) {
-		return c[i]
-	}
-	return nil
-}
-
-func contentOf(n *yaml.Node) []*yaml.Node {
-	if n == nil || n.Kind != yaml.SequenceNode {
-		return nil
-	}
-	return n.Content
 }

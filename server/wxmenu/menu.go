@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/wxreply/wxreply/internal/yamlpos"
 	"github.com/wxreply/wxreply/rules"
 )
 
@@ -56,8 +57,12 @@ func ParseFile(path string) (*File, error) {
 func Parse(name string, src []byte) (*File, error) {
 	f := &File{Name: name}
 	var m Menu
-	root, errs := rules.DecodeStrict(name, src, &m)
+	root, derrs := yamlpos.DecodeStrict(name, src, &m, nil)
 	f.root = root
+	var errs rules.Errors
+	for _, e := range derrs {
+		errs = append(errs, &rules.Error{Pos: e.Pos, Err: e.Err})
+	}
 	switch {
 	case root == nil && len(errs) > 0:
 		return nil, errs // not YAML, or not a mapping
@@ -127,21 +132,16 @@ func Format(m *Menu) []byte {
 
 // Positions.
 
-func (f *File) at(n *yaml.Node) rules.Pos {
-	if n == nil {
-		return rules.Pos{File: f.Name}
-	}
-	return rules.Pos{File: f.Name, Line: n.Line, Col: n.Column}
-}
+func (f *File) at(n *yaml.Node) rules.Pos { return yamlpos.At(f.Name, n) }
 
 // buttonNode is the mapping of button i (sub-button j when j >= 0), or nil.
 func (f *File) buttonNode(i, j int) *yaml.Node {
 	if f == nil {
 		return nil
 	}
-	n := item(lookup(f.root, "button"), i)
+	n := yamlpos.Item(yamlpos.Lookup(f.root, "button"), i)
 	if j >= 0 {
-		n = item(lookup(n, "sub_button"), j)
+		n = yamlpos.Item(yamlpos.Lookup(n, "sub_button"), j)
 	}
 	return n
 }
@@ -150,31 +150,8 @@ func (f *File) buttonNode(i, j int) *yaml.Node {
 // else the button, else the file.
 func (f *File) fieldPos(i, j int, field string) rules.Pos {
 	b := f.buttonNode(i, j)
-	if v := lookup(b, field); v != nil {
+	if v := yamlpos.Lookup(b, field); v != nil {
 		return f.at(v)
 	}
 	return f.at(b)
-}
-
-// yaml.Node helpers.
-
-// lookup returns the value of key in mapping n, or nil.
-func lookup(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-// item returns element i of sequence n, or nil.
-func item(n *yaml.Node, i int) *yaml.Node {
-	if n == nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
-		return nil
-	}
-	return n.Content[i]
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wxreply/wxreply/internal/yamlpos"
 	"github.com/wxreply/wxreply/rules"
 )
 
@@ -124,8 +125,8 @@ func validate(m *Menu, f *File) rules.Errors {
 	}
 	switch n := len(m.Buttons); {
 	case n == 0:
-		p := f.at(lookup(f.root, "button"))
-		if lookup(f.root, "button") == nil {
+		p := f.at(yamlpos.Lookup(f.root, "button"))
+		if yamlpos.Lookup(f.root, "button") == nil {
 			p = f.at(f.root)
 		}
 		add(p, "the menu has no buttons: give 1 to %d under button", MaxButtons)
@@ -196,7 +197,7 @@ func validateButton(b *Button, i, j int, f *File) rules.Errors {
 	needs, ok := Types[b.Type]
 	if !ok {
 		msg := fmt.Sprintf("type %q is not a menu button type", b.Type)
-		if s := rules.Suggest(b.Type, typeOrder); s != "" {
+		if s := yamlpos.Suggest(b.Type, typeOrder); s != "" {
 			msg += fmt.Sprintf(": did you mean %q?", s)
 		} else {
 			msg += ": want one of " + strings.Join(typeOrder, ", ")

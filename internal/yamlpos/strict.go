@@ -1,0 +1,278 @@
+package yamlpos
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DecodeStrict decodes the YAML document src into out, a pointer to a
+// struct: a field out does not have is an error, and decoding goes on after a
+// type error, so that one pass reports every problem. Each error is placed in
+// the file named name and worded for the person who wrote the file:
+// "unknown field "wehn": did you mean "when"?", "want a whole number, got
+// text "high"", ""reply" is given twice (first at line 4)", a hint for
+// yaml.v3's syntax errors.
+//
+// kinds words the Go types of out that yaml.v3 names in its errors and that
+// DecodeStrict cannot word by itself, such as a list of an unexported struct
+// type ("[]rules.ruleDef": "a list of rules"); nil when there are none. A list
+// of an exported struct type is worded from the type's name ("[]wxmenu.Button":
+// "a list of buttons").
+//
+// It returns the document's top node, from which the caller looks up the
+// positions of what it checks next; nil when the document is empty or is not
+// YAML at all, or is not a mapping.
+func DecodeStrict(name string, src []byte, out any, kinds map[string]string) (*yaml.Node, []*Error) {
+	d := &document{name: name, src: src, kinds: kinds}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, d.errors(err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, nil
+	}
+	d.root = doc.Content[0]
+	d.known = structFields(reflect.TypeOf(out))
+	if top := reflect.TypeOf(out); top.Kind() == reflect.Pointer && top.Elem().Kind() == reflect.Struct && d.root.Kind != yaml.MappingNode {
+		keys := d.known[top.Elem().String()]
+		return nil, []*Error{{Pos: At(name, d.root), Err: fmt.Errorf("want a mapping with the keys %s, got %s", strings.Join(keys, ", "), KindOf(d.root))}}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(out); err != nil {
+		return d.root, d.errors(err)
+	}
+	return d.root, nil
+}
+
+// document is what DecodeStrict needs to word and place yaml.v3's errors.
+type document struct {
+	name  string
+	src   []byte
+	root  *yaml.Node          // the top node; nil when src is not YAML
+	known map[string][]string // the YAML keys of each struct type out holds, by type name
+	kinds map[string]string
+}
+
+var (
+	yamlLineMessage = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	duplicateKey    = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
+	wrongType       = regexp.MustCompile("^cannot unmarshal !!(\\w+) (?:`(.*)` )?into (.*)$")
+	unknownField    = regexp.MustCompile(`^field (\S+) not found in type (\S+)$`)
+)
+
+// errors turns yaml.v3's error into one Error for each problem it holds.
+func (d *document) errors(err error) []*Error {
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	var out []*Error
+	for _, m := range msgs {
+		e := &Error{Pos: Pos{File: d.name}, Err: errors.New(strings.TrimPrefix(m, "yaml: "))}
+		sm := yamlLineMessage.FindStringSubmatch(m)
+		if sm == nil {
+			out = append(out, e)
+			continue
+		}
+		e.Pos.Line, _ = strconv.Atoi(sm[1])
+		msg := sm[2]
+		e.Err = errors.New(msg)
+		if hint, ok := syntaxHints[msg]; ok {
+			e.Err = fmt.Errorf("%s: %s", msg, hint)
+		}
+		if dm := duplicateKey.FindStringSubmatch(msg); dm != nil {
+			e.Err = fmt.Errorf("%q is given twice (first at line %s)", dm[1], dm[2])
+			e.Pos.Col = d.columnOf(e.Pos.Line, dm[1])
+		}
+		if um := unknownField.FindStringSubmatch(msg); um != nil {
+			field := um[1]
+			e.Err = errors.New(UnknownField(field, d.known[um[2]]))
+			if k := findKey(d.root, field, e.Pos.Line); k != nil {
+				e.Pos.Col = k.Column
+			}
+		}
+		if wm := wrongType.FindStringSubmatch(msg); wm != nil {
+			got := yamlKinds[wm[1]]
+			if wm[2] != "" {
+				got += " " + strconv.Quote(wm[2])
+			}
+			e.Err = fmt.Errorf("want %s, got %s", d.goKind(wm[3]), got)
+			if n := findValueOnLine(d.root, e.Pos.Line); n != nil {
+				e.Pos.Col = n.Column
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// goKind says in words what a Go type named in a yaml.v3 error holds.
+func (d *document) goKind(name string) string {
+	if k, ok := d.kinds[name]; ok {
+		return k
+	}
+	if k, ok := goKinds[name]; ok {
+		return k
+	}
+	switch {
+	case strings.HasPrefix(name, "[]") && exported(name[strings.LastIndex(name, ".")+1:]):
+		// []wxmenu.Button: a list of buttons
+		return "a list of " + strings.ToLower(name[strings.LastIndex(name, ".")+1:]) + "s"
+	case strings.HasPrefix(name, "[]"):
+		return "a list"
+	case strings.HasPrefix(name, "float"):
+		return "a number"
+	case strings.HasPrefix(name, "int"), strings.HasPrefix(name, "uint"):
+		return "a whole number"
+	}
+	return "a mapping"
+}
+
+func exported(name string) bool { return name != "" && unicode.IsUpper(rune(name[0])) }
+
+// KindOf says in words what n is, for "want ..., got ..." messages: "a
+// list", "a mapping", "text". An alias is what it points to.
+func KindOf(n *yaml.Node) string {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.ScalarNode:
+		return "text"
+	}
+	return "something else"
+}
+
+// UnknownField says that name is not one of the known field names, and which
+// it may be a typo of: "unknown field "wehn": did you mean "when"?", else
+// "unknown field "x" (known fields: a, b)".
+func UnknownField(name string, known []string) string {
+	text := fmt.Sprintf("unknown field %q", name)
+	if s := Suggest(name, known); s != "" {
+		return text + fmt.Sprintf(": did you mean %q?", s)
+	}
+	if len(known) > 0 {
+		text += fmt.Sprintf(" (known fields: %s)", strings.Join(known, ", "))
+	}
+	return text
+}
+
+// structFields lists the YAML keys of every struct type reachable from t, by
+// the type name yaml.v3 uses in its errors.
+func structFields(t reflect.Type) map[string][]string {
+	out := map[string][]string{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || t == reflect.TypeOf(yaml.Node{}) {
+			return
+		}
+		if _, seen := out[t.String()]; seen {
+			return
+		}
+		out[t.String()] = []string{}
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			if !sf.IsExported() {
+				continue
+			}
+			key := strings.Split(sf.Tag.Get("yaml"), ",")[0]
+			if key == "-" {
+				continue
+			}
+			if key == "" {
+				key = strings.ToLower(sf.Name)
+			}
+			out[t.String()] = append(out[t.String()], key)
+			walk(sf.Type)
+		}
+	}
+	if t != nil {
+		walk(t)
+	}
+	return out
+}
+
+// syntaxHints say what usually causes yaml.v3's syntax errors.
+var syntaxHints = map[string]string{
+	"found unexpected end of stream":                 "is a quote or a bracket left open?",
+	"mapping values are not allowed in this context": "a value with \": \" in it needs quotes",
+	"did not find expected key":                      "check the indentation of this line and the one before",
+	"found character that cannot start any token":    "indent with spaces, not tabs, and quote values starting with @ or `",
+	"did not find expected '-' indicator":            "check the indentation of this list",
+}
+
+var yamlKinds = map[string]string{
+	"str": "text", "int": "a number", "float": "a number", "bool": "true/false",
+	"seq": "a list", "map": "a mapping", "null": "nothing",
+}
+
+var goKinds = map[string]string{
+	"string": "text", "int": "a whole number", "bool": "true or false",
+	"[]string":                "a list of text",
+	"map[string]interface {}": "a mapping of names to values",
+}
+
+// findKey finds the mapping key named key on the given line, anywhere below n.
+func findKey(n *yaml.Node, key string, line int) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Value == key && k.Line == line {
+				return k
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if k := findKey(c, key, line); k != nil {
+			return k
+		}
+	}
+	return nil
+}
+
+// findValueOnLine finds the first mapping value or list item that starts on line.
+func findValueOnLine(n *yaml.Node, line int) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	for i, c := range n.Content {
+		isValue := n.Kind == yaml.SequenceNode || (n.Kind == yaml.MappingNode && i%2 == 1)
+		if isValue && c.Line == line {
+			return c
+		}
+		if v := findValueOnLine(c, line); v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// columnOf finds text on the given line of the file: its 1-based column, or 0.
+func (d *document) columnOf(line int, text string) int {
+	lines := bytes.Split(d.src, []byte("\n"))
+	if line < 1 || line > len(lines) {
+		return 0
+	}
+	return bytes.Index(lines[line-1], []byte(text)) + 1
+}

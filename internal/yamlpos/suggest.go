@@ -1,0 +1,39 @@
+package yamlpos
+
+// Suggest returns the name in known that s is most likely a typo of (within
+// two edits), or "": the "did you mean" of wxreply's files.
+func Suggest(s string, known []string) string {
+	best, bestDist := "", 3
+	for _, k := range known {
+		if d := editDistance(s, k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance counts the edits (insert, delete, replace, or swap two
+// neighbours: "kye" is one edit from "key") between a and b.
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}
