@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/linediff"
 	"github.com/wxreply/wxreply/rules"
 )
 
@@ -629,7 +630,7 @@ func (c *testCase) failure(probs []problem, d engine.Decision, alts []*engine.Re
 	for _, p := range probs {
 		if p.diff != nil {
 			fmt.Fprintf(&b, "  diff (-want +got):\n")
-			b.WriteString(indent(lineDiff(p.diff[0], p.diff[1]), "    "))
+			b.WriteString(indent(linediff.Text(p.diff[0], p.diff[1]), "    "))
 			break
 		}
 	}
