@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/wxreply/wxreply/internal/text"
 	"github.com/wxreply/wxreply/rules"
 )
 
@@ -35,20 +36,13 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		var list rules.Errors
 		if errors.As(err, &list) {
 			fmt.Fprintln(stderr, err)
-			fmt.Fprintf(stderr, "%d %s: the server would keep its current rules\n", len(list), plural(len(list), "error", "errors"))
+			fmt.Fprintf(stderr, "%d %s: the server would keep its current rules\n", len(list), text.Plural(len(list), "error", "errors"))
 		} else {
 			fmt.Fprintf(stderr, "wxreply check: %v\n", err)
 		}
 		return exitFailure
 	}
 	n := len(res.RuleSet.Rules())
-	fmt.Fprintf(stdout, "%d %s OK\n", n, plural(n, "rule", "rules"))
+	fmt.Fprintf(stdout, "%d %s OK\n", n, text.Plural(n, "rule", "rules"))
 	return exitOK
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

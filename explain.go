@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/text"
 	"github.com/wxreply/wxreply/server"
 )
 
@@ -111,7 +112,7 @@ func writeExplanation(w io.Writer, ev *engine.Event, d engine.Decision) {
 		} else {
 			fmt.Fprintf(w, "reply:\n")
 		}
-		fmt.Fprint(w, indent(d.Reply.String(), "  "))
+		fmt.Fprint(w, text.Indent(d.Reply.String(), "  "))
 	}
 	tried := d.Trace
 	if d.Rule != nil && len(tried) > 0 {
@@ -138,11 +139,6 @@ func writeExplanation(w io.Writer, ev *engine.Event, d engine.Decision) {
 		fmt.Fprintf(w, "not matched, in order:\n%s\n", strings.Join(lines, "\n"))
 	}
 	if other > 0 {
-		fmt.Fprintf(w, "not tried: %d %s for other message types or events\n", other, plural(other, "rule", "rules"))
+		fmt.Fprintf(w, "not tried: %d %s for other message types or events\n", other, text.Plural(other, "rule", "rules"))
 	}
-}
-
-func indent(s, prefix string) string {
-	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-	return prefix + strings.Join(lines, "\n"+prefix) + "\n"
 }

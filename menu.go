@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wxreply/wxreply/internal/text"
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server/wxapi"
 	"github.com/wxreply/wxreply/server/wxmenu"
@@ -128,7 +129,7 @@ func readMenu(name, path string, stderr io.Writer, consequence string) (*wxmenu.
 	var list rules.Errors
 	if errors.As(err, &list) {
 		fmt.Fprintln(stderr, err)
-		fmt.Fprintf(stderr, "%d %s%s\n", len(list), plural(len(list), "error", "errors"), consequence)
+		fmt.Fprintf(stderr, "%d %s%s\n", len(list), text.Plural(len(list), "error", "errors"), consequence)
 	} else {
 		fmt.Fprintf(stderr, "wxreply menu %s: %v\n", name, err)
 	}
@@ -137,7 +138,7 @@ func readMenu(name, path string, stderr io.Writer, consequence string) (*wxmenu.
 
 func menuSummary(m *wxmenu.Menu) string {
 	b, s := m.Count()
-	return fmt.Sprintf("%d %s, %d sub-menu %s", b, plural(b, "button", "buttons"), s, plural(s, "button", "buttons"))
+	return fmt.Sprintf("%d %s, %d sub-menu %s", b, text.Plural(b, "button", "buttons"), s, text.Plural(s, "button", "buttons"))
 }
 
 func runMenuCheck(args []string, stdout, stderr io.Writer) int {
@@ -181,7 +182,7 @@ func liveMenu(ctx context.Context, c *wxapi.Client, stderr io.Writer) (*wxmenu.M
 		return nil, err
 	}
 	if n := len(info.ConditionalMenus); n > 0 {
-		fmt.Fprintf(stderr, "note: the account also has %d conditional %s, not shown: wxreply manages the default menu\n", n, plural(n, "menu", "menus"))
+		fmt.Fprintf(stderr, "note: the account also has %d conditional %s, not shown: wxreply manages the default menu\n", n, text.Plural(n, "menu", "menus"))
 	}
 	return wxmenu.FromJSON(info.Menu)
 }

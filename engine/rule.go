@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+
+	"github.com/wxreply/wxreply/internal/text"
 )
 
 // Rule is one compiled rule. All of its conditions must hold for it to match:
@@ -92,13 +94,13 @@ func (r *Rule) reason(c condition, m *matchState) string {
 	case failedMsgType:
 		return fmt.Sprintf("msgtype: want %q, got %q", r.MsgType, ev.MsgType)
 	case failedEventType:
-		return fmt.Sprintf("event: want a %s event, got %s %s message", r.Event, article(ev.MsgType), ev.MsgType)
+		return fmt.Sprintf("event: want a %s event, got %s %s message", r.Event, text.Article(ev.MsgType), ev.MsgType)
 	case failedEvent:
 		return fmt.Sprintf("event: want %q, got %q", r.Event, ev.Event)
 	case failedEventKey:
 		return fmt.Sprintf("event_key: want %s, got %q", quoteList(r.EventKeys), ev.EventKey)
 	case failedTextless:
-		return fmt.Sprintf("keywords: only text and voice messages have Text, and this is %s %s", article(pushKind(ev)), pushKind(ev))
+		return fmt.Sprintf("keywords: only text and voice messages have Text, and this is %s %s", text.Article(pushKind(ev)), pushKind(ev))
 	case failedKeywords:
 		return fmt.Sprintf("keywords (%s): %q matches none of %s", r.Keywords.mode, m.text, bracketList(r.Keywords.words))
 	case failedWhen:
@@ -115,13 +117,6 @@ func pushKind(ev *Event) string {
 		return ev.Event + " event"
 	}
 	return ev.MsgType + " message"
-}
-
-func article(word string) string {
-	if word != "" && strings.ContainsRune("aeiouAEIOU", rune(word[0])) {
-		return "an"
-	}
-	return "a"
 }
 
 func contains(list []string, s string) bool {

@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/text"
 	"github.com/wxreply/wxreply/internal/yamlpos"
 	"github.com/wxreply/wxreply/rules"
 )
@@ -477,7 +478,7 @@ func (p *parser) want(name string, wd wantDef, cn *yaml.Node) want {
 	narrow := func(key string, kinds []engine.Kind, at *yaml.Node) {
 		switch {
 		case w.kind != "" && !slices.Contains(kinds, w.kind):
-			p.fail(at, name, "want.%s: %s %s reply has no %s", key, article(string(w.kind)), w.kind, key)
+			p.fail(at, name, "want.%s: %s %s reply has no %s", key, text.Article(string(w.kind)), w.kind, key)
 		case w.kinds != nil && !slices.ContainsFunc(kinds, func(k engine.Kind) bool { return slices.Contains(w.kinds, k) }):
 			p.fail(at, name, "want.%s: no reply has both %s and %s", key, given[0], key)
 		case w.kinds == nil:
@@ -582,13 +583,6 @@ func kindNames() []string {
 		out[i] = string(k)
 	}
 	return out
-}
-
-func article(word string) string {
-	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
-		return "an"
-	}
-	return "a"
 }
 
 // checkRules checks that every rule a case names is in the folder's rule

@@ -19,6 +19,7 @@ import (
 
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/internal/linediff"
+	"github.com/wxreply/wxreply/internal/text"
 	"github.com/wxreply/wxreply/rules"
 )
 
@@ -291,7 +292,7 @@ func run(w io.Writer, opts Options, folders []*folder) (*Report, error) {
 					fmt.Fprint(w, res.Failure)
 				case opts.Verbose:
 					rep.Passed++
-					fmt.Fprintf(w, "%s: %q: ok (%s)\n", res.Pos, res.Name, cmpOr(res.Rule, "none"))
+					fmt.Fprintf(w, "%s: %q: ok (%s)\n", res.Pos, res.Name, cmp.Or(res.Rule, "none"))
 				default:
 					rep.Passed++
 				}
@@ -324,7 +325,7 @@ func (rep *Report) summary(w io.Writer, opts Options) {
 		}
 	}
 	if notRun > 0 {
-		fmt.Fprintf(w, ", %d %s not run (errors above)", notRun, plural(notRun, "file", "files"))
+		fmt.Fprintf(w, ", %d %s not run (errors above)", notRun, text.Plural(notRun, "file", "files"))
 	}
 	fmt.Fprintln(w)
 	if opts.Run != nil && rep.Passed+rep.Failed == 0 && notRun == 0 {
@@ -368,20 +369,6 @@ func cutLast(s string) (before, after string, found bool) {
 		return s[:i], s[i+1:], true
 	}
 	return s, "", false
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-func cmpOr(s, fallback string) string {
-	if s == "" {
-		return fallback
-	}
-	return s
 }
 
 // problem is one way a case did not get what it wanted.
@@ -543,7 +530,7 @@ func (w *want) check(r *engine.Reply) []problem {
 	if w.items != nil {
 		s := w.list
 		if len(w.items) != len(r.Items) {
-			probs = append(probs, problem{pos: w.listPos, msg: fmt.Sprintf("%s: want %d %s, got %d", s.Kind, len(w.items), plural(len(w.items), s.Item, s.Item+"s"), len(r.Items))})
+			probs = append(probs, problem{pos: w.listPos, msg: fmt.Sprintf("%s: want %d %s, got %d", s.Kind, len(w.items), text.Plural(len(w.items), s.Item, s.Item+"s"), len(r.Items))})
 			return probs
 		}
 		for i, item := range w.items {
@@ -608,7 +595,7 @@ func (c *testCase) failure(probs []problem, d engine.Decision, alts []*engine.Re
 		}
 	}
 	b.WriteString("  want:\n")
-	b.WriteString(indent(c.want.String(), "    "))
+	b.WriteString(text.Indent(c.want.String(), "    "))
 	b.WriteString("  got:\n")
 	if d.Rule == nil {
 		b.WriteString("    rule: none (no reply)\n")
@@ -618,19 +605,19 @@ func (c *testCase) failure(probs []problem, d engine.Decision, alts []*engine.Re
 		case len(alts) > 1:
 			for i, r := range alts {
 				fmt.Fprintf(&b, "    reply %d of %d:\n", i+1, len(d.Rule.Replies))
-				b.WriteString(indent(r.String(), "      "))
+				b.WriteString(text.Indent(r.String(), "      "))
 			}
 		case len(d.Rule.Replies) > 1:
 			fmt.Fprintf(&b, "    reply %d of %d, picked at random:\n", d.Alternative+1, len(d.Rule.Replies))
-			b.WriteString(indent(d.Reply.String(), "      "))
+			b.WriteString(text.Indent(d.Reply.String(), "      "))
 		default:
-			b.WriteString(indent(d.Reply.String(), "    "))
+			b.WriteString(text.Indent(d.Reply.String(), "    "))
 		}
 	}
 	for _, p := range probs {
 		if p.diff != nil {
 			fmt.Fprintf(&b, "  diff (-want +got):\n")
-			b.WriteString(indent(linediff.Text(p.diff[0], p.diff[1]), "    "))
+			b.WriteString(text.Indent(linediff.Text(p.diff[0], p.diff[1]), "    "))
 			break
 		}
 	}
@@ -643,7 +630,7 @@ func (c *testCase) failure(probs []problem, d engine.Decision, alts []*engine.Re
 // String writes the expectations as the test file would, one field a line.
 func (w *want) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "rule: %s\n", cmpOr(w.rule, "none"))
+	fmt.Fprintf(&b, "rule: %s\n", cmp.Or(w.rule, "none"))
 	if w.kind != "" {
 		fmt.Fprintf(&b, "kind: %s\n", w.kind)
 	}
@@ -653,7 +640,7 @@ func (w *want) String() string {
 			fmt.Fprintf(&b, "%s: %q\n", f.key, f.value)
 		case strings.Contains(f.value, "\n") || f.key == "text":
 			fmt.Fprintf(&b, "%s:\n", f.key)
-			b.WriteString(indent(f.value, "  "))
+			b.WriteString(text.Indent(f.value, "  "))
 		default:
 			fmt.Fprintf(&b, "%s: %s\n", f.key, f.value)
 		}
@@ -674,10 +661,4 @@ func (w *want) String() string {
 		}
 	}
 	return b.String()
-}
-
-// indent prefixes every line of s; s ends with a newline, or gets one.
-func indent(s, prefix string) string {
-	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-	return prefix + strings.Join(lines, "\n"+prefix) + "\n"
 }

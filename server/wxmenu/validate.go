@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wxreply/wxreply/internal/text"
 	"github.com/wxreply/wxreply/internal/yamlpos"
 	"github.com/wxreply/wxreply/rules"
 )
@@ -234,12 +235,7 @@ func validateButton(b *Button, i, j int, f *File) rules.Errors {
 }
 
 // aType is "a click", "an article_id".
-func aType(t string) string {
-	if strings.HasPrefix(t, "a") {
-		return "an " + t
-	}
-	return "a " + t
-}
+func aType(t string) string { return text.Article(t) + " " + t }
 
 func checkURL(s string) error {
 	u, err := url.Parse(s)

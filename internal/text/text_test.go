@@ -1,0 +1,26 @@
+package text_test
+
+import (
+	"testing"
+
+	"github.com/wxreply/wxreply/internal/text"
+)
+
+func TestText(t *testing.T) {
+	for _, tt := range []struct{ got, want string }{
+		{text.Plural(0, "rule", "rules"), "rules"},
+		{text.Plural(1, "rule", "rules"), "rule"},
+		{text.Plural(2, "rule", "rules"), "rules"},
+		{text.Article("image"), "an"},
+		{text.Article("Event"), "an"},
+		{text.Article("click"), "a"},
+		{text.Article(""), "a"},
+		{text.Indent("a\nb\n", "  "), "  a\n  b\n"},
+		{text.Indent("a", "> "), "> a\n"},
+		{text.Indent("", "  "), "  \n"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
