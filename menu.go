@@ -16,7 +16,7 @@ import (
 	"github.com/wxreply/wxreply/internal/text"
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server/wxapi"
-	"github.com/wxreply/wxreply/server/wxmenu"
+	"github.com/wxreply/wxreply/wxmenu"
 )
 
 // defaultMenuFile is the menu that check and diff read when none is named.

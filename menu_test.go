@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/wxreply/wxreply/server/wxapi/wxapitest"
-	"github.com/wxreply/wxreply/server/wxmenu"
+	"github.com/wxreply/wxreply/wxmenu"
 )
 
 const (

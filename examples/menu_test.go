@@ -5,7 +5,7 @@ import (
 
 	"github.com/wxreply/wxreply/examples"
 	"github.com/wxreply/wxreply/rules"
-	"github.com/wxreply/wxreply/server/wxmenu"
+	"github.com/wxreply/wxreply/wxmenu"
 )
 
 // TestExampleMenu: the example menu is valid, holds the buttons the example

@@ -3,7 +3,7 @@ package wxmenu_test
 import (
 	"fmt"
 
-	"github.com/wxreply/wxreply/server/wxmenu"
+	"github.com/wxreply/wxreply/wxmenu"
 )
 
 // Every problem of a menu file, with its position.

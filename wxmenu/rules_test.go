@@ -6,7 +6,7 @@ import (
 	"testing/fstest"
 
 	"github.com/wxreply/wxreply/rules"
-	"github.com/wxreply/wxreply/server/wxmenu"
+	"github.com/wxreply/wxreply/wxmenu"
 )
 
 const crossMenu = `button:

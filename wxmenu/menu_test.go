@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/wxreply/wxreply/rules"
-	"github.com/wxreply/wxreply/server/wxmenu"
+	"github.com/wxreply/wxreply/wxmenu"
 )
 
 // oneButton is a menu with one menu bar button whose lines are given; the
