@@ -13,6 +13,7 @@ import (
 	"github.com/wxreply/wxreply/examples"
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/rules/ruletest"
+	"github.com/wxreply/wxreply/rules/ruletest/ruletesting"
 	"github.com/wxreply/wxreply/server"
 )
 
@@ -148,7 +149,7 @@ func TestExamplesAnswerTheFixtures(t *testing.T) {
 //
 //	go test ./examples -run 'TestExampleRuleTests/keywords_test.yaml'
 func TestExampleRuleTests(t *testing.T) {
-	ruletest.Test(t, "rules")
+	ruletesting.Test(t, "rules")
 }
 
 // TestEveryExampleRuleIsTested: each enabled example rule answers at least

@@ -33,8 +33,9 @@
 //	examples/rules/shop_test.yaml:7:7: "window follower": rule: want "welcome-shop-window", got "welcome" (examples/rules/00-shop.yaml:69:5)
 //
 // followed by what was wanted, what was got and why, then a summary, the
-// coverage, and, for CI, JUnit XML ([Report.WriteJUnit]). [Test] runs the
-// same cases inside go test, one subtest per case.
+// coverage, and, for CI, JUnit XML ([Report.WriteJUnit]). [Load] reads the
+// same cases without running them, for package ruletesting, which runs each
+// as a subtest of go test.
 //
 // The package reads files and writes reports; it never serves HTTP.
 package ruletest

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/rules/ruletest"
+	"github.com/wxreply/wxreply/rules/ruletest/ruletesting"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden/*.txt with the output of the runs")
@@ -276,12 +277,12 @@ func TestJUnit(t *testing.T) {
 // TestHelper runs passing cases through the go test helper, from disk and
 // from an fs.FS; each case is a subtest.
 func TestHelper(t *testing.T) {
-	ruletest.Test(t, "testdata/shop/pass_test.yaml")
+	ruletesting.Test(t, "testdata/shop/pass_test.yaml")
 	fsys := fstest.MapFS{
 		"shop.yaml":      {Data: []byte("rules:\n  - id: hi\n    keywords: [hi]\n    reply: {text: hello}\n")},
 		"shop_test.yaml": {Data: []byte("tests:\n  - {name: hi, text: hi, want: {rule: hi, text: hello}}\n")},
 	}
-	ruletest.TestFS(t, fsys, "rules")
+	ruletesting.TestFS(t, fsys, "rules")
 }
 
 func TestDefaults(t *testing.T) {
