@@ -3,10 +3,10 @@ package wxmenu
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/yamlpos"
 	"github.com/wxreply/wxreply/rules"
 )
 
@@ -66,7 +66,7 @@ func CheckRules(f *File, set *engine.RuleSet) rules.Errors {
 			if sends[sent{ev, key}] {
 				continue
 			}
-			warnings = append(warnings, &rules.Error{Pos: sourcePos(r.Source), Rule: r.ID,
+			warnings = append(warnings, &rules.Error{Pos: yamlpos.ParsePos(r.Source), Rule: r.ID,
 				Err: fmt.Errorf("event_key %s: no button of %s sends a %s push with it", key, f.Name, r.Event)})
 		}
 	}
@@ -94,24 +94,4 @@ func (f *File) each(fn func(i, j int, b *Button)) {
 			fn(i, j, &b.SubButtons[j])
 		}
 	}
-}
-
-// sourcePos reads an engine.Rule's Source, "file:line:col".
-func sourcePos(s string) rules.Pos {
-	rest, colText, ok1 := cutLast(s)
-	file, lineText, ok2 := cutLast(rest)
-	line, err1 := strconv.Atoi(lineText)
-	col, err2 := strconv.Atoi(colText)
-	if !ok1 || !ok2 || err1 != nil || err2 != nil {
-		return rules.Pos{File: s}
-	}
-	return rules.Pos{File: file, Line: line, Col: col}
-}
-
-func cutLast(s string) (before, after string, ok bool) {
-	i := strings.LastIndexByte(s, ':')
-	if i < 0 {
-		return s, "", false
-	}
-	return s[:i], s[i+1:], true
 }

@@ -13,13 +13,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/internal/linediff"
 	"github.com/wxreply/wxreply/internal/text"
+	"github.com/wxreply/wxreply/internal/yamlpos"
 	"github.com/wxreply/wxreply/rules"
 )
 
@@ -306,7 +306,9 @@ func run(w io.Writer, opts Options, folders []*folder) (*Report, error) {
 				uncovered = append(uncovered, r)
 			}
 		}
-		slices.SortStableFunc(uncovered, func(a, b *engine.Rule) int { return compareSource(a.Source, b.Source) })
+		slices.SortStableFunc(uncovered, func(a, b *engine.Rule) int {
+			return yamlpos.ParsePos(a.Source).Compare(yamlpos.ParsePos(b.Source))
+		})
 		rep.Uncovered = append(rep.Uncovered, uncovered...)
 	}
 	rep.summary(w, opts)
@@ -348,27 +350,6 @@ func (rep *Report) summary(w io.Writer, opts Options) {
 		rep.BelowMinCoverage = true
 		fmt.Fprintf(w, "coverage %.1f%% is below the minimum of %.1f%%\n", 100*rep.Coverage(), 100*opts.MinCoverage)
 	}
-}
-
-// compareSource orders "file:line:col" positions as they stand in the files.
-func compareSource(a, b string) int {
-	split := func(s string) (string, int, int) {
-		rest, col, _ := cutLast(s)
-		file, line, _ := cutLast(rest)
-		l, _ := strconv.Atoi(line)
-		c, _ := strconv.Atoi(col)
-		return file, l, c
-	}
-	fa, la, ca := split(a)
-	fb, lb, cb := split(b)
-	return cmp.Or(cmp.Compare(fa, fb), cmp.Compare(la, lb), cmp.Compare(ca, cb))
-}
-
-func cutLast(s string) (before, after string, found bool) {
-	if i := strings.LastIndexByte(s, ':'); i >= 0 {
-		return s[:i], s[i+1:], true
-	}
-	return s, "", false
 }
 
 // problem is one way a case did not get what it wanted.
