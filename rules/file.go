@@ -60,10 +60,10 @@ type parsedFile struct {
 }
 
 // listKinds words the lists of a rule file that yaml.v3's errors name by
-// their Go type.
+// their Go type: rules, and replies (kept as nodes, checked as compiled).
 var listKinds = map[string]string{
-	"[]rules.ruleDef":  "a list of rules",
-	"[]rules.replyDef": "a list of replies",
+	"[]rules.ruleDef": "a list of rules",
+	"[]yaml.Node":     "a list of replies",
 }
 
 // parseFile decodes one rule file strictly. Its errors carry positions.
