@@ -1,11 +1,13 @@
 // Package yamlpos reads YAML files with positions, for the file formats of
 // wxreply (rule files, rule test files, the menu file): the place of a node as
-// file:line:col ([Pos], [At]), a strict decoder that reports every problem of
-// a file in one pass with its position and in words a rule author reads
-// ([DecodeStrict]), lookups in the yaml.Node tree that tolerate missing nodes
-// ([Lookup], [Key], [Item], [NameAt]), and the "did you mean" of those
-// formats ([Suggest]).
+// file:line:col ([Pos], [At], and [ParsePos] for a position written out), a
+// strict decoder that reports every problem of a file in one pass with its
+// position and in words a rule author reads ([DecodeStrict], [KindOf],
+// [UnknownField]), lookups in the yaml.Node tree that tolerate missing nodes
+// ([Lookup], [Key], [Keys], [Item], [NameAt]), and the "did you mean" of
+// those formats ([Suggest]).
 //
-// It knows no file format: each caller brings its own Go types and its own
-// error type, which wraps [Error].
+// It knows no file format: each caller brings its own Go types, and its own
+// error type, which it fills from each [Error] (rules.Error adds the rule or
+// the rule test the problem is in).
 package yamlpos
