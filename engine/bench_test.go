@@ -25,7 +25,7 @@ func newBenchAccount(tb testing.TB, n int) benchAccount {
 	var a benchAccount
 	for i := range n {
 		id := fmt.Sprintf("r%05d", i)
-		r := &engine.Rule{ID: id, Source: fmt.Sprintf("account.yaml:%d:5", 10*i+3)}
+		r := &engine.Rule{ID: id, Source: engine.Pos{File: "account.yaml", Line: 10*i + 3, Col: 5}}
 		reply := fmt.Sprintf("回复 %d：感谢您的关注，详情请见菜单。", i)
 		if i%5 == 0 {
 			reply = fmt.Sprintf("{{ .OpenID }} 您好，关于「{{ .Content }}」请见 %d 号说明（{{ .Now.Format \"15:04\" }}）", i)

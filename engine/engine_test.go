@@ -349,7 +349,7 @@ func TestRuleSet_Match_skipsConditionFailingAtRunTime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			bad := &engine.Rule{ID: "bad", Source: "shop.yaml:3:5", When: mustCondition(t, tt.when, nil), Replies: textReplies(t, "bad")}
+			bad := &engine.Rule{ID: "bad", Source: engine.Pos{File: "shop.yaml", Line: 3, Col: 5}, When: mustCondition(t, tt.when, nil), Replies: textReplies(t, "bad")}
 			next := &engine.Rule{ID: "next", Replies: textReplies(t, "next")}
 			rs := engine.NewRuleSet([]*engine.Rule{bad, next}, nil, "")
 			ev := mustEvent(t, tt.fields)
@@ -395,7 +395,7 @@ func TestRuleSet_Match_conditionFineOtherwise(t *testing.T) {
 
 func TestRuleSet_Match_skipsTemplateFailingAtRunTime(t *testing.T) {
 	const src = `first photo: {{ (index .SendPicsInfo.PicList 0).PicMd5Sum }}, sixth: {{ index .SendPicsInfo.PicList 5 }}`
-	bad := &engine.Rule{ID: "photos", Source: "menu.yaml:8:5", Event: "pic_sysphoto", Replies: textReplies(t, src)}
+	bad := &engine.Rule{ID: "photos", Source: engine.Pos{File: "menu.yaml", Line: 8, Col: 5}, Event: "pic_sysphoto", Replies: textReplies(t, src)}
 	next := &engine.Rule{ID: "next", Replies: textReplies(t, "thanks")}
 	rs := engine.NewRuleSet([]*engine.Rule{bad, next}, nil, "")
 

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"github.com/wxreply/wxreply/internal/pos"
+
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -8,14 +10,17 @@ import (
 	"github.com/wxreply/wxreply/internal/text"
 )
 
+// Pos is a place in a rule file: file:line:col.
+type Pos = pos.Pos
+
 // Rule is one compiled rule. All of its conditions must hold for it to match:
 // MsgType, Event, EventKeys and Keywords (the sugar a rule file offers) and
 // When. A zero condition always holds.
 type Rule struct {
 	ID          string
 	Description string
-	// Source says where the rule is defined, as "file:line:col".
-	Source   string
+	// Source is where the rule is defined.
+	Source   Pos
 	Priority int
 
 	MsgType   string   // the push's MsgType must equal it

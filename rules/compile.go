@@ -26,8 +26,7 @@ type compiler struct {
 	errs, warnings Errors
 	set            *engine.RuleSet
 	sites          map[*engine.Template]site // where each template was written
-	rulePos        map[*engine.Rule]Pos
-	whenPos        map[*engine.Rule]Pos // where each rule's condition was written
+	whenPos        map[*engine.Rule]Pos      // where each rule's condition was written
 	samples        map[string]*engine.Event
 }
 
@@ -39,7 +38,7 @@ type site struct {
 }
 
 func newCompiler() *compiler {
-	return &compiler{sites: map[*engine.Template]site{}, rulePos: map[*engine.Rule]Pos{}, whenPos: map[*engine.Rule]Pos{}}
+	return &compiler{sites: map[*engine.Template]site{}, whenPos: map[*engine.Rule]Pos{}}
 }
 
 func (c *compiler) compile(files []*parsedFile, version string) {
@@ -119,13 +118,12 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 	r = &engine.Rule{
 		ID:          def.ID,
 		Description: def.Description,
-		Source:      f.pos(rn).String(),
+		Source:      f.pos(rn),
 		Priority:    def.Priority,
 		MsgType:     def.MsgType,
 		Event:       def.Event,
 		EventKeys:   def.EventKey,
 	}
-	c.rulePos[r] = f.pos(rn)
 
 	if n := yamlpos.Lookup(rn, "msgtype"); n != nil && !slices.Contains(engine.MsgTypes, def.MsgType) {
 		warn(n, "msgtype %q is not one WeChat sends today (%s)", def.MsgType, strings.Join(engine.MsgTypes, ", "))
@@ -541,7 +539,7 @@ func (c *compiler) unreachable() {
 	var catchAll *engine.Rule
 	for _, r := range c.set.Rules() {
 		if catchAll != nil {
-			c.warnings = append(c.warnings, &Error{Pos: c.rulePos[r], Rule: r.ID,
+			c.warnings = append(c.warnings, &Error{Pos: r.Source, Rule: r.ID,
 				Err: fmt.Errorf("never matches: rule %q (%s) comes first and has no condition; lower its priority", catchAll.ID, catchAll.Source)})
 			continue
 		}

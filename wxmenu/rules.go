@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/wxreply/wxreply/engine"
-	"github.com/wxreply/wxreply/internal/yamlpos"
 	"github.com/wxreply/wxreply/rules"
 )
 
@@ -66,7 +65,7 @@ func CheckRules(f *File, set *engine.RuleSet) rules.Errors {
 			if sends[sent{ev, key}] {
 				continue
 			}
-			warnings = append(warnings, &rules.Error{Pos: yamlpos.ParsePos(r.Source), Rule: r.ID,
+			warnings = append(warnings, &rules.Error{Pos: r.Source, Rule: r.ID,
 				Err: fmt.Errorf("event_key %s: no button of %s sends a %s push with it", key, f.Name, r.Event)})
 		}
 	}

@@ -1,6 +1,6 @@
 // Package yamlpos reads YAML files with positions, for the file formats of
 // wxreply (rule files, rule test files, the menu file): the place of a node as
-// file:line:col ([Pos], [At], and [ParsePos] for a position written out), a
+// file:line:col ([Pos] and [At]), a
 // strict decoder that reports every problem of a file in one pass with its
 // position and in words a rule author reads ([DecodeStrict], [KindOf],
 // [UnknownField]), lookups in the yaml.Node tree that tolerate missing nodes

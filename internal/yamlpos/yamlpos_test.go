@@ -63,24 +63,3 @@ func ExampleDecodeStrict() {
 	// f.yaml:2:7: want a list of text, got text "x"
 	// f.yaml:3:1: unknown field "nmae" (known fields: items, tags)
 }
-
-func TestParsePos(t *testing.T) {
-	for s, want := range map[string]yamlpos.Pos{
-		"rules/shop.yaml:12:5": {File: "rules/shop.yaml", Line: 12, Col: 5},
-		`C:\rules\a.yaml:3:7`:  {File: `C:\rules\a.yaml`, Line: 3, Col: 7},
-		"rules/shop.yaml":      {File: "rules/shop.yaml"},
-		"a:b":                  {File: "a:b"},
-	} {
-		got := yamlpos.ParsePos(s)
-		if got != want {
-			t.Errorf("ParsePos(%q) = %+v, want %+v", s, got, want)
-		}
-		if want.Line > 0 && got.String() != s {
-			t.Errorf("ParsePos(%q).String() = %q", s, got.String())
-		}
-	}
-	a, b := yamlpos.ParsePos("a.yaml:9:1"), yamlpos.ParsePos("a.yaml:10:1")
-	if a.Compare(b) >= 0 || b.Compare(a) <= 0 || a.Compare(a) != 0 {
-		t.Errorf("Compare does not order %v before %v", a, b)
-	}
-}

@@ -19,7 +19,6 @@ import (
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/internal/linediff"
 	"github.com/wxreply/wxreply/internal/text"
-	"github.com/wxreply/wxreply/internal/yamlpos"
 	"github.com/wxreply/wxreply/rules"
 )
 
@@ -307,7 +306,7 @@ func run(w io.Writer, opts Options, folders []*folder) (*Report, error) {
 			}
 		}
 		slices.SortStableFunc(uncovered, func(a, b *engine.Rule) int {
-			return yamlpos.ParsePos(a.Source).Compare(yamlpos.ParsePos(b.Source))
+			return a.Source.Compare(b.Source)
 		})
 		rep.Uncovered = append(rep.Uncovered, uncovered...)
 	}
