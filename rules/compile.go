@@ -101,19 +101,13 @@ func (c *compiler) vars(files []*parsedFile) map[string]any {
 // rule compiles one rule definition. With errors, it returns what did
 // compile and ok false.
 func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars map[string]any) (r *engine.Rule, ok bool) {
-	name := def.ID
-	if name == "" {
-		name = "#" + strconv.Itoa(i+1)
+	s := &ruleSite{c: c, f: f, def: def, rn: rn, name: def.ID}
+	if s.name == "" {
+		s.name = "#" + strconv.Itoa(i+1)
 	}
 	nerrs := len(c.errs)
-	fail := func(n *yaml.Node, format string, args ...any) {
-		c.errs = append(c.errs, &Error{Pos: f.pos(n), Rule: name, Err: fmt.Errorf(format, args...)})
-	}
-	warn := func(n *yaml.Node, format string, args ...any) {
-		c.warnings = append(c.warnings, &Error{Pos: f.pos(n), Rule: name, Err: fmt.Errorf(format, args...)})
-	}
 	if def.ID == "" {
-		fail(rn, "missing id: every rule needs a unique id, used in logs, metrics and tests")
+		s.fail(rn, "missing id: every rule needs a unique id, used in logs, metrics and tests")
 	}
 	r = &engine.Rule{
 		ID:          def.ID,
@@ -124,82 +118,128 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 		Event:       def.Event,
 		EventKeys:   def.EventKey,
 	}
-
-	if n := yamlpos.Lookup(rn, "msgtype"); n != nil && !slices.Contains(engine.MsgTypes, def.MsgType) {
-		warn(n, "msgtype %q is not one WeChat sends today (%s)", def.MsgType, strings.Join(engine.MsgTypes, ", "))
+	s.checkSugar()
+	r.Keywords = s.keywords()
+	if r.When = s.when(vars); r.When != nil {
+		c.whenPos[r] = f.pos(yamlpos.Lookup(rn, "when"))
 	}
-	if n := yamlpos.Lookup(rn, "event"); n != nil {
+	r.Replies = s.replies()
+	return r, len(c.errs) == nerrs
+}
+
+// ruleSite is a rule being compiled, and where its problems are reported.
+type ruleSite struct {
+	c    *compiler
+	f    *parsedFile
+	def  ruleDef
+	rn   *yaml.Node
+	name string // the id, or #N without one
+}
+
+func (s *ruleSite) fail(n *yaml.Node, format string, args ...any) {
+	s.c.errs = append(s.c.errs, &Error{Pos: s.f.pos(n), Rule: s.name, Err: fmt.Errorf(format, args...)})
+}
+
+func (s *ruleSite) warn(n *yaml.Node, format string, args ...any) {
+	s.c.warnings = append(s.c.warnings, &Error{Pos: s.f.pos(n), Rule: s.name, Err: fmt.Errorf(format, args...)})
+}
+
+// checkSugar checks msgtype, event and event_key.
+func (s *ruleSite) checkSugar() {
+	def := s.def
+	if n := yamlpos.Lookup(s.rn, "msgtype"); n != nil && !slices.Contains(engine.MsgTypes, def.MsgType) {
+		s.warn(n, "msgtype %q is not one WeChat sends today (%s)", def.MsgType, strings.Join(engine.MsgTypes, ", "))
+	}
+	if n := yamlpos.Lookup(s.rn, "event"); n != nil {
 		if def.MsgType != "" && def.MsgType != "event" {
-			fail(n, "event: events come with msgtype event, and this rule asks for msgtype %s", def.MsgType)
+			s.fail(n, "event: events come with msgtype event, and this rule asks for msgtype %s", def.MsgType)
 		}
 		if !slices.ContainsFunc(engine.Events, func(e string) bool { return strings.EqualFold(e, def.Event) }) {
-			warn(n, "event %q is not one WeChat sends today (%s)", def.Event, strings.Join(engine.Events, ", "))
+			s.warn(n, "event %q is not one WeChat sends today (%s)", def.Event, strings.Join(engine.Events, ", "))
 		}
 	}
-	if n := yamlpos.Lookup(rn, "event_key"); n != nil && len(def.EventKey) == 0 {
-		fail(n, "event_key is empty: give a key or a list of keys")
+	if n := yamlpos.Lookup(s.rn, "event_key"); n != nil && len(def.EventKey) == 0 {
+		s.fail(n, "event_key is empty: give a key or a list of keys")
 	}
+}
 
-	if kn := yamlpos.Lookup(rn, "keywords"); kn != nil {
-		switch {
-		case len(def.Keywords) == 0:
-			fail(kn, "keywords is empty: give at least one")
-		case def.Event != "" || (def.MsgType != "" && def.MsgType != "text" && def.MsgType != "voice"):
-			fail(kn, "keywords never match here: they are compared with Text, which only text and voice messages have")
+// keywords compiles keywords and match; nil when the rule has none.
+func (s *ruleSite) keywords() *engine.Keywords {
+	def := s.def
+	kn := yamlpos.Lookup(s.rn, "keywords")
+	if kn == nil {
+		if mn := yamlpos.Lookup(s.rn, "match"); mn != nil {
+			s.fail(mn, "match applies to keywords, and this rule has none")
 		}
-		for j, w := range def.Keywords {
-			if strings.TrimSpace(w) == "" {
-				fail(yamlpos.Item(kn, j), "keywords[%d] is empty: it would match every message", j)
-			}
-		}
-		k, err := engine.NewKeywords(engine.KeywordMode(def.Match), def.Keywords)
-		var ke *engine.KeywordError
-		switch {
-		case errors.As(err, &ke) && errors.As(ke.Err, new(*syntax.Error)):
-			fail(yamlpos.Item(kn, ke.Index), "keywords[%d]: not a regular expression: %v", ke.Index, ke.Err)
-		case errors.As(err, &ke):
-			fail(yamlpos.Item(kn, ke.Index), "keywords[%d]: %v", ke.Index, ke.Err)
-		case err != nil:
-			fail(yamlpos.Lookup(rn, "match"), "match: %v", err)
-		}
-		r.Keywords = k
-	} else if mn := yamlpos.Lookup(rn, "match"); mn != nil {
-		fail(mn, "match applies to keywords, and this rule has none")
+		return nil
 	}
-
-	if wn := yamlpos.Lookup(rn, "when"); wn != nil {
-		if strings.TrimSpace(def.When) == "" {
-			fail(wn, "when is empty: write a condition, or leave when out")
-		} else if cond, err := engine.CompileCondition(def.When, vars); err != nil {
-			c.errs = append(c.errs, c.exprError(f, wn, name, err))
-		} else {
-			r.When = cond
-			c.whenPos[r] = f.pos(wn)
+	switch {
+	case len(def.Keywords) == 0:
+		s.fail(kn, "keywords is empty: give at least one")
+	case def.Event != "" || (def.MsgType != "" && def.MsgType != "text" && def.MsgType != "voice"):
+		s.fail(kn, "keywords never match here: they are compared with Text, which only text and voice messages have")
+	}
+	for j, w := range def.Keywords {
+		if strings.TrimSpace(w) == "" {
+			s.fail(yamlpos.Item(kn, j), "keywords[%d] is empty: it would match every message", j)
 		}
 	}
+	k, err := engine.NewKeywords(engine.KeywordMode(def.Match), def.Keywords)
+	var ke *engine.KeywordError
+	switch {
+	case errors.As(err, &ke) && errors.As(ke.Err, new(*syntax.Error)):
+		s.fail(yamlpos.Item(kn, ke.Index), "keywords[%d]: not a regular expression: %v", ke.Index, ke.Err)
+	case errors.As(err, &ke):
+		s.fail(yamlpos.Item(kn, ke.Index), "keywords[%d]: %v", ke.Index, ke.Err)
+	case err != nil:
+		s.fail(yamlpos.Lookup(s.rn, "match"), "match: %v", err)
+	}
+	return k
+}
 
-	replyNode, repliesNode := yamlpos.Lookup(rn, "reply"), yamlpos.Lookup(rn, "replies")
+// when compiles the condition; nil when the rule has none or it fails.
+func (s *ruleSite) when(vars map[string]any) *engine.Condition {
+	wn := yamlpos.Lookup(s.rn, "when")
+	if wn == nil {
+		return nil
+	}
+	if strings.TrimSpace(s.def.When) == "" {
+		s.fail(wn, "when is empty: write a condition, or leave when out")
+		return nil
+	}
+	cond, err := engine.CompileCondition(s.def.When, vars)
+	if err != nil {
+		s.c.errs = append(s.c.errs, s.c.exprError(s.f, wn, s.name, err))
+		return nil
+	}
+	return cond
+}
+
+// replies compiles reply, or the alternatives of replies.
+func (s *ruleSite) replies() []*engine.ReplyTemplate {
+	replyNode, repliesNode := yamlpos.Lookup(s.rn, "reply"), yamlpos.Lookup(s.rn, "replies")
 	switch {
 	case replyNode != nil && repliesNode != nil:
-		fail(repliesNode, "give reply or replies, not both")
+		s.fail(repliesNode, "give reply or replies, not both")
 	case replyNode == nil && repliesNode == nil:
-		fail(rn, "no reply: give reply (or replies, for one picked at random)")
+		s.fail(s.rn, "no reply: give reply (or replies, for one picked at random)")
 	case replyNode != nil:
-		if rt := c.reply(f, name, "reply", replyNode); rt != nil {
-			r.Replies = []*engine.ReplyTemplate{rt}
+		if rt := s.c.reply(s.f, s.name, "reply", replyNode); rt != nil {
+			return []*engine.ReplyTemplate{rt}
 		}
 	default:
-		if len(def.Replies) == 0 {
-			fail(repliesNode, "replies is empty: give at least one reply")
+		if len(s.def.Replies) == 0 {
+			s.fail(repliesNode, "replies is empty: give at least one reply")
 		}
-		for j := range def.Replies {
-			field := fmt.Sprintf("replies[%d]", j)
-			if rt := c.reply(f, name, field, yamlpos.Item(repliesNode, j)); rt != nil {
-				r.Replies = append(r.Replies, rt)
+		var out []*engine.ReplyTemplate
+		for j := range s.def.Replies {
+			if rt := s.c.reply(s.f, s.name, fmt.Sprintf("replies[%d]", j), yamlpos.Item(repliesNode, j)); rt != nil {
+				out = append(out, rt)
 			}
 		}
+		return out
 	}
-	return r, len(c.errs) == nerrs
+	return nil
 }
 
 // exprError places expr's (line:col) inside the file.
