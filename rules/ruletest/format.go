@@ -460,70 +460,17 @@ func (p *parser) want(name string, wd wantDef, cn *yaml.Node) want {
 		w.rule = wd.Rule
 	}
 	w.rulePos = p.pos(yamlpos.Key(wn, "rule"))
+	p.wantKind(name, wd, wn, &w)
 
 	var given []string // the reply fields given, for messages
-	if kn := yamlpos.Lookup(wn, "kind"); kn != nil {
-		w.kind, w.kindPos = engine.Kind(wd.Kind), p.pos(yamlpos.Key(wn, "kind"))
-		if !slices.Contains(engine.Kinds, w.kind) {
-			msg := fmt.Sprintf("want.kind: unknown reply kind %q", wd.Kind)
-			if s := yamlpos.Suggest(wd.Kind, kindNames()); s != "" {
-				msg += fmt.Sprintf(": did you mean %q?", s)
-			} else {
-				msg += " (" + strings.Join(kindNames(), ", ") + ")"
-			}
-			p.fail(kn, name, "%s", msg)
-		}
-		w.kinds = []engine.Kind{w.kind}
-	}
-	narrow := func(key string, kinds []engine.Kind, at *yaml.Node) {
-		switch {
-		case w.kind != "" && !slices.Contains(kinds, w.kind):
-			p.fail(at, name, "want.%s: %s %s reply has no %s", key, text.Article(string(w.kind)), w.kind, key)
-		case w.kinds != nil && !slices.ContainsFunc(kinds, func(k engine.Kind) bool { return slices.Contains(w.kinds, k) }):
-			p.fail(at, name, "want.%s: no reply has both %s and %s", key, given[0], key)
-		case w.kinds == nil:
-			w.kinds = kinds
-		default:
-			w.kinds = slices.DeleteFunc(slices.Clone(w.kinds), func(k engine.Kind) bool { return !slices.Contains(kinds, k) })
-		}
-		given = append(given, key)
-	}
 	for _, rf := range replyFields {
 		vn := yamlpos.Lookup(wn, rf.key)
 		if vn == nil {
 			continue
 		}
-		kpos := p.pos(yamlpos.Key(wn, rf.key))
-		narrow(rf.key, rf.kinds, yamlpos.Key(wn, rf.key))
-		switch {
-		case rf.key == "text_contains":
-			items := []*yaml.Node{vn}
-			if vn.Kind == yaml.SequenceNode {
-				items = vn.Content
-			}
-			if len(wd.TextContains) == 0 {
-				p.fail(vn, name, "want.text_contains is empty: give a piece of text, or a list of them")
-			}
-			for j, s := range wd.TextContains {
-				if s == "" {
-					p.fail(items[j], name, "want.text_contains: an empty string is in every text")
-				}
-				w.fields = append(w.fields, fieldWant{key: rf.key, value: s, pos: kpos})
-			}
-		case rf.key == "text_regex":
-			re, err := regexp.Compile(wd.TextRegex)
-			if err != nil {
-				p.fail(vn, name, "want.text_regex: not a regular expression: %v", err)
-			}
-			w.fields = append(w.fields, fieldWant{key: rf.key, value: wd.TextRegex, re: re, pos: kpos})
-		case rf.list != nil:
-			w.list, w.listPos = rf.list, kpos
-			w.items = p.items(name, rf.list, vn)
-		case vn.Kind != yaml.ScalarNode:
-			p.fail(vn, name, "want.%s: want text, got %s", rf.key, yamlpos.KindOf(vn))
-		default:
-			w.fields = append(w.fields, fieldWant{key: rf.key, value: vn.Value, pos: kpos})
-		}
+		p.narrow(name, &w, rf.key, rf.kinds, yamlpos.Key(wn, rf.key), given)
+		given = append(given, rf.key)
+		p.wantField(name, wd, rf, vn, p.pos(yamlpos.Key(wn, rf.key)), &w)
 	}
 	if w.rule == "" && rn != nil && w.checksReply() {
 		first := "kind"
@@ -533,6 +480,73 @@ func (p *parser) want(name string, wd wantDef, cn *yaml.Node) want {
 		p.fail(yamlpos.Key(wn, first), name, "want.%s: rule is none (no reply), so there is no reply to check", first)
 	}
 	return w
+}
+
+// wantKind checks want.kind.
+func (p *parser) wantKind(name string, wd wantDef, wn *yaml.Node, w *want) {
+	kn := yamlpos.Lookup(wn, "kind")
+	if kn == nil {
+		return
+	}
+	w.kind, w.kindPos = engine.Kind(wd.Kind), p.pos(yamlpos.Key(wn, "kind"))
+	if !slices.Contains(engine.Kinds, w.kind) {
+		msg := fmt.Sprintf("want.kind: unknown reply kind %q", wd.Kind)
+		if s := yamlpos.Suggest(wd.Kind, kindNames()); s != "" {
+			msg += fmt.Sprintf(": did you mean %q?", s)
+		} else {
+			msg += " (" + strings.Join(kindNames(), ", ") + ")"
+		}
+		p.fail(kn, name, "%s", msg)
+	}
+	w.kinds = []engine.Kind{w.kind}
+}
+
+// narrow keeps, of the reply kinds the want allows, those that have key;
+// given are the keys seen before, for the message when none is left.
+func (p *parser) narrow(name string, w *want, key string, kinds []engine.Kind, at *yaml.Node, given []string) {
+	switch {
+	case w.kind != "" && !slices.Contains(kinds, w.kind):
+		p.fail(at, name, "want.%s: %s %s reply has no %s", key, text.Article(string(w.kind)), w.kind, key)
+	case w.kinds != nil && !slices.ContainsFunc(kinds, func(k engine.Kind) bool { return slices.Contains(w.kinds, k) }):
+		p.fail(at, name, "want.%s: no reply has both %s and %s", key, given[0], key)
+	case w.kinds == nil:
+		w.kinds = kinds
+	default:
+		w.kinds = slices.DeleteFunc(slices.Clone(w.kinds), func(k engine.Kind) bool { return !slices.Contains(kinds, k) })
+	}
+}
+
+// wantField checks one expectation of the reply, given at vn.
+func (p *parser) wantField(name string, wd wantDef, rf wantKey, vn *yaml.Node, kpos rules.Pos, w *want) {
+	switch {
+	case rf.key == "text_contains":
+		items := []*yaml.Node{vn}
+		if vn.Kind == yaml.SequenceNode {
+			items = vn.Content
+		}
+		if len(wd.TextContains) == 0 {
+			p.fail(vn, name, "want.text_contains is empty: give a piece of text, or a list of them")
+		}
+		for j, s := range wd.TextContains {
+			if s == "" {
+				p.fail(items[j], name, "want.text_contains: an empty string is in every text")
+			}
+			w.fields = append(w.fields, fieldWant{key: rf.key, value: s, pos: kpos})
+		}
+	case rf.key == "text_regex":
+		re, err := regexp.Compile(wd.TextRegex)
+		if err != nil {
+			p.fail(vn, name, "want.text_regex: not a regular expression: %v", err)
+		}
+		w.fields = append(w.fields, fieldWant{key: rf.key, value: wd.TextRegex, re: re, pos: kpos})
+	case rf.list != nil:
+		w.list, w.listPos = rf.list, kpos
+		w.items = p.items(name, rf.list, vn)
+	case vn.Kind != yaml.ScalarNode:
+		p.fail(vn, name, "want.%s: want text, got %s", rf.key, yamlpos.KindOf(vn))
+	default:
+		w.fields = append(w.fields, fieldWant{key: rf.key, value: vn.Value, pos: kpos})
+	}
 }
 
 // items checks the expected items of a list kind: each a mapping of some
