@@ -151,6 +151,28 @@ func validate(m *Menu, f *File) rules.Errors {
 	return errs
 }
 
+// checkLengths checks the length of the key, the URL (and its form) and
+// the other ids WeChat limits.
+func checkLengths(b *Button, pos func(field string) rules.Pos, add func(rules.Pos, string, ...any)) {
+	if n := len(b.Key); n > MaxKeyBytes {
+		add(pos("key"), "key is %d bytes: at most %d", n, MaxKeyBytes)
+	}
+	if b.URL != "" {
+		if n := len(b.URL); n > MaxURLBytes {
+			add(pos("url"), "url is %d bytes: at most %d", n, MaxURLBytes)
+		} else if err := checkURL(b.URL); err != nil {
+			add(pos("url"), "url %q: %v", b.URL, err)
+		}
+	}
+	for _, name := range []string{"media_id", "article_id", "appid", "pagepath"} {
+		if n := len(b.field(name)); n > maxOtherIDBytes {
+			add(pos(name), "%s is %d bytes: at most %d", name, n, maxOtherIDBytes)
+		}
+	}
+}
+
+// validateButton checks one button: its name, its type and the fields the
+// type needs, or its sub-menu.
 func validateButton(b *Button, i, j int, f *File) rules.Errors {
 	var errs rules.Errors
 	add := func(p rules.Pos, format string, args ...any) {
@@ -216,21 +238,7 @@ func validateButton(b *Button, i, j int, f *File) rules.Errors {
 			add(pos(name), "%s is not used by %s button: remove it", name, aType(b.Type))
 		}
 	}
-	if n := len(b.Key); n > MaxKeyBytes {
-		add(pos("key"), "key is %d bytes: at most %d", n, MaxKeyBytes)
-	}
-	if b.URL != "" {
-		if n := len(b.URL); n > MaxURLBytes {
-			add(pos("url"), "url is %d bytes: at most %d", n, MaxURLBytes)
-		} else if err := checkURL(b.URL); err != nil {
-			add(pos("url"), "url %q: %v", b.URL, err)
-		}
-	}
-	for _, name := range []string{"media_id", "article_id", "appid", "pagepath"} {
-		if n := len(b.field(name)); n > maxOtherIDBytes {
-			add(pos(name), "%s is %d bytes: at most %d", name, n, maxOtherIDBytes)
-		}
-	}
+	checkLengths(b, pos, add)
 	return errs
 }
 
