@@ -15,6 +15,7 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
+	"github.com/wxreply/wxreply/internal/text"
 )
 
 // MaxConditionNodes bounds the size of one condition, so that a generated or
@@ -221,12 +222,12 @@ func (k *Keywords) Words() []string { return k.words }
 
 // Match reports whether text, trimmed, matches a keyword. lowered is the same
 // text trimmed and lower-cased, computed once per message by the caller.
-func (k *Keywords) Match(text, lowered string) bool {
+func (k *Keywords) Match(said, lowered string) bool {
 	switch k.mode {
 	case MatchRegex:
-		text = truncateUTF8(text, MaxScannedText)
+		said = text.Cut(said, MaxScannedText)
 		for _, re := range k.res {
-			if re.MatchString(text) {
+			if re.MatchString(said) {
 				return true
 			}
 		}

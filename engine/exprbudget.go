@@ -17,6 +17,7 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm/runtime"
+	"github.com/wxreply/wxreply/internal/text"
 )
 
 // A condition is held to its Budget without changing expr: compile-time
@@ -327,7 +328,7 @@ const MaxScannedText = 8 << 10
 
 func meteredMatches(args ...any) (any, error) {
 	m := meterOf(args[0])
-	text, ok1 := args[1].(string)
+	subject, ok1 := args[1].(string)
 	pattern, ok2 := args[2].(string)
 	if !ok1 || !ok2 {
 		return nil, fmt.Errorf("invalid operation: %T matches %T", args[1], args[2])
@@ -341,9 +342,9 @@ func meteredMatches(args ...any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	text = truncateUTF8(text, MaxScannedText)
-	m.chargeBytes(len(text) * insts / 8)
-	return re.MatchString(text), nil
+	subject = text.Cut(subject, MaxScannedText)
+	m.chargeBytes(len(subject) * insts / 8)
+	return re.MatchString(subject), nil
 }
 
 // programSize is the number of instructions of re's compiled program: what
@@ -351,17 +352,6 @@ func meteredMatches(args ...any) (any, error) {
 func programSize(re *regexp.Regexp) int {
 	n, _ := PatternSize(re.String())
 	return n
-}
-
-// truncateUTF8 cuts s to at most n bytes without splitting a character.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // budgetPatcher puts the meter in the way of loops and of the operators

@@ -21,7 +21,7 @@ type cdata struct {
 	Text string `xml:",cdata"`
 }
 
-func text(s string) cdata { return cdata{Text: sanitize(s)} }
+func cdataOf(s string) cdata { return cdata{Text: sanitize(s)} }
 
 // EncodeReply writes reply as the passive reply XML to the push ev: addressed
 // back to its sender, from the account, created at now. The elements are
@@ -86,7 +86,7 @@ func (w *replyWriter) element(name string, v any) {
 	}
 }
 
-func (w *replyWriter) text(name, s string) { w.element(name, text(s)) }
+func (w *replyWriter) text(name, s string) { w.element(name, cdataOf(s)) }
 
 // fields writes values, one per field of s, leaving out the empty ones the
 // schema lets go.

@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -25,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/text"
 	"github.com/wxreply/wxreply/server/wxcrypto"
 )
 
@@ -275,7 +275,7 @@ func (s *Server) AdminHandler() http.Handler { return s.admin }
 func clientAttrs(c echo.Context) []any {
 	attrs := []any{"remote", c.RealIP()}
 	if xff := c.Request().Header.Get(echo.HeaderXForwardedFor); xff != "" {
-		attrs = append(attrs, "forwarded_for", truncateUTF8(xff, 200))
+		attrs = append(attrs, "forwarded_for", text.Cut(xff, 200))
 	}
 	return attrs
 }
@@ -658,10 +658,10 @@ func (s *Server) encode(d engine.Decision, ev *engine.Event, seal sealed) []byte
 		return Success
 	}
 	now := s.opts.Now()
-	if text := d.Reply.Text(); d.Reply.Kind == engine.KindText && len(text) > engine.MaxTextBytes {
+	if content := d.Reply.Text(); d.Reply.Kind == engine.KindText && len(content) > engine.MaxTextBytes {
 		s.metrics.truncated.WithLabelValues(d.Rule.ID).Inc()
-		s.log.Warn("text reply cut to what WeChat delivers", "rule", d.Rule.ID, "bytes", len(text), "limit", engine.MaxTextBytes)
-		d.Reply = engine.NewReply(engine.KindText, map[string]string{"text": truncateUTF8(text, engine.MaxTextBytes)})
+		s.log.Warn("text reply cut to what WeChat delivers", "rule", d.Rule.ID, "bytes", len(content), "limit", engine.MaxTextBytes)
+		d.Reply = engine.NewReply(engine.KindText, map[string]string{"text": text.Cut(content, engine.MaxTextBytes)})
 	}
 	reply, err := EncodeReply(d.Reply, ev, now)
 	if err != nil {
@@ -725,17 +725,6 @@ func redact(msg string, ev *engine.Event) string {
 		msg = strings.ReplaceAll(msg, v, "[redacted]")
 	}
 	return msg
-}
-
-// truncateUTF8 cuts s to at most n bytes without splitting a character.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // dedupeKey names a push across WeChat's retries: the account it was sent

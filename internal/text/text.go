@@ -3,7 +3,10 @@
 // word things the same way.
 package text
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Plural returns one when n is 1, else many: "1 rule", "2 rules".
 func Plural(n int, one, many string) string {
@@ -26,4 +29,15 @@ func Article(word string) string {
 func Indent(s, prefix string) string {
 	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 	return prefix + strings.Join(lines, "\n"+prefix) + "\n"
+}
+
+// Cut cuts s to at most n bytes without splitting a character.
+func Cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
