@@ -8,17 +8,20 @@
 //	wxreply menu COMMAND [FILE]  check, diff, push, get or delete the custom menu
 //	wxreply bench [flags]        measure how many pushes a server answers, and how fast
 //	wxreply health [--url URL]   exit 0 when a server answers its health check
-//	wxreply version              print the version
+//	wxreply version              print the version, the source revision and the Go version
 //
 // Run "wxreply COMMAND -h" for a command's flags.
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 )
 
 // Exit codes, as promtool has them.
@@ -28,8 +31,39 @@ const (
 	exitUsage   = 2 // the command line is wrong
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=...";
+// without it, the module's version from the build information is used
+// (v1.2.3 for go install ...@v1.2.3, (devel) in a checkout).
+var version = ""
+
+// versionLine says which wxreply this is: its version, the revision of the
+// source it was built from (with "+dirty" for uncommitted changes), and the
+// Go that built it.
+func versionLine() string {
+	v, revision, dirty, goVersion := version, "", false, runtime.Version()
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if v == "" {
+			v = info.Main.Version
+		}
+		goVersion = info.GoVersion
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				revision = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+	}
+	line := "wxreply " + cmp.Or(v, "(devel)")
+	if revision != "" {
+		line += " " + revision[:min(12, len(revision))]
+		if dirty {
+			line += "+dirty"
+		}
+	}
+	return line + " " + goVersion
+}
 
 type command struct {
 	name, summary string
@@ -45,8 +79,8 @@ var commands = []command{
 	{"menu", "check, diff, push, get or delete the account's custom menu", runMenu},
 	{"bench", "send signed pushes for a while and print pushes per second, latency and errors", runBench},
 	{"health", "exit 0 when a server's /healthz or /readyz answers 200 (for container health checks)", runHealth},
-	{"version", "print wxreply's version", func(_ []string, stdout, _ io.Writer) int {
-		fmt.Fprintf(stdout, "wxreply %s\n", version)
+	{"version", "print wxreply's version, its source revision and the Go it was built with", func(_ []string, stdout, _ io.Writer) int {
+		fmt.Fprintln(stdout, versionLine())
 		return exitOK
 	}},
 }
@@ -60,7 +94,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // dispatch runs the command that args name, or prints the usage of prog.
+// "help CMD" is "CMD -h".
 func dispatch(prog, intro string, cmds []command, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 2 && args[0] == "help" {
+		args = []string{args[1], "-h"}
+	}
+	if len(args) > 0 && args[0] == "--version" && prog == "wxreply" {
+		args = []string{"version"}
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr, prog, intro, cmds)
 		if len(args) == 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -166,5 +167,21 @@ func TestUnknownCommand(t *testing.T) {
 	code, _, stderr := runCLI(t, "serv")
 	if code != exitUsage || !strings.Contains(stderr, `unknown command "serv"`) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestVersionAndHelp: version and --version say which build this is; help
+// CMD is CMD -h.
+func TestVersionAndHelp(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		code, out, _ := runCLI(t, args...)
+		if code != exitOK || !regexp.MustCompile(`^wxreply \S+( [0-9a-f]{12}(\+dirty)?)? go1\.\d+`).MatchString(out) {
+			t.Errorf("%v: exit %d, %q", args, code, out)
+		}
+	}
+	code, _, errOut := runCLI(t, "help", "check")
+	_, _, direct := runCLI(t, "check", "-h")
+	if code != exitOK || errOut != direct || !strings.Contains(errOut, "check") {
+		t.Errorf("help check: exit %d\n%s\nwant what check -h prints:\n%s", code, errOut, direct)
 	}
 }
