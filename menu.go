@@ -192,7 +192,7 @@ func runMenuDiff(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	api := addAPIFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: wxreply menu diff [flags] [FILE]\n\nShows, as a unified diff, what \"wxreply menu push FILE\" would change in the\naccount's live menu. FILE defaults to %s.\n\n", defaultMenuFile)
+		fmt.Fprintf(stderr, "Usage: wxreply menu diff [flags] [FILE]\n\nShows, as a unified diff, what \"wxreply menu push FILE\" would change in the\naccount's live menu, and exits 1 when they differ (0 when they do not, 2 on a\nwrong command line). FILE defaults to %s.\n\n", defaultMenuFile)
 		fs.PrintDefaults()
 	}
 	path, code, ok := menuArgs(fs, args, optionalFile)
@@ -225,7 +225,7 @@ func runMenuDiff(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	fmt.Fprint(stdout, d)
-	return exitOK
+	return exitFailure // like diff(1): 1 when the two differ, so that scripts can tell
 }
 
 func runMenuPush(args []string, stdout, stderr io.Writer) int {

@@ -53,7 +53,7 @@ func TestMenuPushThenGet(t *testing.T) {
 	}
 
 	code, stdout, stderr := runMenuCmd(t, fake, "diff", "examples/menu.yaml", "--appid", menuAppID)
-	if code != exitOK || !strings.HasPrefix(stdout, "--- live menu of "+menuAppID+" (none)\n+++ examples/menu.yaml\n@@ -0,0 +1,") {
+	if code != exitFailure || !strings.HasPrefix(stdout, "--- live menu of "+menuAppID+" (none)\n+++ examples/menu.yaml\n@@ -0,0 +1,") {
 		t.Errorf("diff before push: exit %d\n%s%s", code, stdout, stderr)
 	}
 
@@ -91,7 +91,7 @@ func TestMenuPushThenGet(t *testing.T) {
 	src, _ := os.ReadFile("examples/menu.yaml")
 	os.WriteFile(changed, bytes.Replace(src, []byte("key: MENU_PLAYLIST"), []byte("key: MENU_SONGS"), 1), 0o644)
 	code, stdout, _ = runMenuCmd(t, fake, "diff", changed, "--appid", menuAppID)
-	if code != exitOK || !strings.Contains(stdout, "\n-        key: MENU_PLAYLIST\n+        key: MENU_SONGS\n") {
+	if code != exitFailure || !strings.Contains(stdout, "\n-        key: MENU_PLAYLIST\n+        key: MENU_SONGS\n") {
 		t.Errorf("diff of a change: exit %d\n%s", code, stdout)
 	}
 	if got := fake.TokenFetches(); got != 5 {
