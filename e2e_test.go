@@ -759,7 +759,7 @@ func TestE2ECommands(t *testing.T) {
 	}{
 		{"check", []string{"check"}, rulesOK},
 		{"check examples", []string{"check", "examples/rules"}, rulesOK},
-		{"version", []string{"version"}, regexp.MustCompile(`^wxreply \S+\n$`)},
+		{"version", []string{"version"}, regexp.MustCompile(`^wxreply \S+( [0-9a-f]{12}(\+dirty)?)? go1\.\S+\n$`)},
 		{"explain", []string{"explain", "--text", "菜单"}, regexp.MustCompile(`(?m)^rule: menu-board \(`)},
 		{"help", []string{"help"}, regexp.MustCompile(`^$`)},
 	}

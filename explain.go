@@ -23,7 +23,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	key := fs.String("key", "", "the event's EventKey: a menu key, or qrscene_X for a QR-code follow")
 	xmlFile := fs.String("file", "", "a push as WeChat sends it, e.g. a fixture's XML")
 	from := fs.String("from", "oWx7Tb2LkQ9mZr5pYc3NvH8sDf1A", "the user's OpenID")
-	at := fs.String("now", "", "the time rules see, RFC 3339 (default now)")
+	at := fs.String("now", "", "the time rules see: RFC 3339, or 2024-06-12 22:30 in the account's time zone (default now)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: wxreply explain [--rules DIR] (--text S | --event E [--key K] | --file MSG.xml)\n\nShows the rule that answers the message, its reply, and why each rule before it\ndid not match.\n\n")
 		fs.PrintDefaults()
@@ -44,12 +44,12 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 
 	now := time.Now().In(engine.DefaultLocation)
 	if *at != "" {
-		t, err := time.Parse(time.RFC3339, *at)
+		t, err := engine.ParseTime(*at, engine.DefaultLocation)
 		if err != nil {
-			fmt.Fprintf(stderr, "wxreply explain: --now: %v (write e.g. 2024-06-12T10:00:00+08:00)\n", err)
+			fmt.Fprintf(stderr, "wxreply explain: --now: %v\n", err)
 			return exitUsage
 		}
-		now = t.In(engine.DefaultLocation)
+		now = t
 	}
 	fields := map[string]string{
 		"ToUserName":   "gh_wxreply_explain",

@@ -74,7 +74,10 @@ func TestCheck(t *testing.T) {
 		{"folder named like a rule file", []string{"check", withFolder}, exitFailure, "",
 			filepath.ToSlash(withFolder) + "/x.yaml: is a folder, not a rule file: folders inside the rules folder are not read; rename it so that its name does not end in .yaml\n"},
 		{"missing folder", []string{"check", filepath.Join(good, "nope")}, exitFailure, "", "no such file or directory"},
-		{"two folders", []string{"check", good, bad}, exitUsage, "", "Usage: wxreply check [DIR]"},
+		{"two folders", []string{"check", good, bad}, exitFailure, good + ": 5 rules OK\n",
+			filepath.ToSlash(bad) + ": 1 error: the server would keep its current rules\n"},
+		{"--rules, as serve takes it", []string{"check", "--rules", good}, exitOK, "5 rules OK\n", ""},
+		{"a flag after the folder", []string{"check", bad, "--rules", good}, exitFailure, good + ": 5 rules OK\n", "did you mean \"when\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,5 +186,17 @@ func TestVersionAndHelp(t *testing.T) {
 	_, _, direct := runCLI(t, "check", "-h")
 	if code != exitOK || errOut != direct || !strings.Contains(errOut, "check") {
 		t.Errorf("help check: exit %d\n%s\nwant what check -h prints:\n%s", code, errOut, direct)
+	}
+}
+
+// TestExplainNow: explain takes the times test files take.
+func TestExplainNow(t *testing.T) {
+	for _, now := range []string{"2024-06-12 22:30", "2024-06-12T22:30:00+08:00", "2024-06-12"} {
+		if code, out, errOut := runCLI(t, "explain", "--rules", "examples/rules", "--now", now, "--text", "hello"); code != exitOK || !strings.Contains(out, "rule: ") {
+			t.Errorf("--now %q: exit %d\n%s%s", now, code, out, errOut)
+		}
+	}
+	if code, _, errOut := runCLI(t, "explain", "--now", "tomorrow", "--text", "hello"); code != exitUsage || !strings.Contains(errOut, `"tomorrow" is not a time: write RFC 3339`) {
+		t.Errorf("--now tomorrow: exit %d, %q", code, errOut)
 	}
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -101,4 +102,22 @@ func haversineKm(lat1, lng1, lat2, lng2 float64) float64 {
 // NewEnv is the environment conditions and templates see for ev.
 func NewEnv(ev *Event, vars map[string]any, now time.Time) *Env {
 	return &Env{envelope: *ev, Vars: vars, Now: now}
+}
+
+var timeLayouts = []string{"2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"}
+
+// ParseTime reads a time as rule tests and commands take it: RFC 3339
+// (2024-06-12T22:30:00+08:00), or without an offset in the account's time
+// zone loc (2024-06-12 22:30, 2024-06-12T22:30:05, 2024-06-12).
+func ParseTime(s string, loc *time.Location) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.In(loc), nil
+	}
+	for _, layout := range timeLayouts {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time: write RFC 3339, e.g. 2024-06-12T22:30:00+08:00, or 2024-06-12 22:30 in the account's time zone", s)
 }

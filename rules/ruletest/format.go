@@ -222,7 +222,7 @@ func (p *parser) parseCase(i int, name string, cd caseDef, n *yaml.Node) *testCa
 	nerrs := len(p.errs)
 	c := &testCase{file: p.file, name: name, pos: p.pos(n), now: DefaultNow}
 	if nn := yamlpos.Lookup(n, "now"); nn != nil {
-		if t, err := parseTime(cd.Now); err != nil {
+		if t, err := engine.ParseTime(cd.Now, engine.DefaultLocation); err != nil {
 			p.fail(nn, name, "now: %v", err)
 		} else {
 			c.now = t
@@ -234,23 +234,6 @@ func (p *parser) parseCase(i int, name string, cd caseDef, n *yaml.Node) *testCa
 		return nil
 	}
 	return c
-}
-
-var timeLayouts = []string{"2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"}
-
-// parseTime reads RFC 3339, or a time without an offset in the account's
-// time zone.
-func parseTime(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.In(engine.DefaultLocation), nil
-	}
-	for _, layout := range timeLayouts {
-		if t, err := time.ParseInLocation(layout, s, engine.DefaultLocation); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not a time: write RFC 3339, e.g. 2024-06-12T22:30:00+08:00", s)
 }
 
 // event builds the case's event from its fields and the defaults, with
