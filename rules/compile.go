@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/text"
 	"github.com/wxreply/wxreply/internal/yamlpos"
 )
 
@@ -410,7 +411,7 @@ func (c *compiler) templateError(s site, err error, context string) *Error {
 	}
 	if m := unknownTemplateField.FindStringSubmatch(msg); m != nil {
 		msg = fmt.Sprintf("%s: no field %s", m[1], m[2])
-		if guess := yamlpos.Suggest(m[2], envFields); guess != "" {
+		if guess := text.Suggest(m[2], envFields); guess != "" {
 			msg += fmt.Sprintf(": did you mean .%s?", guess)
 		}
 	}

@@ -220,7 +220,7 @@ func validateButton(b *Button, i, j int, f *File) rules.Errors {
 	needs, ok := Types[b.Type]
 	if !ok {
 		msg := fmt.Sprintf("type %q is not a menu button type", b.Type)
-		if s := yamlpos.Suggest(b.Type, typeOrder); s != "" {
+		if s := text.Suggest(b.Type, typeOrder); s != "" {
 			msg += fmt.Sprintf(": did you mean %q?", s)
 		} else {
 			msg += ": want one of " + strings.Join(typeOrder, ", ")

@@ -1,6 +1,7 @@
 // Package text holds the small English helpers of wxreply's messages and
 // reports, so that the commands, the rule engine, the rule tests and the menu
-// word things the same way.
+// word things the same way: plurals, articles, indentation, cutting text on a
+// character boundary, and "did you mean" (Suggest).
 package text
 
 import (

@@ -24,3 +24,12 @@ func TestText(t *testing.T) {
 		}
 	}
 }
+
+func TestSuggest(t *testing.T) {
+	known := []string{"when", "event", "event_key", "reply"}
+	for s, want := range map[string]string{"wehn": "when", "evnt": "event", "event_kye": "event_key", "priority": ""} {
+		if got := text.Suggest(s, known); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

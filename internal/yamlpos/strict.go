@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/wxreply/wxreply/internal/text"
 	"gopkg.in/yaml.v3"
 )
 
@@ -163,14 +164,14 @@ func KindOf(n *yaml.Node) string {
 // it may be a typo of: "unknown field "wehn": did you mean "when"?", else
 // "unknown field "x" (known fields: a, b)".
 func UnknownField(name string, known []string) string {
-	text := fmt.Sprintf("unknown field %q", name)
-	if s := Suggest(name, known); s != "" {
-		return text + fmt.Sprintf(": did you mean %q?", s)
+	msg := fmt.Sprintf("unknown field %q", name)
+	if s := text.Suggest(name, known); s != "" {
+		return msg + fmt.Sprintf(": did you mean %q?", s)
 	}
 	if len(known) > 0 {
-		text += fmt.Sprintf(" (known fields: %s)", strings.Join(known, ", "))
+		msg += fmt.Sprintf(" (known fields: %s)", strings.Join(known, ", "))
 	}
-	return text
+	return msg
 }
 
 // structFields lists the YAML keys of every struct type reachable from t, by

@@ -32,15 +32,6 @@ func TestNameAt(t *testing.T) {
 	}
 }
 
-func TestSuggest(t *testing.T) {
-	known := []string{"when", "event", "event_key", "reply"}
-	for s, want := range map[string]string{"wehn": "when", "evnt": "event", "event_kye": "event_key", "priority": ""} {
-		if got := yamlpos.Suggest(s, known); got != want {
-			t.Errorf("Suggest(%q) = %q, want %q", s, got, want)
-		}
-	}
-}
-
 type item struct {
 	Name string `yaml:"name"`
 }

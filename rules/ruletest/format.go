@@ -270,12 +270,12 @@ func (p *parser) event(i int, name string, cd caseDef, n *yaml.Node, now time.Ti
 		fields["MsgType"] = "event"
 	}
 	if mt := fields["MsgType"]; !slices.Contains(engine.MsgTypes, mt) {
-		if s := yamlpos.Suggest(mt, engine.MsgTypes); s != "" {
+		if s := text.Suggest(mt, engine.MsgTypes); s != "" {
 			p.fail(where["MsgType"], name, "event: MsgType %q is not one WeChat sends: did you mean %q?", mt, s)
 		}
 	}
 	if e, ok := fields["Event"]; ok && !slices.ContainsFunc(engine.Events, func(x string) bool { return strings.EqualFold(x, e) }) {
-		if s := yamlpos.Suggest(strings.ToLower(e), lowered(engine.Events)); s != "" {
+		if s := text.Suggest(strings.ToLower(e), lowered(engine.Events)); s != "" {
 			p.fail(where["Event"], name, "event: Event %q is not one WeChat sends: did you mean %q?", e, engine.Events[slices.Index(lowered(engine.Events), s)])
 		}
 	}
@@ -420,7 +420,7 @@ func (p *parser) checkField(name, path string, k *yaml.Node) bool {
 			return false
 		}
 	}
-	if s := yamlpos.Suggest(norm, eventFields); s != "" {
+	if s := text.Suggest(norm, eventFields); s != "" {
 		p.fail(k, name, "event: unknown field %q: did you mean %q?", path, s)
 		return false
 	}
@@ -474,7 +474,7 @@ func (p *parser) wantKind(name string, wd wantDef, wn *yaml.Node, w *want) {
 	w.kind, w.kindPos = engine.Kind(wd.Kind), p.pos(yamlpos.Key(wn, "kind"))
 	if !slices.Contains(engine.Kinds, w.kind) {
 		msg := fmt.Sprintf("want.kind: unknown reply kind %q", wd.Kind)
-		if s := yamlpos.Suggest(wd.Kind, kindNames()); s != "" {
+		if s := text.Suggest(wd.Kind, kindNames()); s != "" {
 			msg += fmt.Sprintf(": did you mean %q?", s)
 		} else {
 			msg += " (" + strings.Join(kindNames(), ", ") + ")"
@@ -595,7 +595,7 @@ func checkRules(cases []*testCase, rs *engine.RuleSet, folder string) rules.Erro
 			continue
 		}
 		msg := fmt.Sprintf("want.rule: no enabled rule %q in %s", c.want.rule, folder)
-		if s := yamlpos.Suggest(c.want.rule, ids); s != "" {
+		if s := text.Suggest(c.want.rule, ids); s != "" {
 			msg += fmt.Sprintf(": did you mean %q?", s)
 		}
 		errs = append(errs, &rules.Error{Pos: c.want.rulePos, Test: c.name, Err: errors.New(msg)})

@@ -1,4 +1,4 @@
-package yamlpos
+package text
 
 // Suggest returns the name in known that s is most likely a typo of (within
 // two edits), or "": the "did you mean" of wxreply's files.
