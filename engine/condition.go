@@ -2,8 +2,10 @@ package engine
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -87,9 +89,17 @@ func checkVars(tree *parser.Tree, vars map[string]any) error {
 	name := v.missing.Property.(*ast.StringNode).Value
 	e := &file.Error{
 		Location: v.missing.Location(),
-		Message:  fmt.Sprintf("unknown var %q: define it under vars: in a rule file", name),
+		Message:  unknownVar(name, vars),
 	}
 	return e.Bind(tree.Source)
+}
+
+// unknownVar says that vars has no name, and which var it may be a typo of.
+func unknownVar(name string, vars map[string]any) string {
+	if guess := text.Suggest(name, slices.Sorted(maps.Keys(vars))); guess != "" {
+		return fmt.Sprintf("unknown var %q: did you mean %q?", name, guess)
+	}
+	return fmt.Sprintf("unknown var %q: define it under vars: in a rule file", name)
 }
 
 type varsVisitor struct {

@@ -29,6 +29,7 @@ type compiler struct {
 	sites          map[*engine.Template]site // where each template was written
 	whenPos        map[*engine.Rule]Pos      // where each rule's condition was written
 	samples        map[string]*engine.Event
+	varNames       []string // for "did you mean"
 }
 
 type site struct {
@@ -44,6 +45,7 @@ func newCompiler() *compiler {
 
 func (c *compiler) compile(files []*parsedFile, version string) {
 	vars := c.vars(files)
+	c.varNames = slices.Sorted(maps.Keys(vars))
 	var good, all []*engine.Rule
 	seen := map[string]Pos{}
 	for _, f := range files {
@@ -394,6 +396,9 @@ func (c *compiler) template(f *parsedFile, rule, field, src string, n *yaml.Node
 	return t
 }
 
+// missingVar is text/template's error for a var no file defines.
+var missingVar = regexp.MustCompile(`^<\.Vars\.[^>]*>: map has no entry for key "([^"]*)"$`)
+
 // templateError places a text/template error, which counts lines and
 // columns inside the field, in the file.
 func (c *compiler) templateError(s site, err error, context string) *Error {
@@ -413,6 +418,11 @@ func (c *compiler) templateError(s site, err error, context string) *Error {
 		msg = fmt.Sprintf("%s: no field %s", m[1], m[2])
 		if guess := text.Suggest(m[2], envFields); guess != "" {
 			msg += fmt.Sprintf(": did you mean .%s?", guess)
+		}
+	}
+	if m := missingVar.FindStringSubmatch(msg); m != nil {
+		if guess := text.Suggest(m[1], c.varNames); guess != "" {
+			msg += fmt.Sprintf(": did you mean .Vars.%s?", guess)
 		}
 	}
 	return &Error{Pos: p, Rule: s.rule, Err: fmt.Errorf("%s: %s%s", s.field, msg, context)}

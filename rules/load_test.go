@@ -56,7 +56,7 @@ func TestLoadFailure(t *testing.T) {
 		{"folded_condition.bad.yaml", `testdata/folded_condition.bad.yaml:4: rule "lunch": when: unknown name Contnt (1:23)
  | MsgType == "text" and Contnt contains "lunch"
  | ......................^`},
-		{"unknown_var.bad.yaml", `testdata/unknown_var.bad.yaml:5:27: rule "city": when: unknown var "citty": define it under vars: in a rule file (1:17)
+		{"unknown_var.bad.yaml", `testdata/unknown_var.bad.yaml:5:27: rule "city": when: unknown var "citty": did you mean "city"? (1:17)
  | Content == Vars.citty
  | ................^`},
 		{"bad_regex.bad.yaml", "testdata/bad_regex.bad.yaml:3:31: rule \"order\": keywords[1]: not a regular expression: error parsing regexp: missing closing ): `(?i)(unclosed`"},
@@ -65,6 +65,7 @@ func TestLoadFailure(t *testing.T) {
 		{"template_parse.bad.yaml", `testdata/template_parse.bad.yaml:4:20: rule "welcome": reply.text: unclosed action`},
 		{"template_func.bad.yaml", `testdata/template_func.bad.yaml:4:20: rule "shout": reply.text: function "shout" not defined`},
 		{"template_missing_var.bad.yaml", `testdata/template_missing_var.bad.yaml:7:56: rule "welcome": reply.text: <.Vars.hours>: map has no entry for key "hours" (rendering a sample subscribe event)`},
+		{"template_var_typo.bad.yaml", `testdata/template_var_typo.bad.yaml:7:33: rule "welcome": reply.text: <.Vars.shopp>: map has no entry for key "shopp": did you mean .Vars.shop? (rendering a sample subscribe event)`},
 		{"template_unknown_field.bad.yaml", `testdata/template_unknown_field.bad.yaml:4:33: rule "echo": reply.text: <.Contnt>: no field Contnt: did you mean .Content? (rendering a sample text message)`},
 		{"template_cjk.bad.yaml", `testdata/template_cjk.bad.yaml:4:29: rule "echo": reply.text: <.Contnt>: no field Contnt: did you mean .Content? (rendering a sample text message)`},
 		{"no_reply.bad.yaml", `testdata/no_reply.bad.yaml:2:5: rule "silent": no reply: give reply (or replies, for one picked at random)`},
