@@ -66,7 +66,7 @@ func ExampleCompileCondition_error() {
 	// unknown name Evnt (1:1)
 	//  | Evnt == "subscribe"
 	//  | ^
-	// unknown var "pasword": define it under vars: in a rule file (1:17)
+	// unknown var "pasword": did you mean "password"? (1:17)
 	//  | Content == Vars.pasword
 	//  | ................^
 }
