@@ -22,6 +22,10 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
+	"strings"
+
+	"github.com/wxreply/wxreply/server"
 )
 
 // Exit codes, as promtool has them.
@@ -36,33 +40,35 @@ const (
 // (v1.2.3 for go install ...@v1.2.3, (devel) in a checkout).
 var version = ""
 
-// versionLine says which wxreply this is: its version, the revision of the
-// source it was built from (with "+dirty" for uncommitted changes), and the
-// Go that built it.
-func versionLine() string {
-	v, revision, dirty, goVersion := version, "", false, runtime.Version()
+// build says which wxreply this is: its version, the revision of the source
+// it was built from (with "+dirty" for uncommitted changes), and the Go that
+// built it.
+func build() server.BuildInfo {
+	b := server.BuildInfo{Version: version, GoVersion: runtime.Version()}
 	if info, ok := debug.ReadBuildInfo(); ok {
-		if v == "" {
-			v = info.Main.Version
-		}
-		goVersion = info.GoVersion
+		b.Version = cmp.Or(b.Version, info.Main.Version)
+		b.GoVersion = info.GoVersion
+		dirty := false
 		for _, s := range info.Settings {
 			switch s.Key {
 			case "vcs.revision":
-				revision = s.Value
+				b.Revision = s.Value[:min(12, len(s.Value))]
 			case "vcs.modified":
 				dirty = s.Value == "true"
 			}
 		}
-	}
-	line := "wxreply " + cmp.Or(v, "(devel)")
-	if revision != "" {
-		line += " " + revision[:min(12, len(revision))]
-		if dirty {
-			line += "+dirty"
+		if dirty && b.Revision != "" {
+			b.Revision += "+dirty"
 		}
 	}
-	return line + " " + goVersion
+	b.Version = cmp.Or(b.Version, "(devel)")
+	return b
+}
+
+// versionLine is what version prints: version, revision, Go.
+func versionLine() string {
+	b := build()
+	return strings.Join(slices.DeleteFunc([]string{"wxreply", b.Version, b.Revision, b.GoVersion}, func(s string) bool { return s == "" }), " ")
 }
 
 type command struct {

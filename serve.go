@@ -154,6 +154,7 @@ func loadSettings(args []string, stderr io.Writer) (serveSettings, error) {
 		AdminToken: set.get("admin-token"),
 		Mode:       server.Mode(set.get("mode")),
 		Logger:     slog.New(ss.logHandler),
+		Build:      build(),
 	}
 	ss.watch = rules.WatcherOptions{Logger: ss.opts.Logger}
 	for _, step := range []func(*settings) error{ss.parseLimits, ss.parseNetwork, ss.parseBudget, ss.parseKeys, ss.checkDevMode} {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -251,7 +252,9 @@ func (w *Watcher) failed(trigger string, err error, missing bool) {
 	var list Errors
 	if errors.As(err, &list) {
 		for _, e := range list {
-			w.log.Error("rules not reloaded: "+e.Error(), "trigger", trigger)
+			// The place as fields too, for logs that machines read (JSON).
+			w.log.Error("rules not reloaded: "+e.Error(), "file", e.Pos.File, "line", e.Pos.Line, "col", e.Pos.Col,
+				"rule", cmp.Or(e.Rule, e.Test), "trigger", trigger)
 		}
 	} else {
 		w.log.Error("rules not reloaded: "+err.Error(), "trigger", trigger)

@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,6 +20,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1027,5 +1029,40 @@ func TestWatcherSuspiciousSaves(t *testing.T) {
 				t.Errorf("a shrink was logged:\n%s", h.log)
 			}
 		})
+	}
+}
+
+// TestWatcherLogsErrorPlacesAsFields: a reload error's file, line, column
+// and rule are fields of the log line, for logs that machines read.
+func TestWatcherLogsErrorPlacesAsFields(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "shop.yaml"), ruleFile(1, 2))
+	res, err := rules.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log syncBuffer
+	w := rules.NewWatcher(dir, engine.New(res.RuleSet, nil), res, rules.WatcherOptions{Logger: slog.New(slog.NewJSONHandler(&log, nil))})
+	writeFile(t, filepath.Join(dir, "shop.yaml"), badFile)
+	if _, _, err := w.Reload("test"); err == nil {
+		t.Fatal("a broken file reloaded")
+	}
+	type line struct {
+		Msg, File, Rule string
+		Line, Col       int
+	}
+	var got []line
+	for _, l := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		var e line
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		if e.File != "" {
+			got = append(got, line{File: filepath.Base(e.File), Rule: e.Rule, Line: e.Line, Col: e.Col})
+		}
+	}
+	want := []line{{File: "shop.yaml", Rule: "broken", Line: 3, Col: 5}, {File: "shop.yaml", Rule: "worse", Line: 6, Col: 11}}
+	if !slices.Equal(got, want) {
+		t.Errorf("logged places %+v, want %+v\n%s", got, want, log.String())
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"slices"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -21,7 +22,7 @@ type metrics struct {
 	duration   prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher Reloader, caches cacheCollector) *metrics {
+func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher Reloader, caches cacheCollector, build BuildInfo) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_requests_total",
@@ -57,15 +58,19 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher Reloader,
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 4, 5},
 		}),
 	}
-	reg.MustRegister(m.requests, m.rejected, m.ruleHits, m.ruleErrors, m.overBudget, m.truncated, m.shed, m.duration,
+	reg.MustRegister(m.requests, m.rejected, &ruleHits{vec: m.ruleHits, eng: eng}, m.ruleErrors, m.overBudget, m.truncated, m.shed, m.duration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "wxreply_rules_loaded",
 			Help: "Rules in the rule set now answering.",
 		}, func() float64 { return float64(len(eng.RuleSet().Rules())) }),
-	)
-	// The runtime's series too carry the prefix (wxreply_go_goroutines), so
-	// that everything this server exports is found under one name.
-	prometheus.WrapRegistererWithPrefix("wxreply_", reg).MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "wxreply_build_info",
+			Help:        "Always 1; its labels say which wxreply this is.",
+			ConstLabels: prometheus.Labels{"version": build.Version, "revision": build.Revision, "goversion": build.GoVersion},
+		}, func() float64 { return 1 }),
+		// The runtime's and the process's series under their usual names
+		// (go_goroutines, process_resident_memory_bytes), which stock
+		// dashboards look for.
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -170,4 +175,51 @@ func eventLabel(ev *engine.Event) string {
 		return ev.Event
 	}
 	return "other"
+}
+
+// BuildInfo says which wxreply is running, for wxreply_build_info.
+type BuildInfo struct {
+	Version, Revision, GoVersion string
+}
+
+// ruleHits is wxreply_rule_hits_total with a series for every rule of the
+// set now answering, 0 until it answers, so that a rule that never answers
+// can be found; the series of a rule a reload removed goes with it.
+type ruleHits struct {
+	vec *prometheus.CounterVec
+	eng *engine.Engine
+
+	mu     sync.Mutex
+	synced *engine.RuleSet // the set whose rules have series
+}
+
+func (h *ruleHits) Describe(ch chan<- *prometheus.Desc) { h.vec.Describe(ch) }
+
+func (h *ruleHits) Collect(ch chan<- prometheus.Metric) {
+	h.sync()
+	h.vec.Collect(ch)
+}
+
+// sync adds a series for each rule of the set now answering and drops those
+// of rules no longer in it, when the set changed since the last scrape.
+func (h *ruleHits) sync() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rs := h.eng.RuleSet()
+	if rs == h.synced {
+		return
+	}
+	ids := map[string]bool{}
+	for _, r := range rs.Rules() {
+		ids[r.ID] = true
+		h.vec.WithLabelValues(r.ID)
+	}
+	if h.synced != nil {
+		for _, r := range h.synced.Rules() {
+			if !ids[r.ID] {
+				h.vec.DeleteLabelValues(r.ID)
+			}
+		}
+	}
+	h.synced = rs
 }

@@ -98,6 +98,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Registry gets the server's metrics; nil means a registry of its own.
 	Registry *prometheus.Registry
+	// Build says which wxreply this is, in wxreply_build_info.
+	Build BuildInfo
 	// Now is the clock; nil means time.Now. Tests fix it.
 	Now func() time.Time
 	// Random fills nonces and encryption prefixes; nil means crypto/rand.
@@ -203,7 +205,7 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 		log:      opts.Logger,
 		replay:   replay,
 		inflight: make(chan struct{}, opts.MaxInflight),
-		metrics:  newMetrics(opts.Registry, eng, opts.Watcher, cacheCollector{opts.Store, replay}),
+		metrics:  newMetrics(opts.Registry, eng, opts.Watcher, cacheCollector{opts.Store, replay}, opts.Build),
 	}
 	s.stopping, s.stop = context.WithCancel(context.Background())
 	healthz := func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }

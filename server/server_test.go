@@ -406,7 +406,7 @@ func TestSameMsgIdFromTwoUsers(t *testing.T) {
 
 // TestEverySeriesIsWxreply: all the server exports is found under wxreply_.
 func TestEverySeriesIsWxreply(t *testing.T) {
-	ts := newTestServer(t, server.Options{})
+	ts := newTestServer(t, server.Options{Build: server.BuildInfo{Version: "v1.2.3", Revision: "abc", GoVersion: "go1.26"}})
 	ts.post(readFixture(t, "text.xml"))
 	rec := ts.admin(httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	n := 0
@@ -415,12 +415,59 @@ func TestEverySeriesIsWxreply(t *testing.T) {
 			continue
 		}
 		n++
-		if !strings.HasPrefix(line, "wxreply_") {
+		// The runtime's and the process's series keep their usual names.
+		if !strings.HasPrefix(line, "wxreply_") && !strings.HasPrefix(line, "go_") && !strings.HasPrefix(line, "process_") {
 			t.Errorf("series without the wxreply_ prefix: %s", line)
 		}
 	}
-	if n < 20 || !strings.Contains(rec.Body.String(), "wxreply_go_goroutines") {
-		t.Errorf("%d series; the runtime's are missing:\n%.1000s", n, rec.Body)
+	for _, want := range []string{"\ngo_goroutines ", "\nprocess_resident_memory_bytes ",
+		`wxreply_build_info{goversion="go1.26",revision="abc",version="v1.2.3"} 1`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("no %s among the %d series:\n%.1000s", want, n, rec.Body)
+		}
+	}
+}
+
+// TestRuleHitsFromLoad: every rule of the set answering has a hits series,
+// 0 until it answers, so that dead rules show; a rule a reload removes
+// loses its series.
+func TestRuleHitsFromLoad(t *testing.T) {
+	rs := func(ids ...string) *engine.RuleSet {
+		var list []*engine.Rule
+		for _, id := range ids {
+			list = append(list, &engine.Rule{ID: id, MsgType: "text", Replies: []*engine.ReplyTemplate{textReply(t, id)}})
+		}
+		return engine.NewRuleSet(list, nil, strings.Join(ids, ","))
+	}
+	eng := engine.New(rs("first", "gone"), nil)
+	srv, err := server.New(server.Options{Token: testToken, Now: func() time.Time { return testNow },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, eng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := func() string {
+		rec := httptest.NewRecorder()
+		srv.AdminHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		return rec.Body.String()
+	}
+	m := metrics()
+	for _, want := range []string{`wxreply_rule_hits_total{rule="first"} 0`, `wxreply_rule_hits_total{rule="gone"} 0`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("no %s before any push:\n%s", want, m)
+		}
+	}
+	q := signedQuery(testToken, testNow, "hits")
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/wechat?"+q.Encode(), bytes.NewReader(readFixture(t, "text.xml"))))
+	eng.Swap(rs("first", "new"))
+	m = metrics()
+	for _, want := range []string{`wxreply_rule_hits_total{rule="first"} 1`, `wxreply_rule_hits_total{rule="new"} 0`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("no %s after a push and a reload:\n%s", want, m)
+		}
+	}
+	if strings.Contains(m, `rule="gone"`) {
+		t.Errorf("the removed rule still has a series:\n%s", m)
 	}
 }
 
