@@ -525,6 +525,32 @@ func TestE2EDevelopmentMode(t *testing.T) {
 	}
 }
 
+// TestE2ESendFresh: two sends of one event in one second are one push and
+// its retry to the server; send says so, and with --fresh (the default)
+// sends again once the second has turned, so that an edit shows at once.
+func TestE2ESendFresh(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	s := startServeIn(t, "", nil)
+	waitFor(t, s.proc, s.stdout, "--text hello\n")
+	retried := "the server took this for WeChat's retry of an earlier push"
+	var stale result
+	for range 3 { // within one second at least once
+		first := s.send(t, "--event", "subscribe", "--fresh=false")
+		stale = s.send(t, "--event", "subscribe", "--fresh=false")
+		if first.code == 0 && strings.Contains(stale.stderr, retried) {
+			break
+		}
+	}
+	if !strings.Contains(stale.stderr, retried) {
+		t.Errorf("send --fresh=false did not say the answer was a retry's\n%s", stale)
+	}
+	s.send(t, "--event", "subscribe")
+	if fresh := s.send(t, "--event", "subscribe"); fresh.code != 0 || strings.Contains(fresh.stderr, retried) || !strings.Contains(fresh.stdout, "news:") {
+		t.Errorf("send (fresh) answered with a retry's reply\n%s", fresh)
+	}
+}
+
 func TestE2ESettingsPrecedence(t *testing.T) {
 	skipShort(t)
 	t.Parallel()

@@ -43,7 +43,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(code, "%v", err)
 	}
-	resp, err := client.Send(ctx, push)
+	resp, err := f.send(ctx, client, push)
 	if f.raw && resp != nil {
 		fmt.Fprintf(stdout, "%s\n", resp.Raw)
 	}
@@ -55,6 +55,9 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	}
 	if f.raw {
 		return exitOK
+	}
+	if resp.Outcome == "retry" {
+		fmt.Fprintln(stderr, "wxreply send: the server took this for WeChat's retry of an earlier push, and answered with that push's reply (drop --fresh=false to send anew)")
 	}
 	if resp.Reply == nil {
 		fmt.Fprintln(stdout, `no reply (the server answered "success": no rule matched)`)
@@ -69,7 +72,24 @@ type sendFlags struct {
 	set                                                         *settings
 	text, event, scene, key, image, location, recognition, file string
 	from, to                                                    string
-	voice, verify, raw                                          bool
+	voice, verify, raw, fresh                                   bool
+}
+
+// send posts the push the flags describe. An event's retry key is its
+// sender, time (to the second) and event, so two sends of one event in a
+// second are one push and its retry to the server; with --fresh, send tells
+// (from the outcome header of a server on this machine) and sends again
+// once the second has turned.
+func (f sendFlags) send(ctx context.Context, client *server.Client, push []byte) (*server.Response, error) {
+	resp, err := client.Send(ctx, push)
+	if err != nil || resp.Outcome != "retry" || !f.fresh || f.file != "" {
+		return resp, err
+	}
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+	if push, _, err = f.push(); err != nil {
+		return nil, err
+	}
+	return client.Send(ctx, push)
 }
 
 // parseSendFlags reads send's flags; !ok means stop with code.
@@ -94,6 +114,7 @@ func parseSendFlags(args []string, stderr io.Writer) (f sendFlags, code int, ok 
 	fs.StringVar(&f.to, "to", "gh_wxreply_send", "the account's original id")
 	fs.BoolVar(&f.verify, "verify", false, "do the GET URL verification instead of sending a message")
 	fs.BoolVar(&f.raw, "raw", false, "print the reply's XML as received")
+	fs.BoolVar(&f.fresh, "fresh", true, "send a new push when the server would take this one for WeChat's retry of an earlier one (the same event in the same second)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: wxreply send [--url URL] [--token T] (--text S | --event E [--scene X] [--key K] | --image URL |\n         --location LAT,LNG | --voice --recognition S | --file MSG.xml | --verify) [--aes-key K --appid A] [--raw]\n\nSends the server a push as WeChat would, signed (and encrypted with --aes-key), and prints the reply.\n\n")
 		fs.PrintDefaults()

@@ -39,6 +39,9 @@ type Response struct {
 	Raw, Body []byte
 	// Reply is Body parsed; nil when the server answered "success".
 	Reply *engine.Reply
+	// Outcome is how the server says it answered (OutcomeHeader), when
+	// it says so: to a client on its own machine.
+	Outcome string
 }
 
 // ErrRefused is returned for a push the server did not accept.
@@ -157,7 +160,7 @@ func (c *Client) Send(ctx context.Context, push []byte) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Response{Status: resp.StatusCode, Raw: raw, Body: raw}
+	r := &Response{Status: resp.StatusCode, Raw: raw, Body: raw, Outcome: resp.Header.Get(OutcomeHeader)}
 	if resp.StatusCode != http.StatusOK {
 		return r, fmt.Errorf("%w: %s", ErrRefused, resp.Status)
 	}

@@ -517,6 +517,11 @@ func (s *Server) callback(c echo.Context) error {
 	c.Set(eventKey, ev)
 	reply, d, outcome := s.answer(c.Request().Context(), ev, p.seal)
 	s.logPush(ev, d, outcome, p)
+	if sameMachine(c.Request()) {
+		// For wxreply send and tests on this machine: whether the answer
+		// is a retry's (the reply of an earlier push), and so on.
+		c.Response().Header().Set(OutcomeHeader, outcome)
+	}
 	contentType := "text/plain; charset=utf-8"
 	if !bytes.Equal(reply, Success) {
 		contentType = "application/xml; charset=utf-8"
@@ -741,4 +746,24 @@ func dedupeKey(ev *engine.Event) string {
 		return strings.Join([]string{"msg", ev.ToUserName, ev.FromUserName, ev.MsgId}, "\x00")
 	}
 	return strings.Join([]string{"event", ev.ToUserName, ev.FromUserName, strconv.FormatInt(ev.CreateTime, 10), ev.Event, ev.EventKey}, "\x00")
+}
+
+// OutcomeHeader carries, to a client on this machine, how a push was
+// answered: replied, no_rule, retry (the reply of an earlier push with the
+// same account, sender and message), shed, ... as in wxreply_requests_total.
+const OutcomeHeader = "X-Wxreply-Outcome"
+
+// sameMachine reports whether r comes straight from a loopback address,
+// through no proxy: what the server says only to its own machine.
+func sameMachine(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil || !net.ParseIP(host).IsLoopback() {
+		return false
+	}
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip", "Via"} {
+		if r.Header.Get(h) != "" {
+			return false
+		}
+	}
+	return true
 }

@@ -638,3 +638,32 @@ func TestRepeatedQueryParameter(t *testing.T) {
 		}
 	}
 }
+
+// TestOutcomeHeader: a client on the server's own machine learns how its
+// push was answered (a retry, say); others, and anyone through a proxy, do
+// not.
+func TestOutcomeHeader(t *testing.T) {
+	ts := newTestServer(t, server.Options{})
+	body := readFixture(t, "text.xml")
+	q := signedQuery(testToken, testNow, "outcome").Encode()
+	send := func(remote string, header ...string) string {
+		req := httptest.NewRequest(http.MethodPost, "/wechat?"+q, bytes.NewReader(body))
+		req.RemoteAddr = remote
+		if len(header) == 2 {
+			req.Header.Set(header[0], header[1])
+		}
+		return ts.do(req).Header().Get(server.OutcomeHeader)
+	}
+	if got := send("127.0.0.1:40000"); got != "replied" {
+		t.Errorf("first push from loopback: outcome %q, want replied", got)
+	}
+	if got := send("[::1]:40000"); got != "retry" {
+		t.Errorf("the same push again: outcome %q, want retry", got)
+	}
+	if got := send("203.0.113.9:40000"); got != "" {
+		t.Errorf("a client elsewhere was told %q", got)
+	}
+	if got := send("127.0.0.1:40000", "X-Forwarded-For", "203.0.113.9"); got != "" {
+		t.Errorf("a client through a proxy was told %q", got)
+	}
+}
