@@ -510,7 +510,8 @@ func TestE2EDevelopmentMode(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := startServeIn(t, tc.dir, nil)
-			waitFor(t, s.proc, s.stdout, "go run . send --url "+s.URL+" --text hello\n")
+			// The banner's command runs the binary that printed it.
+			waitFor(t, s.proc, s.stdout, wxreplyBin+" send --url "+s.URL+" --text hello\n")
 			if err := s.stderr.String(); !strings.Contains(err, "development mode") {
 				t.Errorf("no development-mode warning on stderr\n%s", s.output())
 			}

@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -309,7 +311,8 @@ func runUntilSignalled(ctx context.Context, ss serveSettings, hup <-chan os.Sign
 	// and tests wait for.
 	if ss.devMode {
 		logger.Warn("development mode: no --token given, so the token is " + devToken + "; never point a real account here")
-		fmt.Fprintf(stdout, "wxreply is answering on %s with %d rules.\nTry it from another terminal:\n\n  go run . send --url %s --text hello\n  go run . send --url %s --event subscribe\n\n", url, len(res.RuleSet.Rules()), url, url)
+		self := selfCommand()
+		fmt.Fprintf(stdout, "wxreply is answering on %s with %d rules.\nTry it from another terminal:\n\n  %s send --url %s --text hello\n  %s send --url %s --event subscribe\n\n", url, len(res.RuleSet.Rules()), self, url, self, url)
 	}
 	logger.Info("wxreply serving", "url", url, "admin", adminURL, "mode", srv.Mode(), "rules", len(res.RuleSet.Rules()), "rules_version", res.Version, "rule_files", len(res.Files))
 
@@ -490,4 +493,23 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// selfCommand is how to run this wxreply again from another terminal: go
+// run . when it was started so, its name when that is what the PATH finds,
+// else its path.
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "wxreply"
+	}
+	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		return "go run ."
+	}
+	if found, err := exec.LookPath(filepath.Base(exe)); err == nil {
+		if same, err := filepath.EvalSymlinks(found); err == nil && same == exe {
+			return filepath.Base(exe)
+		}
+	}
+	return exe
 }
