@@ -185,19 +185,28 @@ func parseFile(file string, src []byte) ([]*testCase, rules.Errors) {
 			}
 		}
 	}
-	slices.SortStableFunc(p.errs, func(a, b *rules.Error) int {
-		return cmp.Or(cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col))
-	})
-	if len(p.errs) > 0 {
-		return nil, p.errs
+	if tests == nil || tests.Kind != yaml.SequenceNode {
+		if len(p.errs) > 0 {
+			return nil, p.sorted()
+		}
 	}
-	if len(def.Tests) == 0 {
+	// A case with a problem above is not checked further: what follows
+	// from it would bury it. The other cases are, so that one run reports
+	// every mistake of the file, as check does for rule files.
+	broken := map[int]bool{}
+	for _, e := range p.errs {
+		broken[caseIndex(tests, e.Pos.Line)] = true
+	}
+	if len(def.Tests) == 0 && len(p.errs) == 0 {
 		p.fail(root, "", "no test cases: list them under tests:")
 		return nil, p.errs
 	}
 	var cases []*testCase
 	seen := map[string]int{}
 	for i, cd := range def.Tests {
+		if broken[i] {
+			continue
+		}
 		n := yamlpos.Item(tests, i)
 		name := cd.Name
 		if strings.TrimSpace(name) == "" {
@@ -213,9 +222,31 @@ func parseFile(file string, src []byte) ([]*testCase, rules.Errors) {
 		}
 	}
 	if len(p.errs) > 0 {
-		return nil, p.errs
+		return nil, p.sorted()
 	}
 	return cases, nil
+}
+
+// sorted is the problems in the order they stand in the file.
+func (p *parser) sorted() rules.Errors {
+	slices.SortStableFunc(p.errs, func(a, b *rules.Error) int {
+		return cmp.Or(cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col))
+	})
+	return p.errs
+}
+
+// caseIndex is the index of the case of tests that line falls in, or -1.
+func caseIndex(tests *yaml.Node, line int) int {
+	if tests == nil {
+		return -1
+	}
+	at := -1
+	for i, n := range tests.Content {
+		if n.Line <= line {
+			at = i
+		}
+	}
+	return at
 }
 
 func (p *parser) parseCase(i int, name string, cd caseDef, n *yaml.Node) *testCase {
