@@ -3,6 +3,7 @@
 //	wxreply serve [flags]        answer WeChat's callbacks
 //	wxreply send [flags]         send the server a message as WeChat would
 //	wxreply check [DIR]          check a rule folder
+//	wxreply diff OLD NEW         show the pushes two rule folders answer differently
 //	wxreply explain [flags]      show which rule answers a message, and why
 //	wxreply test [DIR|FILE ...]  run the rule tests in *_test.yaml files
 //	wxreply menu COMMAND [FILE]  check, diff, push, get or delete the custom menu
@@ -81,6 +82,7 @@ var commands = []command{
 	{"send", "send the server a message as WeChat would, and print the reply", runSend},
 	{"check", "check a rule folder and report every problem with its position", runCheck},
 	{"test", "run the rule tests in *_test.yaml files", runTest},
+	{"diff", "show which pushes of the rule tests two rule folders answer differently", runDiff},
 	{"explain", "show which rule answers a message, its reply, and why earlier rules did not", runExplain},
 	{"menu", "check, diff, push, get or delete the account's custom menu", runMenu},
 	{"bench", "send signed pushes for a while and print pushes per second, latency and errors", runBench},

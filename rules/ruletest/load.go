@@ -2,8 +2,10 @@ package ruletest
 
 import (
 	"io/fs"
+	"time"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/rules"
 )
 
 // Folder is a rule folder with its rules loaded and its test files parsed,
@@ -35,6 +37,13 @@ type Case struct {
 	tc   *testCase
 	rs   *engine.RuleSet
 }
+
+// Push is the push the case sends, and Now the time its rules see: what
+// wxreply diff answers with two rule folders.
+func (c *Case) Push() (ev *engine.Event, now time.Time) { return c.tc.event, c.tc.now }
+
+// Pos is where the case stands in its test file.
+func (c *Case) Pos() rules.Pos { return c.tc.pos }
 
 // Run runs the case as [Run] does with Options.Seed 0.
 func (c *Case) Run() *CaseResult {

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/text"
+	"github.com/wxreply/wxreply/rules"
+	"github.com/wxreply/wxreply/rules/ruletest"
+)
+
+func runDiff(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cases stringList
+	fs.Var(&cases, "cases", "a *_test.yaml file whose pushes to answer too (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: wxreply diff OLD NEW [--cases FILE ...]\n\nAnswers every push of the test files of both rule folders (and of --cases) with\nthe rules of OLD and of NEW, and prints each push whose answer changes, and the\nrules added, removed or changed. Exits 1 when an answer changes, 0 when none does.\n\n")
+		fs.PrintDefaults()
+	}
+	dirs, code, ok := parseInterspersed(fs, args)
+	if !ok {
+		return code
+	}
+	if len(dirs) != 2 {
+		fs.Usage()
+		return exitUsage
+	}
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "wxreply diff: "+format+"\n", args...)
+		return exitFailure
+	}
+	var sets [2]*engine.RuleSet
+	for i, dir := range dirs {
+		res, err := rules.Load(dir)
+		if err != nil {
+			return fail("%s does not load, so nothing can be compared:\n%v", dir, err)
+		}
+		sets[i] = res.RuleSet
+	}
+	pushes, skipped := diffPushes(append(dirs, cases...))
+	for _, s := range skipped {
+		fmt.Fprintf(stderr, "wxreply diff: %s\n", s)
+	}
+
+	changed := 0
+	for _, p := range pushes {
+		before, after := answer(sets[0], p), answer(sets[1], p)
+		if before == after {
+			continue
+		}
+		changed++
+		fmt.Fprintf(stdout, "%s: %q\n  before: %s  after:  %s", p.pos, p.name, text.Indent(before, "    ")[4:], text.Indent(after, "    ")[4:])
+	}
+	ruleChanges := compareRules(sets[0], sets[1])
+	for _, line := range ruleChanges {
+		fmt.Fprintln(stdout, line)
+	}
+	fmt.Fprintf(stdout, "%d of %d %s answered otherwise; %d %s added, removed or changed\n",
+		changed, len(pushes), text.Plural(len(pushes), "push", "pushes"), len(ruleChanges), text.Plural(len(ruleChanges), "rule", "rules"))
+	if changed > 0 {
+		return exitFailure
+	}
+	return exitOK
+}
+
+// stringList is a flag given any number of times.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+
+// diffPush is one push of a test file, to answer with both rule sets.
+type diffPush struct {
+	name string
+	pos  rules.Pos
+	ev   *engine.Event
+	now  time.Time
+}
+
+// diffPushes gathers the pushes of the test files of paths, each once
+// (the same push in both folders' files is answered once); skipped says
+// which files could not be read.
+func diffPushes(paths []string) (pushes []diffPush, skipped []string) {
+	seen := map[string]bool{}
+	for _, f := range ruletest.Load(paths...) {
+		if f.Err != nil {
+			skipped = append(skipped, fmt.Sprintf("%s: no pushes from it: %v", f.Name, f.Err))
+			continue
+		}
+		for _, s := range f.Suites {
+			if s.Err != nil {
+				skipped = append(skipped, fmt.Sprintf("%s: no pushes from it: it has errors (wxreply test %s says which)", s.File, s.File))
+				continue
+			}
+			for _, c := range s.Cases {
+				ev, now := c.Push()
+				key := fmt.Sprint(now.Unix(), sortedFields(ev.Raw))
+				if seen[key] {
+					continue
+				}
+				seen[key] = true
+				pushes = append(pushes, diffPush{name: c.Name, pos: c.Pos(), ev: ev, now: now})
+			}
+		}
+	}
+	return pushes, skipped
+}
+
+func sortedFields(m map[string]string) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, k+"="+m[k])
+	}
+	return out
+}
+
+// answer is how rs answers p, in words: the rule and every one of its
+// replies (a rule with alternatives answers with any of them), so that the
+// same folder twice never differs by the draw.
+func answer(rs *engine.RuleSet, p diffPush) string {
+	d := rs.Match(p.ev, engine.MatchOptions{Now: p.now, Rand: func(int) int { return 0 }})
+	if d.Rule == nil {
+		return "no reply\n"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "rule %s\n", d.Rule.ID)
+	for i := range d.Rule.Replies {
+		alt := rs.Match(p.ev, engine.MatchOptions{Now: p.now, Rand: func(int) int { return i }})
+		if alt.Reply != nil {
+			b.WriteString(alt.Reply.String())
+		}
+	}
+	return b.String()
+}
+
+// compareRules lists the rules only one set has, and those whose definition
+// differs between the two.
+func compareRules(old, new *engine.RuleSet) []string {
+	var out []string
+	for _, r := range old.Rules() {
+		switch n := new.Rule(r.ID); {
+		case n == nil:
+			out = append(out, fmt.Sprintf("removed: rule %s (%s)", r.ID, r.Source))
+		case fingerprint(n) != fingerprint(r):
+			out = append(out, fmt.Sprintf("changed: rule %s (%s)", r.ID, n.Source))
+		}
+	}
+	for _, r := range new.Rules() {
+		if old.Rule(r.ID) == nil {
+			out = append(out, fmt.Sprintf("added: rule %s (%s)", r.ID, r.Source))
+		}
+	}
+	return out
+}
+
+// fingerprint is what a rule says, apart from where it is written.
+func fingerprint(r *engine.Rule) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d|%s|%s|%q|", r.Priority, r.MsgType, r.Event, r.EventKeys)
+	if r.Keywords != nil {
+		fmt.Fprintf(&b, "%s %q|", r.Keywords.Mode(), r.Keywords.Words())
+	}
+	if r.When != nil {
+		b.WriteString(r.When.Source())
+	}
+	for _, rt := range r.Replies {
+		fmt.Fprintf(&b, "|%s", rt.Kind)
+		for _, t := range rt.Templates() {
+			fmt.Fprintf(&b, " %q", t.Source())
+		}
+	}
+	return b.String()
+}

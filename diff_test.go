@@ -1,0 +1,83 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestDiff(t *testing.T) {
+	folder := func(files map[string]string) string {
+		dir := t.TempDir()
+		for name, src := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	const tests = `tests:
+  - name: a follower is welcomed
+    event: {MsgType: event, Event: subscribe}
+    want: {rule: welcome}
+  - name: hours
+    text: hours
+    want: {rule: hours}
+  - name: goodbye
+    text: bye
+    want: {rule: bye}
+`
+	old := folder(map[string]string{"shop.yaml": `rules:
+  - id: welcome
+    event: subscribe
+    reply: {text: Welcome!}
+  - id: hours
+    keywords: [hours]
+    reply: {text: "9:00-21:00"}
+  - id: bye
+    keywords: [bye]
+    reply: {text: Bye!}
+`, "shop_test.yaml": tests})
+	edited := folder(map[string]string{"shop.yaml": `rules:
+  - id: welcome
+    event: subscribe
+    reply: {text: Welcome to the new shop!}
+  - id: hours
+    keywords: [hours]
+    reply: {text: "9:00-21:00"}
+  - id: menu
+    keywords: [menu]
+    reply: {text: "Latte, mocha"}
+`})
+
+	code, out, errOut := runCLI(t, "diff", old, filepath.Join(old, "."))
+	if code != exitOK || !strings.HasSuffix(out, "0 of 3 pushes answered otherwise; 0 rules added, removed or changed\n") {
+		t.Errorf("a folder against itself: exit %d\n%s%s", code, out, errOut)
+	}
+
+	code, out, errOut = runCLI(t, "diff", old, edited)
+	for _, want := range []string{
+		`shop_test.yaml:2:5: "a follower is welcomed"` + "\n  before: rule welcome\n    text:\n      Welcome!\n  after:  rule welcome\n    text:\n      Welcome to the new shop!\n",
+		`shop_test.yaml:8:5: "goodbye"` + "\n  before: rule bye\n    text:\n      Bye!\n  after:  no reply\n",
+		"changed: rule welcome (" + filepath.Join(edited, "shop.yaml") + ":2:5)\n",
+		"removed: rule bye (" + filepath.Join(old, "shop.yaml") + ":8:5)\n",
+		"added: rule menu (" + filepath.Join(edited, "shop.yaml") + ":8:5)\n",
+		"2 of 3 pushes answered otherwise; 3 rules added, removed or changed\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff lacks\n%s\nin:\n%s%s", want, out, errOut)
+		}
+	}
+	if code != exitFailure || strings.Contains(out, `"hours"`) {
+		t.Errorf("exit %d, want 1, and the unchanged push not shown:\n%s", code, out)
+	}
+
+	if code, _, errOut := runCLI(t, "diff", old); code != exitUsage || !strings.Contains(errOut, "Usage: wxreply diff OLD NEW") {
+		t.Errorf("one folder: exit %d, %q", code, errOut)
+	}
+	broken := folder(map[string]string{"shop.yaml": "rules:\n  - id: x\n    wehn: true\n"})
+	if code, _, errOut := runCLI(t, "diff", old, broken); code != exitFailure || !strings.Contains(errOut, "does not load") {
+		t.Errorf("a broken folder: exit %d, %q", code, errOut)
+	}
+}
