@@ -10,10 +10,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/text"
 )
 
 // Result is a loaded rule folder.
@@ -129,16 +131,19 @@ func (s *Snapshot) Compile() (*Result, error) {
 	res := &Result{Files: s.files, Version: s.Version, Warnings: slices.Clone(s.warnings)}
 	errs := slices.Clone(s.errs)
 	var files []*parsedFile
+	var lostVars []string // files with vars that did not parse
 	for i, display := range s.files {
 		f, ferrs := parseFile(display, s.sources[i])
 		errs = append(errs, ferrs...)
 		if f != nil {
 			files = append(files, f)
+		} else if definesVars.Match(s.sources[i]) {
+			lostVars = append(lostVars, display)
 		}
 	}
 	c := newCompiler()
 	c.compile(files, s.Version)
-	errs = append(errs, c.errs...)
+	errs = append(errs, collapseLostVars(c.errs, lostVars)...)
 	// Warnings about rules that did not decode whole (an unknown field left
 	// out) would only bury the error that says why.
 	if len(errs) == 0 {
@@ -244,4 +249,33 @@ func tooLarge(size int64) error {
 // (an editor's .rules.yaml.swp, a ConfigMap's ..data).
 func IsRuleFile(name string) bool {
 	return strings.HasSuffix(name, ".yaml") && !strings.HasSuffix(name, "_test.yaml") && !strings.HasPrefix(name, ".")
+}
+
+// definesVars finds a top-level vars: key in a file that may not parse.
+var definesVars = regexp.MustCompile(`(?m)^vars:`)
+
+// collapseLostVars replaces, when a file with vars did not parse, the errors
+// that only follow from its vars being missing (an unknown var in a
+// condition, a missing key of .Vars in a template) by one line that says
+// so: the error to fix is the file's own, and twenty others would bury it.
+func collapseLostVars(errs Errors, lostVars []string) Errors {
+	if len(lostVars) == 0 {
+		return errs
+	}
+	var kept Errors
+	n := 0
+	for _, e := range errs {
+		msg := e.Err.Error()
+		if strings.Contains(msg, "unknown var ") || strings.Contains(msg, "<.Vars.") && strings.Contains(msg, "map has no entry for key") {
+			n++
+			continue
+		}
+		kept = append(kept, e)
+	}
+	if n == 0 {
+		return errs
+	}
+	return append(kept, &Error{Pos: Pos{File: lostVars[0]},
+		Err: fmt.Errorf("%d %s in other files %s from the vars of this file, which does not load: fix it first",
+			n, text.Plural(n, "error", "errors"), text.Plural(n, "comes", "come"))})
 }

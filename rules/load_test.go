@@ -31,6 +31,7 @@ func TestLoadFailure(t *testing.T) {
 		file string
 		want string
 	}{
+		{"over_indented_key.bad.yaml", `testdata/over_indented_key.bad.yaml:3:7: mapping values are not allowed in this context: this key is indented more than the one above it; line it up with the other keys of its mapping`},
 		{"yaml_syntax.bad.yaml", `testdata/yaml_syntax.bad.yaml:3: found unexpected end of stream: is a quote or a bracket left open?`},
 		{"not_a_mapping.bad.yaml", `testdata/not_a_mapping.bad.yaml:1:1: want a mapping with the keys vars, rules, got a list`},
 		{"unknown_field.bad.yaml", `testdata/unknown_field.bad.yaml:3:5: rule "welcome": unknown field "wehn": did you mean "when"?`},
@@ -432,4 +433,22 @@ func writeTemp(t *testing.T, dir, name, src string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestLoadLostVars: when the file that holds the vars does not parse, the
+// errors of other files that only follow from it collapse into one line,
+// beside the error to fix.
+func TestLoadLostVars(t *testing.T) {
+	fsys := fstest.MapFS{
+		"00-shop.yaml": {Data: []byte("vars:\n  shop: Demo\n  hours: 9-21\nrules:\n  - id: welcome\n      description: indented too far\n    event: subscribe\n    reply: { text: hi }\n")},
+		"keywords.yaml": {Data: []byte("rules:\n  - id: hours\n    keywords: [hours]\n    when: Vars.hours != \"\"\n    reply: { text: \"{{ .Vars.shop }}: {{ .Vars.hours }}\" }\n" +
+			"  - id: typo\n    keywords: [x]\n    wehn: true\n    reply: { text: x }\n")},
+	}
+	_, err := rules.LoadFS(fsys, "rules")
+	want := `rules/00-shop.yaml: 2 errors in other files come from the vars of this file, which does not load: fix it first
+rules/00-shop.yaml:6:7: mapping values are not allowed in this context: this key is indented more than the one above it; line it up with the other keys of its mapping
+rules/keywords.yaml:8:5: rule "typo": unknown field "wehn": did you mean "when"?`
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
 }

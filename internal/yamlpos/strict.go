@@ -93,6 +93,12 @@ func (d *document) errors(err error) []*Error {
 		if hint, ok := syntaxHints[msg]; ok {
 			e.Err = fmt.Errorf("%s: %s", msg, hint)
 		}
+		if msg == "mapping values are not allowed in this context" {
+			if col, ok := d.overIndentedKey(e.Pos.Line); ok {
+				e.Pos.Col = col
+				e.Err = fmt.Errorf("%s: this key is indented more than the one above it; line it up with the other keys of its mapping", msg)
+			}
+		}
 		if dm := duplicateKey.FindStringSubmatch(msg); dm != nil {
 			e.Err = fmt.Errorf("%q is given twice (first at line %s)", dm[1], dm[2])
 			e.Pos.Col = d.columnOf(e.Pos.Line, dm[1])
@@ -277,3 +283,40 @@ func (d *document) columnOf(line int, text string) int {
 	}
 	return bytes.Index(lines[line-1], []byte(text)) + 1
 }
+
+// overIndentedKey reports whether line holds a key ("name: ...") indented
+// deeper than the key on the line before it (blank lines and comments
+// aside), which yaml.v3 reports as a value that may not hold ": ". col is
+// the key's column.
+func (d *document) overIndentedKey(line int) (col int, ok bool) {
+	lines := strings.Split(string(d.src), "\n")
+	if line < 2 || line > len(lines) || !keyLine.MatchString(lines[line-1]) {
+		return 0, false
+	}
+	// The column of a line's key: past "- " for a list item's first key.
+	indent := func(l string) int {
+		n := len(l) - len(strings.TrimLeft(l, " "))
+		if strings.HasPrefix(l[n:], "- ") {
+			n += 2
+		}
+		return n
+	}
+	for prev := line - 2; prev >= 0; prev-- {
+		p := strings.TrimSpace(lines[prev])
+		if p == "" || strings.HasPrefix(p, "#") {
+			continue
+		}
+		if !keyLine.MatchString(lines[prev]) || strings.HasSuffix(p, ":") {
+			return 0, false // a key that opens a mapping: deeper keys belong to it
+		}
+		if here := indent(lines[line-1]); here > indent(lines[prev]) {
+			return here + 1, true
+		}
+		return 0, false
+	}
+	return 0, false
+}
+
+// keyLine is a line that starts a key of a block mapping, or a list item
+// that does.
+var keyLine = regexp.MustCompile(`^\s*(- )?[\w.-]+:( |$)`)
