@@ -11,26 +11,28 @@ import (
 // The YAML shape of a rule file. Decoding is strict (unknown fields are
 // errors); positions come from the file's yaml.Node tree, looked up by
 // the same keys, so the types below carry no position fields.
+// The doc tags describe each field in the JSON Schema editors read
+// (JSONSchema).
 type fileDef struct {
-	Vars  map[string]any `yaml:"vars"`
-	Rules []ruleDef      `yaml:"rules"`
+	Vars  map[string]any `yaml:"vars" doc:"Values shared by every file of the folder, each defined in one file only: {{ .Vars.name }} in templates, Vars.name in conditions."`
+	Rules []ruleDef      `yaml:"rules" doc:"The rules, tried by priority, then file name, then order in the file; the first that holds answers."`
 }
 
 type ruleDef struct {
-	ID          string     `yaml:"id"`
-	Description string     `yaml:"description"`
-	Priority    int        `yaml:"priority"`
-	Enabled     *bool      `yaml:"enabled"`
-	When        string     `yaml:"when"`
-	Keywords    []string   `yaml:"keywords"`
-	Match       string     `yaml:"match"`
-	MsgType     string     `yaml:"msgtype"`
-	Event       string     `yaml:"event"`
-	EventKey    StringList `yaml:"event_key"`
+	ID          string     `yaml:"id" doc:"Unique across the folder; shown in logs, metrics, check, explain and tests."`
+	Description string     `yaml:"description" doc:"What the rule is for, in words."`
+	Priority    int        `yaml:"priority" doc:"Higher is tried first (default 0)."`
+	Enabled     *bool      `yaml:"enabled" doc:"false keeps the rule in its file but out of the rule set."`
+	When        string     `yaml:"when" doc:"A condition over the message, Vars and Now, in expr-lang: Scene == \"window\", TimeBetween(\"09:00\", \"21:00\")."`
+	Keywords    []string   `yaml:"keywords" doc:"Text (what the user typed or said) matches one of these, as match says; text and voice messages only."`
+	Match       string     `yaml:"match" doc:"How keywords are compared, ignoring case and surrounding spaces (default contains)."`
+	MsgType     string     `yaml:"msgtype" doc:"The push's MsgType: text, image, voice, video, shortvideo, location, link or event."`
+	Event       string     `yaml:"event" doc:"The event, ignoring case: subscribe, SCAN, CLICK, VIEW, LOCATION, ..."`
+	EventKey    StringList `yaml:"event_key" doc:"The EventKey is this key, or one of these keys: a menu button's key, a QR scene."`
 	// A reply is checked against engine.Schema as it is compiled; the
 	// nodes keep its positions.
-	Reply   yaml.Node   `yaml:"reply"`
-	Replies []yaml.Node `yaml:"replies"`
+	Reply   yaml.Node   `yaml:"reply" doc:"The answer: exactly one reply kind."`
+	Replies []yaml.Node `yaml:"replies" doc:"Answers of which one is picked at random for each message."`
 }
 
 // StringList is one string or a list of them: event_key: A, or
