@@ -93,6 +93,7 @@ func (d *document) errors(err error) []*Error {
 		if hint, ok := syntaxHints[msg]; ok {
 			e.Err = fmt.Errorf("%s: %s", msg, hint)
 		}
+		d.placeSyntaxError(e, msg)
 		if msg == "mapping values are not allowed in this context" {
 			if col, ok := d.overIndentedKey(e.Pos.Line); ok {
 				e.Pos.Col = col
@@ -320,3 +321,93 @@ func (d *document) overIndentedKey(line int) (col int, ok bool) {
 // keyLine is a line that starts a key of a block mapping, or a list item
 // that does.
 var keyLine = regexp.MustCompile(`^\s*(- )?[\w.-]+:( |$)`)
+
+// placeSyntaxError moves a syntax error to the line and column that hold
+// the mistake. yaml.v3 places some at the start of the block they break
+// (an indentation error inside a list at the list's first line), a tab a
+// line early, and an unclosed quote without a column.
+func (d *document) placeSyntaxError(e *Error, msg string) {
+	lines := strings.Split(string(d.src), "\n")
+	switch msg {
+	case "found a tab character that violates indentation", "found character that cannot start any token":
+		for i := max(e.Pos.Line-1, 0); i < len(lines); i++ {
+			lead := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " \t"))]
+			if tab := strings.IndexByte(lead, '\t'); tab >= 0 {
+				e.Pos.Line, e.Pos.Col = i+1, tab+1
+				e.Err = fmt.Errorf("a tab in the indentation: indent with spaces only")
+				return
+			}
+		}
+	case "did not find expected '-' indicator", "did not find expected key", "could not find expected ':'":
+		line := firstFailingLine(lines)
+		if line == 0 || line < e.Pos.Line {
+			return
+		}
+		e.Pos.Line, e.Pos.Col = line, len(lines[line-1])-len(strings.TrimLeft(lines[line-1], " "))+1
+		hint := "this line does not line up with the ones above it: check its indentation"
+		if prev := previousContent(lines, line); strings.HasSuffix(prev, "|") || strings.HasSuffix(prev, "|-") || strings.HasSuffix(prev, ">") || strings.HasSuffix(prev, ">-") {
+			hint = "the lines of a block (| or >) are indented more than its key"
+		}
+		e.Err = fmt.Errorf("%s: %s", msg, hint)
+	case "found unexpected end of stream":
+		if e.Pos.Line >= 1 && e.Pos.Line <= len(lines) {
+			if col := unclosedQuote(lines[e.Pos.Line-1]); col > 0 {
+				e.Pos.Col = col
+				e.Err = fmt.Errorf("%s: the quote that opens here is not closed", msg)
+			}
+		}
+	}
+}
+
+// firstFailingLine is the first line n such that the file cut after it no
+// longer parses: where an indentation error is, whatever block yaml.v3
+// blames. 0 when it cannot tell.
+func firstFailingLine(lines []string) int {
+	fails := func(n int) bool {
+		var v any
+		return yaml.Unmarshal([]byte(strings.Join(lines[:n], "\n")), &v) != nil
+	}
+	if !fails(len(lines)) {
+		return 0
+	}
+	lo, hi := 0, len(lines) // fails(hi); !fails(lo) for the empty prefix
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
+}
+
+// previousContent is the line before line that holds more than a comment,
+// trimmed.
+func previousContent(lines []string, line int) string {
+	for i := line - 2; i >= 0; i-- {
+		if t := strings.TrimSpace(lines[i]); t != "" && !strings.HasPrefix(t, "#") {
+			return t
+		}
+	}
+	return ""
+}
+
+// unclosedQuote is the column of a quote on line that nothing closes, or 0.
+func unclosedQuote(line string) int {
+	open, col := byte(0), 0
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case open == 0 && (c == '"' || c == '\''):
+			open, col = c, i+1
+		case open == '"' && c == '\\':
+			i++
+		case c == open:
+			open = 0
+		}
+	}
+	if open == 0 {
+		return 0
+	}
+	return col
+}
