@@ -411,8 +411,11 @@ func (c *compiler) templateError(s site, err error, context string) *Error {
 			offset, _ := strconv.Atoi(m[2])
 			col = runeColumn(s.node.Value, line, offset)
 		}
-		p = s.file.scalarPos(s.node, line, col)
 		msg = m[3]
+		if col == 0 {
+			col = unexpectedColumn(s.node.Value, line, msg)
+		}
+		p = s.file.scalarPos(s.node, line, col)
 	}
 	if m := unknownTemplateField.FindStringSubmatch(msg); m != nil {
 		msg = fmt.Sprintf("%s: no field %s", m[1], m[2])
@@ -426,6 +429,29 @@ func (c *compiler) templateError(s site, err error, context string) *Error {
 		}
 	}
 	return &Error{Pos: p, Rule: s.rule, Err: fmt.Errorf("%s: %s%s", s.field, msg, context)}
+}
+
+// unexpectedToken is a text/template parse error that names the token it
+// stopped at, and gives no column.
+var unexpectedToken = regexp.MustCompile(`^unexpected "([^"]+)" in `)
+
+// unexpectedColumn finds the column of the token a parse error names, in
+// the first action of the line: 0 when it cannot tell.
+func unexpectedColumn(src string, line int, msg string) int {
+	m := unexpectedToken.FindStringSubmatch(msg)
+	lines := strings.Split(src, "\n")
+	if m == nil || line < 1 || line > len(lines) {
+		return 0
+	}
+	start := strings.Index(lines[line-1], "{{")
+	if start < 0 {
+		return 0
+	}
+	i := strings.Index(lines[line-1][start+2:], m[1])
+	if i < 0 {
+		return 0
+	}
+	return runeColumn(src, line, start+2+i)
 }
 
 // runeColumn turns text/template's column, a byte offset from 0 into the

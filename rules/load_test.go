@@ -70,6 +70,7 @@ func TestLoadFailure(t *testing.T) {
 		{"bad_match.bad.yaml", `testdata/bad_match.bad.yaml:4:12: rule "order": match: unknown match mode "fuzzy": use contains, equal, prefix or regex`},
 		{"keywords_on_event.bad.yaml", `testdata/keywords_on_event.bad.yaml:4:15: rule "click": keywords never match here: they are compared with Text, which only text and voice messages have`},
 		{"template_parse.bad.yaml", `testdata/template_parse.bad.yaml:4:20: rule "welcome": reply.text: unclosed action`},
+		{"template_unexpected.bad.yaml", `testdata/template_unexpected.bad.yaml:7:39: rule "w": reply.text: unexpected "}" in operand`},
 		{"template_func.bad.yaml", `testdata/template_func.bad.yaml:4:20: rule "shout": reply.text: function "shout" not defined`},
 		{"template_missing_var.bad.yaml", `testdata/template_missing_var.bad.yaml:7:56: rule "welcome": reply.text: <.Vars.hours>: map has no entry for key "hours" (rendering a sample subscribe event)`},
 		{"template_var_typo.bad.yaml", `testdata/template_var_typo.bad.yaml:7:33: rule "welcome": reply.text: <.Vars.shopp>: map has no entry for key "shopp": did you mean .Vars.shop? (rendering a sample subscribe event)`},
