@@ -200,3 +200,11 @@ func TestExplainNow(t *testing.T) {
 		t.Errorf("--now tomorrow: exit %d, %q", code, errOut)
 	}
 }
+
+// TestTestRules: test takes --rules as serve and explain do.
+func TestTestRules(t *testing.T) {
+	code, out, errOut := runCLI(t, "test", "--rules", "examples/rules")
+	if code != exitOK || !strings.Contains(out, " passed, 0 failed") {
+		t.Errorf("test --rules examples/rules: exit %d\n%s%s", code, out, errOut)
+	}
+}

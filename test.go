@@ -25,11 +25,15 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 	minCoverage := fs.Float64("min-coverage", 0, "fail when less than `SHARE` of the rules (0 to 1, e.g. 0.9) answered a case")
 	seed := fs.Uint64("seed", 0, "seed `N` for the picks among a rule's alternative replies")
 	verbose := fs.Bool("v", false, "also list the cases that pass")
+	rulesFlag := fs.String("rules", "", "a rule folder whose tests to run, as serve and explain take it")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: wxreply test [flags] [DIR|FILE ...]\n\nRuns the rule tests of each folder (every *_test.yaml in it; default %s) or\ntest file against the rules of its folder, loaded as the server loads them.\nExits 0 when every case passes, 1 when one fails (or coverage is too low),\n2 when a rule or test file is invalid.\n\n", defaultRulesDir)
+		fmt.Fprintf(stderr, "Usage: wxreply test [flags] [--rules DIR] [DIR|FILE ...]\n\nRuns the rule tests of each folder (every *_test.yaml in it; default %s) or\ntest file against the rules of its folder, loaded as the server loads them.\nExits 0 when every case passes, 1 when one fails (or coverage is too low),\n2 when a rule or test file is invalid.\n\n", defaultRulesDir)
 		fs.PrintDefaults()
 	}
 	paths, code, ok := parseInterspersed(fs, args)
+	if ok && *rulesFlag != "" {
+		paths = append([]string{*rulesFlag}, paths...)
+	}
 	if !ok {
 		return code
 	}
