@@ -330,7 +330,8 @@ func (d *document) placeSyntaxError(e *Error, msg string) {
 	lines := strings.Split(string(d.src), "\n")
 	switch msg {
 	case "found a tab character that violates indentation", "found character that cannot start any token":
-		for i := max(e.Pos.Line-1, 0); i < len(lines); i++ {
+		// yaml.v3 names the line before the tab's, or the tab's own.
+		for i := max(e.Pos.Line-1, 0); i < min(e.Pos.Line+1, len(lines)); i++ {
 			lead := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " \t"))]
 			if tab := strings.IndexByte(lead, '\t'); tab >= 0 {
 				e.Pos.Line, e.Pos.Col = i+1, tab+1
