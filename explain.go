@@ -25,11 +25,19 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	from := fs.String("from", "oWx7Tb2LkQ9mZr5pYc3NvH8sDf1A", "the user's OpenID")
 	at := fs.String("now", "", "the time rules see: RFC 3339, or 2024-06-12 22:30 in the account's time zone (default now)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: wxreply explain [--rules DIR] (--text S | --event E [--key K] | --file MSG.xml)\n\nShows the rule that answers the message, its reply, and why each rule before it\ndid not match.\n\n")
+		fmt.Fprintf(stderr, "Usage: wxreply explain [--rules DIR | DIR] (--text S | --event E [--key K] | --file MSG.xml)\n\nShows the rule that answers the message, its reply, and why each rule before it\ndid not match.\n\n")
 		fs.PrintDefaults()
 	}
-	if code, ok := parseFlags(fs, args); !ok {
+	dirs, code, ok := parseInterspersed(fs, args)
+	if !ok {
 		return code
+	}
+	switch {
+	case len(dirs) > 1 || len(dirs) == 1 && *rulesDir != "":
+		fmt.Fprintln(stderr, "wxreply explain: give one rule folder, as DIR or --rules DIR")
+		return exitUsage
+	case len(dirs) == 1:
+		*rulesDir = dirs[0]
 	}
 	given := 0
 	for _, s := range []string{*text, *event, *xmlFile} {
@@ -37,7 +45,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 			given++
 		}
 	}
-	if given != 1 || fs.NArg() > 0 {
+	if given != 1 {
 		fmt.Fprintln(stderr, "wxreply explain: give exactly one of --text, --event or --file")
 		return exitUsage
 	}

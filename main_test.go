@@ -208,3 +208,15 @@ func TestTestRules(t *testing.T) {
 		t.Errorf("test --rules examples/rules: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestExplainFolder: explain takes its folder as DIR or --rules DIR.
+func TestExplainFolder(t *testing.T) {
+	for _, args := range [][]string{{"explain", "examples/rules", "--text", "菜单"}, {"explain", "--rules", "examples/rules", "--text", "菜单"}} {
+		if code, out, errOut := runCLI(t, args...); code != exitOK || !strings.Contains(out, "rule: menu-board") {
+			t.Errorf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	if code, _, errOut := runCLI(t, "explain", "examples/rules", "--rules", "examples/rules", "--text", "x"); code != exitUsage || !strings.Contains(errOut, "give one rule folder") {
+		t.Errorf("two folders: exit %d, %q", code, errOut)
+	}
+}
