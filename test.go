@@ -27,7 +27,7 @@ func runTest(args []string, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("v", false, "also list the cases that pass")
 	rulesFlag := fs.String("rules", "", "a rule folder whose tests to run, as serve and explain take it")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: wxreply test [flags] [--rules DIR] [DIR|FILE ...]\n\nRuns the rule tests of each folder (every *_test.yaml in it; default %s) or\ntest file against the rules of its folder, loaded as the server loads them.\nExits 0 when every case passes, 1 when one fails (or coverage is too low),\n2 when a rule or test file is invalid.\n\n", defaultRulesDir)
+		fmt.Fprintf(stderr, "Usage: wxreply test [flags] [DIR|FILE ...]\n\nRuns the rule tests of each folder (every *_test.yaml in it; default %s) or\ntest file against the rules of its folder, loaded as the server loads them.\nExits 0 when every case passes, 1 when one fails (or coverage is too low),\n2 when a rule or test file is invalid.\n\n", defaultRulesDir)
 		fs.PrintDefaults()
 	}
 	paths, code, ok := parseInterspersed(fs, args)
