@@ -71,8 +71,10 @@ type Options struct {
 	// TimestampWindow refuses pushes whose timestamp is further than this
 	// from now; 0 means DefaultTimestampWindow, negative turns the check off.
 	TimestampWindow time.Duration
-	// Deadline is how long the rules may take before the push is answered
-	// "success"; WeChat waits 5 s. 0 means DefaultDeadline.
+	// Deadline is how long the rules may take: a push whose rules took
+	// longer is answered "success"; WeChat waits 5 s. The engine's push
+	// time (engine.Budget.Time), kept below it, stops the rules sooner.
+	// 0 means DefaultDeadline.
 	Deadline time.Duration
 	// MaxInflight caps how many pushes are matched against the rules at
 	// once; 0 means DefaultMaxInflight. A push beyond it waits up to
@@ -616,47 +618,33 @@ func (s *Server) acquire(ctx context.Context) bool {
 	return false
 }
 
-// decide runs the rules within the deadline. A panic or the deadline passing
-// yields no reply, never an error the user would see. release is called when
-// the matching ends, which may be after the deadline: the turn a push took
-// is given back only when its work is done, so that MaxInflight bounds the
-// work, not just the requests.
-func (s *Server) decide(ctx context.Context, ev *engine.Event, release func()) (engine.Decision, string) {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Deadline)
-	defer cancel()
-	type result struct {
-		d     engine.Decision
-		panic any
-	}
-	done := make(chan result, 1)
-	go func() {
-		var r result
-		func() {
-			defer func() { r.panic = recover() }()
-			r.d = s.engine.Match(ev)
-		}()
-		release() // before the answer, so that a turn is free once it is sent
-		done <- r
+// decide runs the rules, in the request's goroutine: the engine holds every
+// rule to its budget and the push's rules to --push-time, below the
+// deadline, so matching ends by itself and nothing of it runs on after the
+// answer. A panic, or rules that still took longer than the deadline, yield
+// no reply, never an error the user would see. release gives the push's
+// turn back once the matching is done.
+func (s *Server) decide(_ context.Context, ev *engine.Event, release func()) (engine.Decision, string) {
+	start := time.Now() // the real clock: Options.Now may be fixed
+	var d engine.Decision
+	var panicked any
+	func() {
+		defer func() { panicked = recover() }()
+		d = s.engine.Match(ev)
 	}()
-	select {
-	case r := <-done:
-		switch {
-		case r.panic != nil:
-			s.log.Error("panic while matching; answered success", "panic", fmt.Sprint(r.panic))
-			return engine.Decision{}, "error"
-		case r.d.Rule == nil:
-			return r.d, "no_rule"
-		}
-		s.metrics.ruleHits.WithLabelValues(r.d.Rule.ID).Inc()
-		return r.d, "replied"
-	case <-ctx.Done():
-		if s.stopping.Err() != nil {
-			s.log.Warn("shutting down: a push still being matched was answered success")
-			return engine.Decision{}, "shutdown"
-		}
+	release()
+	switch {
+	case panicked != nil:
+		s.log.Error("panic while matching; answered success", "panic", fmt.Sprint(panicked))
+		return engine.Decision{}, "error"
+	case time.Since(start) > s.opts.Deadline:
 		s.log.Error("rules took longer than the deadline; answered success", "deadline", s.opts.Deadline.String())
 		return engine.Decision{}, "deadline"
+	case d.Rule == nil:
+		return d, "no_rule"
 	}
+	s.metrics.ruleHits.WithLabelValues(d.Rule.ID).Inc()
+	return d, "replied"
 }
 
 // encode turns the decision into the response body, sealed like the push.
