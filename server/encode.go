@@ -2,8 +2,8 @@ package server
 
 import (
 	"bytes"
-	"encoding/xml"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -21,81 +21,90 @@ type cdata struct {
 	Text string `xml:",cdata"`
 }
 
-func cdataOf(s string) cdata { return cdata{Text: sanitize(s)} }
-
 // EncodeReply writes reply as the passive reply XML to the push ev: addressed
 // back to its sender, from the account, created at now. The elements are
-// those engine.Schema gives the reply's kind, in its order.
+// those engine.Schema gives the reply's kind, in its order. The XML is
+// appended into one buffer sized for it: element names are the schema's
+// own, and every value goes through appendCDATA, which escapes as
+// encoding/xml does.
 func EncodeReply(reply *engine.Reply, ev *engine.Event, now time.Time) ([]byte, error) {
 	s := reply.Schema()
 	if s == nil {
 		return nil, fmt.Errorf("unknown reply kind %q", reply.Kind)
 	}
-	var b bytes.Buffer
-	w := replyWriter{enc: xml.NewEncoder(&b)}
-	w.start("xml")
-	w.text("ToUserName", ev.FromUserName)
-	w.text("FromUserName", ev.ToUserName)
-	w.element("CreateTime", now.Unix())
-	w.text("MsgType", string(reply.Kind))
+	size := 256 + len(ev.FromUserName) + len(ev.ToUserName)
+	for _, v := range reply.Values {
+		size += 32 + len(v)
+	}
+	for _, item := range reply.Items {
+		for _, v := range item {
+			size += 32 + len(v)
+		}
+	}
+	b := make([]byte, 0, size)
+	b = append(b, "<xml>"...)
+	b = appendCDATA(b, "ToUserName", ev.FromUserName)
+	b = appendCDATA(b, "FromUserName", ev.ToUserName)
+	b = appendInt(b, "CreateTime", now.Unix())
+	b = appendCDATA(b, "MsgType", string(reply.Kind))
 	switch {
 	case s.Shape == engine.ShapeList:
-		w.element(s.CountXML, len(reply.Items))
-		w.start(s.XML)
+		b = appendInt(b, s.CountXML, int64(len(reply.Items)))
+		b = append(append(append(b, '<'), s.XML...), '>')
 		for _, item := range reply.Items {
-			w.start("item")
-			w.fields(s, item)
-			w.end("item")
+			b = append(b, "<item>"...)
+			b = appendFields(b, s, item)
+			b = append(b, "</item>"...)
 		}
-		w.end(s.XML)
+		b = append(append(append(b, "</"...), s.XML...), '>')
 	case s.XML == "":
-		w.fields(s, reply.Values)
+		b = appendFields(b, s, reply.Values)
 	case written(s, reply.Values):
-		w.start(s.XML)
-		w.fields(s, reply.Values)
-		w.end(s.XML)
+		b = append(append(append(b, '<'), s.XML...), '>')
+		b = appendFields(b, s, reply.Values)
+		b = append(append(append(b, "</"...), s.XML...), '>')
 	}
-	w.end("xml")
-	if w.err == nil {
-		w.err = w.enc.Flush()
-	}
-	return b.Bytes(), w.err
+	return append(b, "</xml>"...), nil
 }
 
-// replyWriter writes elements through encoding/xml, keeping the first error.
-type replyWriter struct {
-	enc *xml.Encoder
-	err error
-}
-
-func (w *replyWriter) start(name string) {
-	if w.err == nil {
-		w.err = w.enc.EncodeToken(xml.StartElement{Name: xml.Name{Local: name}})
-	}
-}
-
-func (w *replyWriter) end(name string) {
-	if w.err == nil {
-		w.err = w.enc.EncodeToken(xml.EndElement{Name: xml.Name{Local: name}})
-	}
-}
-
-func (w *replyWriter) element(name string, v any) {
-	if w.err == nil {
-		w.err = w.enc.EncodeElement(v, xml.StartElement{Name: xml.Name{Local: name}})
-	}
-}
-
-func (w *replyWriter) text(name, s string) { w.element(name, cdataOf(s)) }
-
-// fields writes values, one per field of s, leaving out the empty ones the
-// schema lets go.
-func (w *replyWriter) fields(s *engine.KindSchema, values []string) {
+// appendFields appends values, one per field of s, leaving out the empty
+// ones the schema lets go.
+func appendFields(b []byte, s *engine.KindSchema, values []string) []byte {
 	for i, f := range s.Fields {
 		if v := values[i]; v != "" || !f.OmitEmpty {
-			w.text(f.XML, v)
+			b = appendCDATA(b, f.XML, v)
 		}
 	}
+	return b
+}
+
+// cdataEscape ends a CDATA section before a "]]>" in the text and starts
+// another, as encoding/xml does, so that no text can close it early.
+const cdataEscape = "]]]]><![CDATA[>"
+
+// appendCDATA appends <name><![CDATA[s]]></name>, s less what XML cannot
+// carry; an empty s is <name></name>, as encoding/xml writes it.
+func appendCDATA(b []byte, name, s string) []byte {
+	b = append(append(append(b, '<'), name...), '>')
+	if s = sanitize(s); s != "" {
+		b = append(b, "<![CDATA["...)
+		for {
+			before, after, found := strings.Cut(s, "]]>")
+			if !found {
+				break
+			}
+			b = append(append(b, before...), cdataEscape...)
+			s = after
+		}
+		b = append(append(b, s...), "]]>"...)
+	}
+	return append(append(append(b, "</"...), name...), '>')
+}
+
+func appendInt(b []byte, name string, n int64) []byte {
+	b = append(append(append(b, '<'), name...), '>')
+	b = strconv.AppendInt(b, n, 10)
+	return append(append(append(b, "</"...), name...), '>')
 }
 
 // written reports whether fields would write anything: a kind whose fields
