@@ -286,7 +286,7 @@ func runUntilSignalled(ctx context.Context, ss serveSettings, hup <-chan os.Sign
 	var watcher *rules.Watcher
 	if dir != "" {
 		watcher = rules.NewWatcher(dir, eng, res, ss.watch)
-		ss.opts.Watcher = watcherReloader{watcher}
+		ss.opts.Watcher = watcher
 	} else {
 		logger.Info("answering with the examples built into wxreply; give --rules DIR for rules that reload when edited")
 	}
@@ -513,3 +513,6 @@ func selfCommand() string {
 	}
 	return exe
 }
+
+// The watcher is what the server reloads with and reports on.
+var _ server.Reloader = (*rules.Watcher)(nil)

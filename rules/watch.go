@@ -32,31 +32,7 @@ const (
 )
 
 // Status is what the last reloads did, for health checks and metrics.
-type Status struct {
-	// Version and Rules describe the rule set now answering.
-	Version string
-	Rules   int
-	// LastSuccess is when the answering rule set was loaded.
-	LastSuccess time.Time
-	// LastReloadSuccessful is false while the files on disk are invalid
-	// (or gone) and the rule set answering is an older one.
-	LastReloadSuccessful bool
-	// LastError is the last failed reload's error, and FailingSince when the
-	// files first became unusable; both are zero after a success.
-	LastError    error
-	FailingSince time.Time
-	// SourceMissing is true while the folder, or every rule file, is gone.
-	SourceMissing bool
-	// Warning says why the rule set answering, though applied, may not be
-	// what was meant: its reload dropped more than half of the enabled
-	// rules at once. Empty otherwise; the next rule set applied clears it.
-	Warning string
-	// Shrunk counts the reloads applied with such a warning.
-	Shrunk uint64
-	// Reloads counts reloads by result: "success", "failure", and
-	// "unchanged" for those skipped because no rule file changed.
-	Reloads map[string]uint64
-}
+type Status = engine.ReloadStatus
 
 // Watcher keeps an engine.Engine answering with the rules of a folder: it
 // reloads the folder when its files change, on a poll, and whenever Reload

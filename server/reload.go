@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/wxreply/wxreply/engine"
 )
 
 // Reloader is what the server needs of the rule folder's watcher: reload it
@@ -21,29 +22,7 @@ type Reloader interface {
 	// positioned problem each) is shown as it is, one per line.
 	Reload(trigger string) (version string, changed bool, err error)
 	// Status reports the last reloads.
-	Status() ReloadStatus
-}
-
-// ReloadStatus is how the rule reloads went.
-type ReloadStatus struct {
-	// LastSuccess is when the answering rule set was loaded.
-	LastSuccess time.Time
-	// LastReloadSuccessful is false while the files on disk are invalid
-	// (or gone) and the rule set answering is an older one.
-	LastReloadSuccessful bool
-	// LastError is the last failed reload's error, and FailingSince when
-	// the files first became unusable; both are zero after a success.
-	LastError    error
-	FailingSince time.Time
-	// SourceMissing is true while the folder, or every rule file, is gone.
-	SourceMissing bool
-	// Warning says why the rule set answering, though applied, may not be
-	// what was meant; empty otherwise.
-	Warning string
-	// Shrunk counts the reloads applied with such a warning.
-	Shrunk uint64
-	// Reloads counts reloads by result: success, failure, unchanged.
-	Reloads map[string]uint64
+	Status() engine.ReloadStatus
 }
 
 // readyStatus is /readyz on the callback listener: 200 while a rule set

@@ -103,7 +103,7 @@ func newReloadFixture(t *testing.T, opts server.Options, wopts rules.WatcherOpti
 	wopts.Logger = slog.New(slog.NewTextHandler(f.log, nil))
 	f.w = rules.NewWatcher(f.dir, f.eng, res, wopts)
 	opts.Token = reloadToken
-	opts.Watcher = watcherReloader{f.w}
+	opts.Watcher = f.w
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -691,23 +691,4 @@ func TestReloadSuspiciousSaves(t *testing.T) {
 		t.Errorf("/readyz after a normal edit: %v", r)
 	}
 	hasLines(t, "/metrics after a normal edit", f.metrics(t), "wxreply_rules_shrunk_total 1\n")
-}
-
-// watcherReloader hands the server the rule watcher, as main does.
-type watcherReloader struct{ w *rules.Watcher }
-
-func (r watcherReloader) Reload(trigger string) (string, bool, error) { return r.w.Reload(trigger) }
-
-func (r watcherReloader) Status() server.ReloadStatus {
-	st := r.w.Status()
-	return server.ReloadStatus{
-		LastSuccess:          st.LastSuccess,
-		LastReloadSuccessful: st.LastReloadSuccessful,
-		LastError:            st.LastError,
-		FailingSince:         st.FailingSince,
-		SourceMissing:        st.SourceMissing,
-		Warning:              st.Warning,
-		Shrunk:               st.Shrunk,
-		Reloads:              st.Reloads,
-	}
 }
