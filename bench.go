@@ -31,6 +31,10 @@ import (
 // one small machine, 8 bytes each.
 const maxLatencies = 10_000_000
 
+// maxErrorKinds bounds the distinct errors a bench counts apart; the rest
+// are counted together.
+const maxErrorKinds = 50
+
 func runBench(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -285,7 +289,11 @@ func (r *recorder) record(latency time.Duration, err error) {
 	defer r.mu.Unlock()
 	if err != nil {
 		r.failed.Add(1)
-		r.errors[err.Error()]++
+		key := err.Error()
+		if _, seen := r.errors[key]; !seen && len(r.errors) >= maxErrorKinds {
+			key = "other errors"
+		}
+		r.errors[key]++
 	}
 	if len(r.latencies) < maxLatencies {
 		r.latencies = append(r.latencies, latency)
