@@ -360,10 +360,17 @@ func (d *document) placeSyntaxError(e *Error, msg string) {
 	}
 }
 
+// maxBisectLines bounds the files firstFailingLine searches: some twenty
+// parses of a file this long take well under a second.
+const maxBisectLines = 20_000
+
 // firstFailingLine is the first line n such that the file cut after it no
 // longer parses: where an indentation error is, whatever block yaml.v3
 // blames. 0 when it cannot tell.
 func firstFailingLine(lines []string) int {
+	if len(lines) > maxBisectLines {
+		return 0 // each try parses the file again: keep yaml.v3's line
+	}
 	fails := func(n int) bool {
 		var v any
 		return yaml.Unmarshal([]byte(strings.Join(lines[:n], "\n")), &v) != nil
