@@ -546,9 +546,23 @@ func TestE2ESendFresh(t *testing.T) {
 	if !strings.Contains(stale.stderr, retried) {
 		t.Errorf("send --fresh=false did not say the answer was a retry's\n%s", stale)
 	}
-	s.send(t, "--event", "subscribe")
-	if fresh := s.send(t, "--event", "subscribe"); fresh.code != 0 || strings.Contains(fresh.stderr, retried) || !strings.Contains(fresh.stdout, "news:") {
-		t.Errorf("send (fresh) answered with a retry's reply\n%s", fresh)
+	// With --fresh, the second of a pair in one second is taken for a retry
+	// by the server (its log says so) and sent again: the user sees a
+	// fresh answer and no note.
+	for attempt := range 5 {
+		retries := strings.Count(s.stderr.String(), "outcome=retry")
+		s.send(t, "--event", "subscribe")
+		fresh := s.send(t, "--event", "subscribe")
+		if strings.Count(s.stderr.String(), "outcome=retry") == retries {
+			if attempt == 4 {
+				t.Skip("no pair of sends fell within one second")
+			}
+			continue // the two sends fell in different seconds
+		}
+		if fresh.code != 0 || strings.Contains(fresh.stderr, retried) || !strings.Contains(fresh.stdout, "news:") {
+			t.Errorf("send (fresh) answered with a retry's reply\n%s", fresh)
+		}
+		return
 	}
 }
 
