@@ -61,9 +61,9 @@ var meteredBuiltins = map[string]func(args []any) int64{
 // before they run, and a reply rule has no use for them.
 var unavailableBuiltins = []string{"toJSON", "fromJSON", "flatten"}
 
-// The functions the patcher calls. Their names cannot be written in a
-// condition by mistake: expr identifiers do not start with a '$'... but
-// neither can ours, so they start with an underscore and read as internal.
+// The functions the patcher calls. A condition could name them too (expr
+// has no private names), so they are named to read as wxreply's own; one
+// called by hand only charges the meter or does what its operator does.
 const (
 	tickFunc    = "_budget_tick"
 	addFunc     = "_budget_add"
