@@ -742,16 +742,17 @@ func dedupeKey(ev *engine.Event) string {
 const OutcomeHeader = "X-Wxreply-Outcome"
 
 // sameMachine reports whether r comes straight from a loopback address,
-// through no proxy: what the server says only to its own machine.
+// through no proxy: what the server says or allows only to its own machine.
+// The address is the connection's, never one a header claims (a header is
+// anyone's to write); and a reverse proxy on this host makes every client
+// look local, so the headers proxies add say the request came from
+// elsewhere.
 func sameMachine(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil || !net.ParseIP(host).IsLoopback() {
-		return false
-	}
-	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip", "Via"} {
+	for _, h := range proxyHeaders {
 		if r.Header.Get(h) != "" {
 			return false
 		}
 	}
-	return true
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	return err == nil && net.ParseIP(host).IsLoopback()
 }
