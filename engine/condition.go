@@ -123,6 +123,41 @@ func (v *varsVisitor) Visit(node *ast.Node) {
 	}
 }
 
+// CheckSession reports the first Session.x the condition reads that is not
+// one of names, the names the rule set's rules set: it would always read "".
+// The error is a *file.Error, like CompileCondition's.
+func (c *Condition) CheckSession(names []string) error {
+	var missing *ast.MemberNode
+	ast.Find(c.tree, func(n ast.Node) bool {
+		m, ok := n.(*ast.MemberNode)
+		if !ok || missing != nil {
+			return false
+		}
+		id, ok := m.Node.(*ast.IdentifierNode)
+		key, isConst := m.Property.(*ast.StringNode)
+		if ok && id.Value == "Session" && isConst && !slices.Contains(names, key.Value) {
+			missing = m
+			return true
+		}
+		return false
+	})
+	if missing == nil {
+		return nil
+	}
+	name := missing.Property.(*ast.StringNode).Value
+	e := &file.Error{Location: missing.Location(), Message: UnknownSessionName(name, names)}
+	return e.Bind(file.NewSource(c.src))
+}
+
+// UnknownSessionName says that no rule sets name, and which name it may be a
+// typo of.
+func UnknownSessionName(name string, names []string) string {
+	if guess := text.Suggest(name, names); guess != "" {
+		return fmt.Sprintf("no rule sets Session.%s: did you mean Session.%s?", name, guess)
+	}
+	return fmt.Sprintf("no rule sets Session.%s, so it is always empty: store it with set: {%s: ...} in the rule that should", name, name)
+}
+
 // Source is the condition as written.
 func (c *Condition) Source() string { return c.src }
 

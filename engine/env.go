@@ -8,8 +8,9 @@ import (
 )
 
 // Env is what a condition and a reply template see: the fields of the event
-// envelope, the rule folder's Vars, and Now in the account's time zone. Its
-// methods are functions in conditions (TimeBetween("09:00", "21:00")).
+// envelope, the rule folder's Vars, the sender's Session values, and Now in
+// the account's time zone. Its methods are functions in conditions
+// (TimeBetween("09:00", "21:00")).
 //
 // Conditions are type-checked against Env when they are compiled, and the same
 // type is passed when they run, so the two can never disagree. Env and *Env
@@ -18,7 +19,11 @@ import (
 type Env struct {
 	envelope
 	Vars map[string]any
-	Now  time.Time
+	// Session holds the values rules stored for the sender with set. Every
+	// name some rule of the set sets is there, "" while not set, so that
+	// Session.step == "" holds for a user who has not started.
+	Session map[string]string
+	Now     time.Time
 
 	meter *meter // the push's budget; nil outside Match
 }

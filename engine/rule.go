@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/wxreply/wxreply/internal/text"
 )
@@ -33,7 +34,25 @@ type Rule struct {
 	// random for each message.
 	Replies []*ReplyTemplate
 
+	// Cooldown, when not zero, keeps the rule from answering a user again
+	// for that long after it answered them: the rules after it are tried
+	// instead.
+	Cooldown time.Duration
+	// Set stores values in the sender's session after the rule answers, and
+	// Unset drops names from it; Set wins for a name in both. SessionTTL is
+	// how long the session then lives (0: the server's default).
+	Set        []SessionSet
+	Unset      []string
+	SessionTTL time.Duration
+
 	evalErrors atomic.Uint64
+}
+
+// SessionSet is one value a rule stores in the sender's session: Name, set to
+// what Value renders to.
+type SessionSet struct {
+	Name  string
+	Value *Template
 }
 
 // EvalErrors counts the messages for which the rule's condition or reply
@@ -48,6 +67,7 @@ type matchState struct {
 	loweredText string // trimmed, lower-cased
 	explain     bool
 	meter       meter // the push's budget; env points to it
+	cooldowns   map[string]time.Time
 }
 
 // condition names the condition of a rule that did not hold.
@@ -61,6 +81,7 @@ const (
 	failedEventKey
 	failedTextless // keywords, and the push has no Text: not a text or voice message
 	failedKeywords
+	failedCooldown
 	failedWhen
 )
 
@@ -81,6 +102,8 @@ func (r *Rule) check(m *matchState) (condition, error) {
 		return failedTextless, nil
 	case r.Keywords != nil && !r.Keywords.Match(m.text, m.loweredText):
 		return failedKeywords, nil
+	case r.Cooldown > 0 && m.env.Now.Before(m.cooldowns[r.ID]):
+		return failedCooldown, nil
 	}
 	if r.When != nil {
 		ok, err := r.When.Eval(m.env)
@@ -108,6 +131,9 @@ func (r *Rule) reason(c condition, m *matchState) string {
 		return fmt.Sprintf("keywords: only text and voice messages have Text, and this is %s %s", text.Article(pushKind(ev)), pushKind(ev))
 	case failedKeywords:
 		return fmt.Sprintf("keywords (%s): %q matches none of %s", r.Keywords.mode, m.text, bracketList(r.Keywords.words))
+	case failedCooldown:
+		return fmt.Sprintf("cooldown: the rule answered this user less than %s ago; it may again from %s",
+			FormatDuration(r.Cooldown), m.cooldowns[r.ID].In(m.env.Now.Location()).Format("2006-01-02 15:04:05"))
 	case failedWhen:
 		return fmt.Sprintf("when: %s is false", r.When.src)
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/wxreply/wxreply/internal/text"
 )
 
 // RuleSet is an immutable, ordered set of compiled rules: higher Priority
@@ -17,6 +19,9 @@ type RuleSet struct {
 	rules   []*Rule
 	vars    map[string]any
 	version string
+	// sessionNames are the names the rules set, sorted: every push's
+	// Session has them.
+	sessionNames []string
 
 	// The rules worth trying for a push (see index.go): by message type and
 	// by event name (lower-cased), the positions in rules of those without a
@@ -65,6 +70,11 @@ func NewRuleSet(rules []*Rule, vars map[string]any, version string) *RuleSet {
 				events = append(events, e)
 			}
 		}
+		for _, set := range r.Set {
+			if !slices.Contains(rs.sessionNames, set.Name) {
+				rs.sessionNames = append(rs.sessionNames, set.Name)
+			}
+		}
 		if key := keyOf(r); key != nil {
 			b.keyed = true
 			for _, a := range key {
@@ -72,6 +82,7 @@ func NewRuleSet(rules []*Rule, vars map[string]any, version string) *RuleSet {
 			}
 		}
 	}
+	slices.Sort(rs.sessionNames)
 	if rs.keys.contains != nil {
 		rs.keys.contains.build()
 	}
@@ -118,6 +129,21 @@ func (rs *RuleSet) Vars() map[string]any { return rs.vars }
 // Version identifies the set.
 func (rs *RuleSet) Version() string { return rs.version }
 
+// SessionNames are the names the rules store in users' sessions, sorted.
+// The slice must not be modified.
+func (rs *RuleSet) SessionNames() []string { return rs.sessionNames }
+
+// UsesState reports whether any rule reads or changes what is kept per user
+// (Session, set, unset, cooldown): if none does, a push needs no user state.
+func (rs *RuleSet) UsesState() bool {
+	for _, r := range rs.rules {
+		if r.Cooldown > 0 || len(r.Set) > 0 || len(r.Unset) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Rule returns the rule with the given id, or nil.
 func (rs *RuleSet) Rule(id string) *Rule {
 	for _, r := range rs.rules {
@@ -140,6 +166,11 @@ type MatchOptions struct {
 	Explain bool
 	// Budget bounds what each rule may do; zero fields take DefaultBudget's.
 	Budget Budget
+	// Session holds the sender's session values, and Cooldowns the time
+	// each rule cooling down for the sender may answer them again, by rule
+	// ID: what the store keeps for the user.
+	Session   map[string]string
+	Cooldowns map[string]time.Time
 }
 
 // Decision is the outcome of matching one push.
@@ -153,7 +184,29 @@ type Decision struct {
 	Errors []*RuleError
 	// Trace explains each rule tried, in order, when MatchOptions.Explain is set.
 	Trace []Step
+	// Change is what Rule's answer changes in the sender's state: nil when
+	// nothing.
+	Change *StateChange
+	// Session is the session the rules saw: nil when no rule reads one.
+	Session map[string]string
 }
+
+// StateChange is what a rule's answer changes in its sender's state, to be
+// applied once the reply is sent.
+type StateChange struct {
+	// Set holds the values to store, rendered from the rule's set with the
+	// session the rule matched with, and Unset the names to drop.
+	Set   map[string]string
+	Unset []string
+	// SessionTTL is the rule's session_ttl; 0 means the server's default.
+	SessionTTL time.Duration
+	// Cooldown is the rule's cooldown, starting now; 0 for none.
+	Cooldown time.Duration
+}
+
+// MaxSessionValueBytes caps one session value; a longer value is cut, on a
+// character boundary.
+const MaxSessionValueBytes = 1024
 
 // Step is one rule tried by Match, as explained.
 type Step struct {
@@ -192,6 +245,7 @@ func (rs *RuleSet) Match(ev *Event, opts MatchOptions) Decision {
 		now = time.Now().In(DefaultLocation)
 	}
 	env := NewEnv(ev, rs.vars, now)
+	env.Session = rs.session(opts.Session)
 	text := strings.TrimSpace(ev.Text)
 	m := &matchState{
 		env:         env,
@@ -200,12 +254,13 @@ func (rs *RuleSet) Match(ev *Event, opts MatchOptions) Decision {
 		loweredText: strings.ToLower(text),
 		explain:     opts.Explain,
 		meter:       newMeter(opts.Budget, time.Now()),
+		cooldowns:   opts.Cooldowns,
 	}
 	env.meter = &m.meter
 
-	var d Decision
+	d := Decision{Session: env.Session}
 	try := func(r *Rule) bool {
-		failed, reply, alt, err := r.answer(m, opts.Rand)
+		failed, reply, alt, change, err := r.answer(m, opts.Rand)
 		if err != nil {
 			r.evalErrors.Add(1)
 			d.Errors = append(d.Errors, &RuleError{Rule: r, Err: err})
@@ -219,7 +274,7 @@ func (rs *RuleSet) Match(ev *Event, opts MatchOptions) Decision {
 			d.Trace = append(d.Trace, step)
 		}
 		if reply != nil {
-			d.Rule, d.Reply, d.Alternative = r, reply, alt
+			d.Rule, d.Reply, d.Alternative, d.Change = r, reply, alt, change
 			return true
 		}
 		return false
@@ -268,13 +323,29 @@ func (rs *RuleSet) candidatesFor(msgType, event string) []int32 {
 	return rs.otherMsgTypes
 }
 
-// answer checks the rule and, when it holds, renders one of its replies. A
-// panic in a condition or a template becomes an error, so that one bad rule
-// cannot take a request down.
-func (r *Rule) answer(m *matchState, random func(int) int) (failed condition, reply *Reply, alt int, err error) {
+// session is the Session a push's rules see: every name the rules set, ""
+// unless stored holds it. Nil when no rule sets a name and none is stored.
+func (rs *RuleSet) session(stored map[string]string) map[string]string {
+	if len(rs.sessionNames) == 0 && len(stored) == 0 {
+		return nil
+	}
+	s := make(map[string]string, len(rs.sessionNames)+len(stored))
+	for _, name := range rs.sessionNames {
+		s[name] = ""
+	}
+	for name, v := range stored {
+		s[name] = v
+	}
+	return s
+}
+
+// answer checks the rule and, when it holds, renders one of its replies and
+// the values it sets. A panic in a condition or a template becomes an error,
+// so that one bad rule cannot take a request down.
+func (r *Rule) answer(m *matchState, random func(int) int) (failed condition, reply *Reply, alt int, change *StateChange, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			failed, reply, err = failedWhen, nil, fmt.Errorf("panic: %v", p)
+			failed, reply, change, err = failedWhen, nil, nil, fmt.Errorf("panic: %v", p)
 			if be, ok := p.(*BudgetError); ok {
 				err = be
 			}
@@ -282,14 +353,39 @@ func (r *Rule) answer(m *matchState, random func(int) int) (failed condition, re
 	}()
 	m.env.meter.startRule()
 	if failed, err = r.check(m); failed != holds || err != nil {
-		return failed, nil, 0, err
+		return failed, nil, 0, nil, err
 	}
 	if len(r.Replies) == 0 {
-		return holds, nil, 0, errNoReply
+		return holds, nil, 0, nil, errNoReply
 	}
 	alt = pick(len(r.Replies), random)
-	reply, err = r.Replies[alt].Render(m.env)
-	return holds, reply, alt, err
+	if reply, err = r.Replies[alt].Render(m.env); err != nil {
+		return holds, nil, alt, nil, err
+	}
+	if change, err = r.change(m.env); err != nil {
+		return holds, nil, alt, nil, err
+	}
+	return holds, reply, alt, change, nil
+}
+
+// change renders what the rule stores for the sender, with the session it
+// matched with: nil when the rule changes nothing.
+func (r *Rule) change(env *Env) (*StateChange, error) {
+	if r.Cooldown == 0 && len(r.Set) == 0 && len(r.Unset) == 0 {
+		return nil, nil
+	}
+	c := &StateChange{Unset: r.Unset, SessionTTL: r.SessionTTL, Cooldown: r.Cooldown}
+	if len(r.Set) > 0 {
+		c.Set = make(map[string]string, len(r.Set))
+		for _, s := range r.Set {
+			v, err := s.Value.Render(env)
+			if err != nil {
+				return nil, fmt.Errorf("set.%s: %w", s.Name, err)
+			}
+			c.Set[s.Name] = text.Cut(v, MaxSessionValueBytes)
+		}
+	}
+	return c, nil
 }
 
 var errNoReply = errors.New("the rule has no reply")

@@ -28,8 +28,12 @@ type compiler struct {
 	set            *engine.RuleSet
 	sites          map[*engine.Template]site // where each template was written
 	whenPos        map[*engine.Rule]Pos      // where each rule's condition was written
+	whenSites      map[*engine.Rule]site     // the node of each rule's condition
+	unsetSites     map[*engine.Rule]site     // the node of each rule's unset
 	samples        map[string]*engine.Event
 	varNames       []string // for "did you mean"
+	sessionTTL     time.Duration
+	sessionNames   []string // what the rules set, sorted
 }
 
 type site struct {
@@ -40,12 +44,14 @@ type site struct {
 }
 
 func newCompiler() *compiler {
-	return &compiler{sites: map[*engine.Template]site{}, whenPos: map[*engine.Rule]Pos{}}
+	return &compiler{sites: map[*engine.Template]site{}, whenPos: map[*engine.Rule]Pos{},
+		whenSites: map[*engine.Rule]site{}, unsetSites: map[*engine.Rule]site{}}
 }
 
 func (c *compiler) compile(files []*parsedFile, version string) {
 	vars := c.vars(files)
 	c.varNames = slices.Sorted(maps.Keys(vars))
+	c.settings(files)
 	var good, all []*engine.Rule
 	seen := map[string]Pos{}
 	for _, f := range files {
@@ -67,9 +73,12 @@ func (c *compiler) compile(files []*parsedFile, version string) {
 			}
 		}
 	}
+	allSet := engine.NewRuleSet(all, vars, version)
+	c.sessionNames = allSet.SessionNames()
+	c.checkSession(allSet)
 	// Dry-run every reply that compiled, even of rules with other errors,
 	// so that one pass reports all there is to fix.
-	c.dryRun(engine.NewRuleSet(all, vars, version))
+	c.dryRun(allSet)
 	if len(c.errs) == 0 {
 		c.set = engine.NewRuleSet(good, vars, version)
 		c.unreachable()
@@ -101,6 +110,51 @@ func (c *compiler) vars(files []*parsedFile) map[string]any {
 	return vars
 }
 
+// settings reads the folder's settings; each may be given in one file only.
+func (c *compiler) settings(files []*parsedFile) {
+	var where Pos
+	for _, f := range files {
+		n := yamlpos.Lookup(yamlpos.Lookup(f.root, "settings"), "session_ttl")
+		if n == nil {
+			continue
+		}
+		p := f.pos(n)
+		if where.File != "" {
+			c.errs = append(c.errs, &Error{Pos: p, Err: fmt.Errorf("settings.session_ttl is already given at %s", where)})
+			continue
+		}
+		where = p
+		d, err := engine.ParseDuration(f.def.Settings.SessionTTL)
+		if err != nil {
+			c.errs = append(c.errs, &Error{Pos: p, Err: fmt.Errorf("settings.session_ttl: %w", err)})
+			continue
+		}
+		c.sessionTTL = d
+	}
+}
+
+// checkSession refuses a condition that reads a session name no rule sets,
+// and warns about an unset of such a name: both are typos, or leftovers.
+// Templates are checked by the dry run, which renders them with every name
+// the rules set.
+func (c *compiler) checkSession(set *engine.RuleSet) {
+	for _, r := range set.Rules() {
+		if r.When != nil {
+			if err := r.When.CheckSession(c.sessionNames); err != nil {
+				s := c.whenSites[r]
+				c.errs = append(c.errs, c.exprError(s.file, s.node, r.ID, err))
+			}
+		}
+		for i, name := range r.Unset {
+			if !slices.Contains(c.sessionNames, name) {
+				s := c.unsetSites[r]
+				c.warnings = append(c.warnings, &Error{Pos: s.file.pos(yamlpos.Item(s.node, i)), Rule: r.ID,
+					Err: fmt.Errorf("unset: %s", engine.UnknownSessionName(name, c.sessionNames))})
+			}
+		}
+	}
+}
+
 // rule compiles one rule definition. With errors, it returns what did
 // compile and ok false.
 func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars map[string]any) (r *engine.Rule, ok bool) {
@@ -125,8 +179,22 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 	r.Keywords = s.keywords()
 	if r.When = s.when(vars); r.When != nil {
 		c.whenPos[r] = f.pos(yamlpos.Lookup(rn, "when"))
+		c.whenSites[r] = site{file: f, node: yamlpos.Lookup(rn, "when"), rule: s.name}
 	}
 	r.Replies = s.replies()
+	r.Cooldown = s.duration("cooldown")
+	r.Set = s.sets()
+	r.Unset = s.unset()
+	if n := yamlpos.Lookup(rn, "unset"); n != nil {
+		c.unsetSites[r] = site{file: f, node: n, rule: s.name}
+	}
+	r.SessionTTL = c.sessionTTL
+	if n := yamlpos.Lookup(rn, "session_ttl"); n != nil {
+		if r.Set == nil && r.Unset == nil {
+			s.fail(n, "session_ttl applies to set and unset, and this rule has neither")
+		}
+		r.SessionTTL = s.duration("session_ttl")
+	}
 	return r, len(c.errs) == nerrs
 }
 
@@ -164,6 +232,99 @@ func (s *ruleSite) checkSugar() {
 	if n := yamlpos.Lookup(s.rn, "event_key"); n != nil && len(def.EventKey) == 0 {
 		s.fail(n, "event_key is empty: give a key or a list of keys")
 	}
+}
+
+// duration reads the rule's field key as a duration; 0 when absent or wrong.
+func (s *ruleSite) duration(key string) time.Duration {
+	n := yamlpos.Lookup(s.rn, key)
+	if n == nil {
+		return 0
+	}
+	if n.Kind != yaml.ScalarNode {
+		s.fail(n, "%s: want a duration such as 30m, 1h or 1d, got %s", key, yamlpos.KindOf(n))
+		return 0
+	}
+	d, err := engine.ParseDuration(n.Value)
+	if err != nil {
+		s.fail(n, "%s: %v", key, err)
+	}
+	return d
+}
+
+// sessionName is what a session name must look like, so that conditions
+// can read it as Session.name and templates as {{ .Session.name }}.
+var sessionName = regexp.MustCompile("^" + sessionNamePattern + "$")
+
+const sessionNamePattern = `[A-Za-z_][A-Za-z0-9_]*`
+
+// maxSessionNameBytes keeps the names, stored for every user, short.
+const maxSessionNameBytes = 64
+
+func (s *ruleSite) checkSessionName(n *yaml.Node, field, name string) bool {
+	switch {
+	case !sessionName.MatchString(name):
+		s.fail(n, "%s: %q is not a session name: use letters, digits and _, starting with a letter (step, order_id)", field, name)
+	case len(name) > maxSessionNameBytes:
+		s.fail(n, "%s: the name %q is longer than %d bytes", field, text.Cut(name, 20)+"...", maxSessionNameBytes)
+	default:
+		return true
+	}
+	return false
+}
+
+// sets compiles set: a template for each name, in the file's order.
+func (s *ruleSite) sets() []engine.SessionSet {
+	n := yamlpos.Lookup(s.rn, "set")
+	if n == nil {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		s.fail(n, "set: want a mapping of name: value, got %s", yamlpos.KindOf(n))
+		return nil
+	}
+	if len(n.Content) == 0 {
+		s.fail(n, "set is empty: give name: value pairs, or leave set out")
+		return nil
+	}
+	var out []engine.SessionSet
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if !s.checkSessionName(k, "set", k.Value) {
+			continue
+		}
+		if v.Kind != yaml.ScalarNode {
+			s.fail(v, "set.%s: want text, got %s", k.Value, yamlpos.KindOf(v))
+			continue
+		}
+		t := s.c.template(s.f, s.name, "set."+k.Value, v.Value, v)
+		if t == nil && v.Value == "" {
+			t, _ = engine.CompileTemplate("set."+k.Value, "") // stores "": the same as unset, but kept
+		}
+		if t != nil {
+			out = append(out, engine.SessionSet{Name: k.Value, Value: t})
+		}
+	}
+	return out
+}
+
+// unset checks the names unset drops.
+func (s *ruleSite) unset() []string {
+	n := yamlpos.Lookup(s.rn, "unset")
+	if n == nil {
+		return nil
+	}
+	if len(s.def.Unset) == 0 {
+		s.fail(n, "unset is empty: give a name or a list of names, or leave unset out")
+		return nil
+	}
+	for i, name := range s.def.Unset {
+		at := n
+		if n.Kind == yaml.SequenceNode {
+			at = yamlpos.Item(n, i)
+		}
+		s.checkSessionName(at, "unset", name)
+	}
+	return s.def.Unset
 }
 
 // keywords compiles keywords and match; nil when the rule has none.
@@ -372,7 +533,7 @@ var unknownTemplateField = regexp.MustCompile(`^(<.*>): can't evaluate field (\w
 
 // envFields are the names a template can read at its top level.
 var envFields = func() []string {
-	names := []string{"Vars", "Now"}
+	names := []string{"Vars", "Session", "Now"}
 	t := reflect.TypeOf(engine.Event{})
 	for i := range t.NumField() {
 		names = append(names, t.Field(i).Name)
@@ -396,8 +557,9 @@ func (c *compiler) template(f *parsedFile, rule, field, src string, n *yaml.Node
 	return t
 }
 
-// missingVar is text/template's error for a var no file defines.
-var missingVar = regexp.MustCompile(`^<\.Vars\.[^>]*>: map has no entry for key "([^"]*)"$`)
+// missingKey is text/template's error for a var no file defines, or a
+// session name no rule sets.
+var missingKey = regexp.MustCompile(`^<\.(Vars|Session)\.[^>]*>: map has no entry for key "([^"]*)"$`)
 
 // templateError places a text/template error, which counts lines and
 // columns inside the field, in the file.
@@ -423,10 +585,13 @@ func (c *compiler) templateError(s site, err error, context string) *Error {
 			msg += fmt.Sprintf(": did you mean .%s?", guess)
 		}
 	}
-	if m := missingVar.FindStringSubmatch(msg); m != nil {
-		if guess := text.Suggest(m[1], c.varNames); guess != "" {
+	if m := missingKey.FindStringSubmatch(msg); m != nil && m[1] == "Vars" {
+		if guess := text.Suggest(m[2], c.varNames); guess != "" {
 			msg += fmt.Sprintf(": did you mean .Vars.%s?", guess)
 		}
+	} else if m != nil {
+		msg = engine.UnknownSessionName(m[2], c.sessionNames)
+		msg = strings.Replace(msg, "Session.", ".Session.", 2)
 	}
 	return &Error{Pos: p, Rule: s.rule, Err: fmt.Errorf("%s: %s%s", s.field, msg, context)}
 }
@@ -472,8 +637,12 @@ const trialTime = 5 * time.Second
 
 // trialEnv is what a trial at load evaluates a rule over: the sample ev,
 // at dryRunNow, within the default budget but trialTime.
-func trialEnv(ev *engine.Event, vars map[string]any) *engine.Env {
+func (c *compiler) trialEnv(ev *engine.Event, vars map[string]any) *engine.Env {
 	env := engine.NewEnv(ev, vars, dryRunNow)
+	env.Session = make(map[string]string, len(c.sessionNames))
+	for _, name := range c.sessionNames {
+		env.Session[name] = ""
+	}
 	engine.Budget{Time: trialTime}.Hold(env)
 	return env
 }
@@ -497,7 +666,7 @@ func (c *compiler) dryRun(set *engine.RuleSet) {
 		for _, rt := range r.Replies {
 			longest, longestSample := 0, ""
 			for _, s := range samples {
-				env := trialEnv(s.event, set.Vars())
+				env := c.trialEnv(s.event, set.Vars())
 				reply, err := rt.Render(env)
 				var te *engine.TemplateError
 				if errors.As(err, &te) {
@@ -524,6 +693,15 @@ func (c *compiler) dryRun(set *engine.RuleSet) {
 				s := c.sites[rt.Items[0][0]]
 				c.warnings = append(c.warnings, &Error{Pos: s.file.pos(s.node), Rule: r.ID,
 					Err: fmt.Errorf("news has %d articles and may answer a user message: WeChat then shows only the first; restrict the rule to events to send up to %d", len(rt.Items), engine.MaxArticles)})
+			}
+		}
+		for _, sv := range r.Set {
+			for _, smp := range samples {
+				if _, err := sv.Value.Render(c.trialEnv(smp.event, set.Vars())); err != nil {
+					context := fmt.Sprintf(" (rendering a sample %s)", smp.name)
+					c.errs = append(c.errs, c.templateError(c.sites[sv.Value], err, context))
+					break
+				}
 			}
 		}
 	}
@@ -584,7 +762,7 @@ func (c *compiler) samplesFor(r *engine.Rule, names []string, vars map[string]an
 		var accepted []sample
 		overBudget := false
 		for _, s := range out {
-			ok, err := r.When.Eval(trialEnv(s.event, vars))
+			ok, err := r.When.Eval(c.trialEnv(s.event, vars))
 			if engine.AsBudgetError(err) != nil && !overBudget {
 				// A condition that is over budget for an ordinary push
 				// would never answer: it is an error, not a slow rule.

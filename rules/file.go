@@ -14,8 +14,13 @@ import (
 // The doc tags describe each field in the JSON Schema editors read
 // (JSONSchema).
 type fileDef struct {
-	Vars  map[string]any `yaml:"vars" doc:"Values shared by every file of the folder, each defined in one file only: {{ .Vars.name }} in templates, Vars.name in conditions."`
-	Rules []ruleDef      `yaml:"rules" doc:"The rules, tried by priority, then file name, then order in the file; the first that holds answers."`
+	Vars     map[string]any `yaml:"vars" doc:"Values shared by every file of the folder, each defined in one file only: {{ .Vars.name }} in templates, Vars.name in conditions."`
+	Settings settingsDef    `yaml:"settings" doc:"Settings of the whole folder, each given in one file only."`
+	Rules    []ruleDef      `yaml:"rules" doc:"The rules, tried by priority, then file name, then order in the file; the first that holds answers."`
+}
+
+type settingsDef struct {
+	SessionTTL string `yaml:"session_ttl" doc:"How long a user's session values live after a rule last set or unset one, for the rules that give no session_ttl of their own (default: the server's --session-ttl, 30m): 10m, 1h, 1d."`
 }
 
 type ruleDef struct {
@@ -29,6 +34,11 @@ type ruleDef struct {
 	MsgType     string     `yaml:"msgtype" doc:"The push's MsgType: text, image, voice, video, shortvideo, location, link or event."`
 	Event       string     `yaml:"event" doc:"The event, ignoring case: subscribe, SCAN, CLICK, VIEW, LOCATION, ..."`
 	EventKey    StringList `yaml:"event_key" doc:"The EventKey is this key, or one of these keys: a menu button's key, a QR scene."`
+	Cooldown    string     `yaml:"cooldown" doc:"After the rule answers a user, it does not match that user again for this long, and the next rule is tried: 60m, 1d."`
+	// Set's values are templates; the node keeps their order and positions.
+	Set        yaml.Node  `yaml:"set" doc:"After the rule answers, store these values for the user: name: template. Conditions read them as Session.name, templates as {{ .Session.name }}."`
+	Unset      StringList `yaml:"unset" doc:"After the rule answers, drop these names from the user's session."`
+	SessionTTL string     `yaml:"session_ttl" doc:"How long the user's session lives after this rule's set or unset (default: settings.session_ttl)."`
 	// A reply is checked against engine.Schema as it is compiled; the
 	// nodes keep its positions.
 	Reply   yaml.Node   `yaml:"reply" doc:"The answer: exactly one reply kind."`

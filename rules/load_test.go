@@ -39,7 +39,7 @@ func TestLoadFailure(t *testing.T) {
 		{"yaml_dedent_in_list.bad.yaml", `testdata/yaml_dedent_in_list.bad.yaml:7:4: did not find expected '-' indicator: this line does not line up with the ones above it: check its indentation`},
 		{"yaml_tab.bad.yaml", `testdata/yaml_tab.bad.yaml:3:1: a tab in the indentation: indent with spaces only`},
 		{"yaml_bad_block.bad.yaml", `testdata/yaml_bad_block.bad.yaml:6:7: could not find expected ':': the lines of a block (| or >) are indented more than its key`},
-		{"not_a_mapping.bad.yaml", `testdata/not_a_mapping.bad.yaml:1:1: want a mapping with the keys vars, rules, got a list`},
+		{"not_a_mapping.bad.yaml", `testdata/not_a_mapping.bad.yaml:1:1: want a mapping with the keys vars, settings, rules, got a list`},
 		{"unknown_field.bad.yaml", `testdata/unknown_field.bad.yaml:3:5: rule "welcome": unknown field "wehn": did you mean "when"?`},
 		{"typo_hides_condition.bad.yaml", `testdata/typo_hides_condition.bad.yaml:3:5: rule "welcome": unknown field "evnt": did you mean "event"?`},
 		{"duplicate_key.bad.yaml", `testdata/duplicate_key.bad.yaml:5:5: rule "hello": "reply" is given twice (first at line 4)`},
@@ -94,6 +94,14 @@ func TestLoadFailure(t *testing.T) {
 		{"budget_tojson.bad.yaml", `testdata/budget_tojson.bad.yaml:3:11: rule "json": when: toJSON is not available in wxreply conditions: what it costs cannot be told before it runs (1:1)
  | toJSON(Vars) != ""
  | ^`},
+		// Per-user state: cooldowns and sessions.
+		{"session_typo.bad.yaml", `testdata/session_typo.bad.yaml:7:19: rule "answer": when: no rule sets Session.stpe: did you mean Session.step? (1:9)
+ | Session.stpe == "asked" && Content == "1"
+ | ........^`},
+		{"session_template_typo.bad.yaml", `testdata/session_template_typo.bad.yaml:9:38: rule "hello": reply.text: no rule sets .Session.nmae: did you mean .Session.name? (rendering a sample text message)`},
+		{"cooldown_bad.bad.yaml", `testdata/cooldown_bad.bad.yaml:3:15: rule "anything": cooldown: "60" is not a duration: write a number and a unit, e.g. 90s, 30m, 1h30m or 1d`},
+		{"session_ttl_alone.bad.yaml", `testdata/session_ttl_alone.bad.yaml:4:18: rule "hello": session_ttl applies to set and unset, and this rule has neither`},
+		{"set_name.bad.yaml", `testdata/set_name.bad.yaml:4:12: rule "pick": set: "order-id" is not a session name: use letters, digits and _, starting with a letter (step, order_id)`},
 		{"news_nine.bad.yaml", `testdata/news_nine.bad.yaml:6:9: rule "news": reply: news has 9 articles: WeChat accepts at most 8`},
 	}
 	seen := map[string]bool{}

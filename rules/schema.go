@@ -32,6 +32,14 @@ func JSONSchema() yamlpos.Schema {
 			return yamlpos.Schema{"type": "array", "minItems": 1, "items": yamlpos.Schema{"type": "string", "minLength": 1}}
 		case "event_key":
 			return yamlpos.Schema{"oneOf": []any{yamlpos.Schema{"type": "string"}, yamlpos.Schema{"type": "array", "minItems": 1, "items": yamlpos.Schema{"type": "string"}}}}
+		case "cooldown", "session_ttl":
+			return durationSchema()
+		case "set":
+			return yamlpos.Schema{"type": "object", "propertyNames": yamlpos.Schema{"pattern": sessionNamePattern},
+				"additionalProperties": yamlpos.Schema{"type": "string"}}
+		case "unset":
+			name := yamlpos.Schema{"type": "string", "pattern": sessionNamePattern}
+			return yamlpos.Schema{"oneOf": []any{name, yamlpos.Schema{"type": "array", "minItems": 1, "items": name}}}
 		case "reply":
 			return replySchema()
 		case "replies":
@@ -41,15 +49,30 @@ func JSONSchema() yamlpos.Schema {
 	})
 	rule["required"] = []string{"id"}
 	rule["oneOf"] = []any{yamlpos.Schema{"required": []string{"reply"}}, yamlpos.Schema{"required": []string{"replies"}}}
+	settings := yamlpos.StructSchema(reflect.TypeFor[settingsDef](), func(key string) yamlpos.Schema {
+		if key == "session_ttl" {
+			return durationSchema()
+		}
+		return nil
+	})
 	file := yamlpos.StructSchema(reflect.TypeFor[fileDef](), func(key string) yamlpos.Schema {
-		if key == "rules" {
+		switch key {
+		case "rules":
 			return yamlpos.Schema{"type": "array", "items": rule}
+		case "settings":
+			return settings
 		}
 		return nil
 	})
 	file["$schema"] = yamlpos.SchemaDraft
 	file["title"] = "wxreply rule file"
 	return file
+}
+
+// durationSchema is a duration as engine.ParseDuration reads it.
+func durationSchema() yamlpos.Schema {
+	return yamlpos.Schema{"type": "string", "pattern": `^\s*([0-9]+d)?([0-9.]+(ns|us|µs|ms|s|m|h))*\s*$`,
+		"examples": []string{"30m", "1h", "1d"}}
 }
 
 // replySchema is one reply: exactly one kind of engine.Schema, shaped as
