@@ -26,6 +26,7 @@ import (
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server"
 	"github.com/wxreply/wxreply/server/wxcrypto"
+	"github.com/wxreply/wxreply/store"
 )
 
 // devToken is the token of development mode, which `wxreply send` uses by
@@ -99,7 +100,7 @@ func serveFlags(fs *flag.FlagSet) *settings {
 	set.add("deadline", server.DefaultDeadline.String(), "answer \"success\" when the rules take longer than this")
 	set.add("body-limit", strconv.Itoa(server.DefaultBodyLimit), "largest push accepted, in bytes")
 	set.add("max-inflight", strconv.Itoa(server.DefaultMaxInflight()), "pushes matched against the rules at once (default 4 × GOMAXPROCS); beyond it a push waits up to 100 ms, then is answered \"success\"")
-	set.add("retry-entries", strconv.Itoa(server.DefaultRetryEntries), "answered pushes remembered for WeChat's retries (about 200 bytes each plus the reply); the oldest go first")
+	set.add("retry-entries", strconv.Itoa(store.DefaultRetryEntries), "answered pushes remembered for WeChat's retries (about 200 bytes each plus the reply); the oldest go first")
 	set.add("replay-entries", strconv.Itoa(server.DefaultReplayEntries), "signed queries remembered to refuse a replay with another body (about 100 bytes each); the oldest go first")
 	set.add("rule-work", strconv.FormatInt(engine.DefaultBudget.Work, 10), "units of work one rule may do for one push (see \"Limits of a rule\" in the README)")
 	set.add("rule-memory", strconv.FormatInt(engine.DefaultBudget.Memory, 10), "bytes of strings and lists one rule may build for one push")

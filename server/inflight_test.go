@@ -17,6 +17,7 @@ import (
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server/wxcrypto"
+	"github.com/wxreply/wxreply/store"
 )
 
 // TestMaxInflightSheds is S06 of /work/shared/reliability.md: with every
@@ -90,15 +91,15 @@ func TestMaxInflightSheds(t *testing.T) {
 	}
 }
 
-// waitingStore is a MemoryStore that reports each Wait as it begins.
+// waitingStore is a store.Memory that reports each Wait as it begins.
 type waitingStore struct {
-	*MemoryStore
+	*store.Memory
 	waiting chan string
 }
 
 func (w waitingStore) Wait(ctx context.Context, key string) ([]byte, error) {
 	w.waiting <- key
-	return w.MemoryStore.Wait(ctx, key)
+	return w.Memory.Wait(ctx, key)
 }
 
 // TestStopAnswersPushesInFlight: a push held in flight (here a retry waiting
@@ -110,10 +111,10 @@ func TestStopAnswersPushesInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := waitingStore{NewMemoryStore(time.Hour, 0), make(chan string, 1)}
+	ws := waitingStore{store.NewMemory(store.MemoryOptions{RetryTTL: time.Hour}), make(chan string, 1)}
 	var log lockedLog
 	now := time.Unix(1718170200, 0)
-	s, err := New(Options{Token: "t", Store: store, Deadline: time.Hour,
+	s, err := New(Options{Token: "t", Store: ws, Deadline: time.Hour,
 		Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(&log, nil))}, engine.New(res.RuleSet, nil))
 	if err != nil {
 		t.Fatal(err)
@@ -138,12 +139,12 @@ func TestStopAnswersPushesInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The first delivery, never answered.
-	if ok, _ := store.Claim(t.Context(), dedupeKey(ev)); !ok {
+	if ok, _ := ws.Claim(t.Context(), dedupeKey(ev)); !ok {
 		t.Fatal("claim")
 	}
 	answered := make(chan *httptest.ResponseRecorder)
 	go func() { answered <- post("1") }()
-	<-store.waiting // the retry waits for the first delivery
+	<-ws.waiting // the retry waits for the first delivery
 	s.Stop()
 	if rec := <-answered; rec.Code != http.StatusOK || rec.Body.String() != "success" {
 		t.Errorf("the push in flight at Stop: %d %q, want 200 success", rec.Code, rec.Body)

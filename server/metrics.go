@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/store"
 )
 
 // metrics are the server's Prometheus series, all named wxreply_*.
@@ -81,29 +82,35 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher Reloader,
 	return m
 }
 
-// sizedStore is a Store that knows its size, as MemoryStore does.
+// sizedStore is a store that knows how full it is, as store.Memory does.
 type sizedStore interface {
-	Len() int
-	Evicted() uint64
+	Stats() store.MemoryStats
 }
 
 // cacheCollector reports the size of what the server remembers of past
-// pushes, read at scrape time: an eviction means a cap was reached.
+// pushes, read at scrape time: an eviction means a cap was reached. It also
+// reports how the store is doing.
 type cacheCollector struct {
-	retry  Store
+	retry  store.Store
 	replay *replayCache
 }
 
 var (
 	cacheEntriesDesc = prometheus.NewDesc("wxreply_cache_entries",
-		"Entries held in memory, by cache: retry (answered pushes) and replay (signed queries seen).", []string{"cache"}, nil)
+		"Entries held in memory, by cache: retry (answered pushes), user (users' sessions and cooldowns) and replay (signed queries seen).", []string{"cache"}, nil)
 	cacheEvictionsDesc = prometheus.NewDesc("wxreply_cache_evictions_total",
 		"Entries dropped before their time because the cache was full (--retry-entries, --replay-entries), by cache.", []string{"cache"}, nil)
+	storeErrorsDesc = prometheus.NewDesc("wxreply_store_errors_total",
+		"Operations on the shared store (Redis) that failed and were served from this process's memory instead, by operation.", []string{"op"}, nil)
+	storeDegradedDesc = prometheus.NewDesc("wxreply_store_degraded",
+		"1 while the shared store (Redis) fails and this process keeps its state in memory; 0 otherwise.", nil, nil)
 )
 
 func (cacheCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- cacheEntriesDesc
 	ch <- cacheEvictionsDesc
+	ch <- storeErrorsDesc
+	ch <- storeDegradedDesc
 }
 
 func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
@@ -111,8 +118,16 @@ func (c cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(cacheEntriesDesc, prometheus.GaugeValue, float64(n), "replay")
 	ch <- prometheus.MustNewConstMetric(cacheEvictionsDesc, prometheus.CounterValue, float64(evicted), "replay")
 	if s, ok := c.retry.(sizedStore); ok {
-		ch <- prometheus.MustNewConstMetric(cacheEntriesDesc, prometheus.GaugeValue, float64(s.Len()), "retry")
-		ch <- prometheus.MustNewConstMetric(cacheEvictionsDesc, prometheus.CounterValue, float64(s.Evicted()), "retry")
+		st := s.Stats()
+		ch <- prometheus.MustNewConstMetric(cacheEntriesDesc, prometheus.GaugeValue, float64(st.Retries), "retry")
+		ch <- prometheus.MustNewConstMetric(cacheEvictionsDesc, prometheus.CounterValue, float64(st.RetryEvictions), "retry")
+		ch <- prometheus.MustNewConstMetric(cacheEntriesDesc, prometheus.GaugeValue, float64(st.Users), "user")
+		ch <- prometheus.MustNewConstMetric(cacheEvictionsDesc, prometheus.CounterValue, float64(st.UserEvictions), "user")
+	}
+	h := c.retry.Health()
+	ch <- prometheus.MustNewConstMetric(storeDegradedDesc, prometheus.GaugeValue, boolValue(h.Degraded))
+	for op, n := range h.Errors {
+		ch <- prometheus.MustNewConstMetric(storeErrorsDesc, prometheus.CounterValue, float64(n), op)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wxreply/wxreply/server"
 	"github.com/wxreply/wxreply/server/wxcrypto"
+	"github.com/wxreply/wxreply/store"
 )
 
 // panicReader panics when read: as Options.Random, it makes sealing a
@@ -18,9 +19,9 @@ type panicReader struct{}
 
 func (panicReader) Read([]byte) (int, error) { panic("random source broke") }
 
-// panicStore is a MemoryStore whose Finish panics, after the reply is
+// panicStore is a store.Memory whose Finish panics, after the reply is
 // encoded.
-type panicStore struct{ server.Store }
+type panicStore struct{ store.Store }
 
 func (panicStore) Finish(context.Context, string, []byte) error { panic("store broke") }
 
@@ -39,7 +40,7 @@ func TestPanicAnswersSuccess(t *testing.T) {
 		key  *wxcrypto.Key // the client seals with it, when set
 	}{
 		{"sealing", server.Options{Mode: server.ModeSafe, AppID: appID, AESKey: key, Random: panicReader{}}, key},
-		{"store", server.Options{Store: panicStore{server.NewMemoryStore(time.Minute, 0)}}, nil},
+		{"store", server.Options{Store: panicStore{store.NewMemory(store.MemoryOptions{})}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

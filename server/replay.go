@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
+
+	"github.com/wxreply/wxreply/internal/fifo"
 )
 
 // DefaultReplayEntries caps the queries the server remembers to refuse a
@@ -28,7 +30,7 @@ type replayCache struct {
 
 	mu      sync.Mutex
 	entries map[hash128]replayEntry
-	order   fifo[hash128]
+	order   fifo.Queue[hash128]
 	evicted uint64
 }
 
@@ -67,27 +69,27 @@ func (c *replayCache) seen(query hash128, body []byte, now time.Time) (replayed 
 	t := now.UnixNano()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for c.order.len() > 0 && t >= c.order.peek().expires {
-		c.drop(c.order.peek(), false)
-		c.order.pop()
+	for c.order.Len() > 0 && t >= c.order.Peek().Expires {
+		c.drop(c.order.Peek(), false)
+		c.order.Pop()
 	}
 	if e, ok := c.entries[query]; ok && t < e.expires {
 		return e.body != sum
 	}
-	for len(c.entries) >= c.max && c.order.len() > 0 {
-		c.drop(c.order.peek(), true)
-		c.order.pop()
+	for len(c.entries) >= c.max && c.order.Len() > 0 {
+		c.drop(c.order.Peek(), true)
+		c.order.Pop()
 	}
 	c.entries[query] = replayEntry{body: sum, expires: t + c.ttl}
-	c.order.push(query, t+c.ttl)
+	c.order.Push(query, t+c.ttl)
 	return false
 }
 
 // drop forgets the query an item of the order names, unless it was recorded
 // again since (a clock that went back); evict says before its time.
-func (c *replayCache) drop(it fifoItem[hash128], evict bool) {
-	if e, ok := c.entries[it.key]; ok && e.expires == it.expires {
-		delete(c.entries, it.key)
+func (c *replayCache) drop(it fifo.Item[hash128], evict bool) {
+	if e, ok := c.entries[it.Key]; ok && e.expires == it.Expires {
+		delete(c.entries, it.Key)
 		if evict {
 			c.evicted++
 		}

@@ -59,3 +59,15 @@ func TestReplayCacheEntryCost(t *testing.T) {
 		t.Errorf("an entry costs %.0f bytes; replayCache's doc says about 100", cost)
 	}
 }
+
+// heapPerEntry fills a fresh cache with n entries through fill and returns
+// the heap bytes each one costs.
+func heapPerEntry(n int, fill func(n int)) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fill(n)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+}

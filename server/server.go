@@ -26,6 +26,7 @@ import (
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/internal/text"
 	"github.com/wxreply/wxreply/server/wxcrypto"
+	"github.com/wxreply/wxreply/store"
 )
 
 // Mode is the message encryption mode set in WeChat's admin panel.
@@ -86,11 +87,11 @@ type Options struct {
 	ShedWait time.Duration
 	// BodyLimit caps a push's size in bytes; 0 means DefaultBodyLimit.
 	BodyLimit int64
-	// Store remembers answered pushes; nil means a MemoryStore of
-	// RetryEntries entries.
-	Store Store
-	// RetryEntries caps the MemoryStore made when Store is nil; 0 means
-	// DefaultRetryEntries.
+	// Store remembers answered pushes; nil means a store.Memory of
+	// RetryEntries entries. The caller closes it.
+	Store store.Store
+	// RetryEntries caps the store.Memory made when Store is nil; 0 means
+	// store.DefaultRetryEntries.
 	RetryEntries int
 	// ReplayEntries caps how many signed queries are remembered, for the
 	// timestamp window, to refuse one that comes back with another body;
@@ -126,7 +127,7 @@ type Options struct {
 type Server struct {
 	opts    Options
 	engine  *engine.Engine
-	store   Store
+	store   store.Store
 	log     *slog.Logger
 	metrics *metrics
 	replay  *replayCache
@@ -179,7 +180,7 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 		opts.BodyLimit = DefaultBodyLimit
 	}
 	if opts.Store == nil {
-		opts.Store = NewMemoryStore(DefaultDedupeTTL, opts.RetryEntries)
+		opts.Store = store.NewMemory(store.MemoryOptions{RetryEntries: opts.RetryEntries})
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

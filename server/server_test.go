@@ -21,6 +21,7 @@ import (
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server"
 	"github.com/wxreply/wxreply/server/wxcrypto"
+	"github.com/wxreply/wxreply/store"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden replies in testdata/golden")
@@ -334,11 +335,11 @@ func TestWrongAccountIsRefused(t *testing.T) {
 // TestRetryWhileTheFirstIsAnswered: a retry that arrives before the first
 // delivery is answered waits for it, and gets its reply.
 func TestRetryWhileTheFirstIsAnswered(t *testing.T) {
-	store := server.NewMemoryStore(time.Minute, 0)
-	ts := newTestServer(t, server.Options{Store: store})
+	mem := store.NewMemory(store.MemoryOptions{})
+	ts := newTestServer(t, server.Options{Store: mem})
 	// The first delivery, still being answered.
 	key := retryKey(t, readFixture(t, "text.xml"))
-	if ok, _ := store.Claim(t.Context(), key); !ok {
+	if ok, _ := mem.Claim(t.Context(), key); !ok {
 		t.Fatal("claim")
 	}
 	done := make(chan *httptest.ResponseRecorder)
@@ -348,7 +349,7 @@ func TestRetryWhileTheFirstIsAnswered(t *testing.T) {
 		t.Fatalf("the retry did not wait: %d %s", rec.Code, rec.Body)
 	case <-time.After(50 * time.Millisecond):
 	}
-	store.Finish(t.Context(), key, []byte("<xml>first</xml>"))
+	mem.Finish(t.Context(), key, []byte("<xml>first</xml>"))
 	if rec := <-done; rec.Body.String() != "<xml>first</xml>" {
 		t.Errorf("retry got %q", rec.Body)
 	}

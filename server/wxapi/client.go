@@ -186,7 +186,10 @@ func (c *Client) cached(ctx context.Context) (string, bool, error) {
 }
 
 // fetch runs one flight: it reads the store again (a token may have been
-// stored since the caller looked), and only then asks WeChat.
+// stored since the caller looked), takes the store's lock so that no other
+// process sharing the store fetches at the same time, reads the store once
+// more (the lock's last holder may have stored a token), and only then asks
+// WeChat.
 func (c *Client) fetch(ctx context.Context, f *flight) {
 	defer func() {
 		c.mu.Lock()
@@ -197,6 +200,25 @@ func (c *Client) fetch(ctx context.Context, f *flight) {
 	if tok, ok, err := c.cached(ctx); err != nil || ok {
 		f.tok, f.err = tok, err
 		return
+	}
+	// The holder's fetch is bounded by the timeout, so the lock lives a
+	// little longer than that, and a waiter waits a little longer still: by
+	// then the holder has stored its token, or died and left the lock to
+	// run out.
+	ttl := c.timeout() + time.Second
+	lctx, cancel := context.WithTimeout(ctx, ttl+time.Second)
+	unlock, err := c.store.Lock(lctx, c.AppID, ttl)
+	cancel()
+	if err != nil {
+		// Fetching without the lock risks a second token; not fetching
+		// fails the call for sure.
+		c.log().Warn("wechat api: access_token lock not taken; fetching without it", "error", err.Error())
+	} else {
+		defer unlock()
+		if tok, ok, err := c.cached(ctx); err != nil || ok {
+			f.tok, f.err = tok, err
+			return
+		}
 	}
 	t, err := c.requestToken(ctx)
 	if err != nil {

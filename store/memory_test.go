@@ -1,4 +1,4 @@
-package server
+package store
 
 import (
 	"context"
@@ -9,13 +9,10 @@ import (
 	"time"
 )
 
-var _ Store = (*MemoryStore)(nil)
-
-func TestMemoryStore(t *testing.T) {
+func TestMemoryRetries(t *testing.T) {
 	ctx := context.Background()
-	s := NewMemoryStore(time.Minute, 0)
 	now := time.Unix(1718170000, 0)
-	s.now = func() time.Time { return now }
+	s := NewMemory(MemoryOptions{RetryTTL: time.Minute, Now: func() time.Time { return now }})
 
 	if ok, _ := s.Claim(ctx, "msg:1"); !ok {
 		t.Fatal("a new key was not claimed")
@@ -55,19 +52,18 @@ func TestMemoryStore(t *testing.T) {
 	if ok, _ := s.Claim(ctx, "msg:1"); !ok {
 		t.Error("a key was not forgotten after its TTL")
 	}
-	if n := s.Len(); n != 1 {
+	if n := s.Stats().Retries; n != 1 {
 		t.Errorf("%d keys remembered after the sweep, want 1", n)
 	}
 }
 
-// TestMemoryStoreBounds: the store never holds more than its cap, evicts
+// TestMemoryRetryBounds: the store never holds more than its cap, evicts
 // the oldest push first, drops expired pushes as new ones come (not in a
 // periodic sweep), and releases a retry waiting on a push evicted unanswered.
-func TestMemoryStoreBounds(t *testing.T) {
+func TestMemoryRetryBounds(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(1718170000, 0)
-	s := NewMemoryStore(time.Minute, 3)
-	s.now = func() time.Time { return now }
+	s := NewMemory(MemoryOptions{RetryTTL: time.Minute, RetryEntries: 3, Now: func() time.Time { return now }})
 	claim := func(key string) bool {
 		t.Helper()
 		ok, err := s.Claim(ctx, key)
@@ -91,7 +87,7 @@ func TestMemoryStoreBounds(t *testing.T) {
 			t.Errorf("%s: retry %v, want %v", tt.key, got, tt.isRetry)
 		}
 	}
-	if n, ev := s.Len(), s.Evicted(); n != 3 || ev != 1 {
+	if n, ev := s.Stats().Retries, s.Stats().RetryEvictions; n != 3 || ev != 1 {
 		t.Errorf("Len %d, Evicted %d; want 3 and 1", n, ev)
 	}
 	if !claim("a") { // forgotten: answered afresh (and "b" goes)
@@ -116,10 +112,10 @@ func TestMemoryStoreBounds(t *testing.T) {
 	// Expired pushes go at the next claim: one new push leaves one entry.
 	now = now.Add(time.Minute)
 	claim("h")
-	if n := s.Len(); n != 1 {
+	if n := s.Stats().Retries; n != 1 {
 		t.Errorf("%d entries a TTL later, want 1", n)
 	}
-	if ev := s.Evicted(); ev != 6 {
+	if ev := s.Stats().RetryEvictions; ev != 6 {
 		t.Errorf("Evicted %d, want 6 (expired ones are not evictions)", ev)
 	}
 }
@@ -142,23 +138,59 @@ func heapPerEntry(n int, fill func(n int)) float64 {
 	return float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
 }
 
-// TestMemoryStoreEntryCost measures what MemoryStore's doc comment says an
-// entry costs, with "success" answers (shared bytes, as the server stores
-// them), and fails if it grows well past it.
-func TestMemoryStoreEntryCost(t *testing.T) {
+// success is the server's "no reply" answer, shared by every push it
+// answers so.
+var success = []byte("success")
+
+// TestMemoryRetryEntryCost measures what Memory's doc comment says a push
+// costs, with "success" answers (shared bytes, as the server stores them),
+// and fails if it grows well past it.
+func TestMemoryRetryEntryCost(t *testing.T) {
 	const n = 50_000
-	var s *MemoryStore
+	var s *Memory
 	cost := heapPerEntry(n, func(n int) {
-		s = NewMemoryStore(time.Minute, n)
+		s = NewMemory(MemoryOptions{RetryEntries: n})
 		for i := range n {
 			key := retryKeyOf(i)
 			s.Claim(context.Background(), key)
-			s.Finish(context.Background(), key, Success)
+			s.Finish(context.Background(), key, success)
 		}
 	})
 	runtime.KeepAlive(s)
-	t.Logf("MemoryStore: %.0f bytes an entry with a %d-byte key", cost, len(retryKeyOf(0)))
+	t.Logf("Memory: %.0f bytes a push with a %d-byte key", cost, len(retryKeyOf(0)))
 	if cost > 260 {
-		t.Errorf("an entry costs %.0f bytes; MemoryStore's doc says about 200", cost)
+		t.Errorf("a push costs %.0f bytes; Memory's doc says about 200", cost)
+	}
+}
+
+// userKeyOf is a user as the server names one: the account's gh_ id and a
+// 28-character OpenID.
+func userKeyOf(i int) string {
+	return UserKey("gh_5e8a1c2f9b3d", fmt.Sprintf("oWx7Tb2LkQ9mZr5pYc3N%08d", i))
+}
+
+// typicalChange is a rule's answer that sets two session values and starts
+// a cooldown: what the user costs figures are measured with.
+func typicalChange(now time.Time) UserChange {
+	return UserChange{Now: now, Set: map[string]string{"step": "ask-phone", "order": "20261129-000123"},
+		SessionTTL: 30 * time.Minute, CooldownRule: "welcome", CooldownUntil: now.Add(time.Hour)}
+}
+
+// TestMemoryUserCost measures what Memory's doc comment says a user costs,
+// and fails if it grows well past it.
+func TestMemoryUserCost(t *testing.T) {
+	const n = 50_000
+	now := time.Unix(1718170000, 0)
+	var s *Memory
+	cost := heapPerEntry(n, func(n int) {
+		s = NewMemory(MemoryOptions{UserEntries: n})
+		for i := range n {
+			s.SaveUser(context.Background(), userKeyOf(i), typicalChange(now))
+		}
+	})
+	runtime.KeepAlive(s)
+	t.Logf("Memory: %.0f bytes a user with two session values and a cooldown", cost)
+	if cost > 900 {
+		t.Errorf("a user costs %.0f bytes; Memory's doc says about 740", cost)
 	}
 }
