@@ -19,7 +19,7 @@ type problem struct {
 	diff *[2]string
 }
 
-func (c *testCase) ruleProblem(d engine.Decision) problem {
+func (c *step) ruleProblem(d engine.Decision) problem {
 	p := problem{pos: c.want.rulePos}
 	switch {
 	case d.Rule == nil:
@@ -34,7 +34,7 @@ func (c *testCase) ruleProblem(d engine.Decision) problem {
 
 // why explains, with the engine's own words, why the rule wanted did not
 // answer.
-func (c *testCase) why(rs *engine.RuleSet, d engine.Decision) string {
+func (c *step) why(rs *engine.RuleSet, d engine.Decision, opts engine.MatchOptions) string {
 	if c.want.rule == "" {
 		return ""
 	}
@@ -42,7 +42,8 @@ func (c *testCase) why(rs *engine.RuleSet, d engine.Decision) string {
 	// The wanted rule on its own: would it have answered, had no rule come
 	// before it? Only then did it lose on order.
 	alone := engine.NewRuleSet([]*engine.Rule{wanted}, rs.Vars(), rs.Version())
-	de := alone.Match(c.event, engine.MatchOptions{Now: c.now, Rand: func(int) int { return 0 }, Explain: true})
+	opts.Rand, opts.Explain = func(int) int { return 0 }, true
+	de := alone.Match(c.event, opts)
 	for _, s := range de.Trace {
 		switch {
 		case s.Err != nil:
@@ -63,7 +64,7 @@ func (c *testCase) why(rs *engine.RuleSet, d engine.Decision) string {
 
 // replyProblems compares the reply, or each alternative of a rule with
 // several, with what the case wants. Any one alternative will do.
-func (c *testCase) replyProblems(rule *engine.Rule, alts []*engine.Reply, altErrs []string) []problem {
+func (c *step) replyProblems(rule *engine.Rule, alts []*engine.Reply, altErrs []string) []problem {
 	if len(alts) == 1 && len(altErrs) == 0 {
 		return c.want.check(alts[0])
 	}

@@ -47,8 +47,19 @@ type fileDef struct {
 }
 
 type caseDef struct {
-	Name  string    `yaml:"name"`
-	Now   string    `yaml:"now"`
+	Name    string            `yaml:"name"`
+	Now     string            `yaml:"now"`
+	Session map[string]string `yaml:"session"`
+	Text    string            `yaml:"text"`
+	Event   yaml.Node         `yaml:"event"`
+	Want    wantDef           `yaml:"want"`
+	Steps   []stepDef         `yaml:"steps"`
+}
+
+// stepDef is one push of a conversation: a case with steps sends them in
+// order, from the same user, each after the one before plus After.
+type stepDef struct {
+	After string    `yaml:"after"`
 	Text  string    `yaml:"text"`
 	Event yaml.Node `yaml:"event"`
 	Want  wantDef   `yaml:"want"`
@@ -64,14 +75,35 @@ type wantDef struct {
 	Reply map[string]yaml.Node `yaml:",inline"`
 }
 
-// testCase is one case, checked and ready to run.
+// testCase is one case, checked and ready to run: one push, or the steps
+// of a conversation.
 type testCase struct {
-	file  string
-	name  string
-	pos   rules.Pos // the case's item in the file
+	file string
+	name string
+	pos  rules.Pos // the case's item in the file
+	// session is the user's session before the first push.
+	session    map[string]string
+	sessionPos rules.Pos
+	steps      []*step
+}
+
+// step is one push of a case and what the case wants of its answer.
+type step struct {
+	name  string    // the case's
+	index int       // 1-based in a case with steps:; 0 in a case of one push
+	of    int       // the case's number of steps
+	pos   rules.Pos // the step's item in the file, or the case's
 	now   time.Time
 	event *engine.Event
 	want  want
+}
+
+// label names the step in reports: "name", or "name" step 2 of 3.
+func (s *step) label() string {
+	if s.index == 0 {
+		return strconv.Quote(s.name)
+	}
+	return fmt.Sprintf("%q step %d of %d", s.name, s.index, s.of)
 }
 
 // want is what a case expects of the decision.
@@ -176,12 +208,21 @@ func parseFile(file string, src []byte) ([]*testCase, rules.Errors) {
 	// The reply's keys in want are checked here rather than by the strict
 	// decoder, which does not know engine.Schema: here, so that a typo in
 	// want is reported with the decoder's errors, in one pass.
-	for i := range def.Tests {
-		if wn := yamlpos.Lookup(yamlpos.Item(tests, i), "want"); wn != nil {
-			for k := range def.Tests[i].Want.Reply {
-				if !slices.Contains(wantKeys, k) {
-					p.errs = append(p.errs, &rules.Error{Pos: p.pos(yamlpos.Key(wn, k)), Test: yamlpos.NameAt(tests, wn.Line, "name"), Err: errors.New(yamlpos.UnknownField(k, wantKeys))})
-				}
+	checkWant := func(wn *yaml.Node, wd wantDef) {
+		for k := range wd.Reply {
+			if !slices.Contains(wantKeys, k) {
+				p.errs = append(p.errs, &rules.Error{Pos: p.pos(yamlpos.Key(wn, k)), Test: yamlpos.NameAt(tests, wn.Line, "name"), Err: errors.New(yamlpos.UnknownField(k, wantKeys))})
+			}
+		}
+	}
+	for i, cd := range def.Tests {
+		cn := yamlpos.Item(tests, i)
+		if wn := yamlpos.Lookup(cn, "want"); wn != nil {
+			checkWant(wn, cd.Want)
+		}
+		for j, sd := range cd.Steps {
+			if wn := yamlpos.Lookup(yamlpos.Item(yamlpos.Lookup(cn, "steps"), j), "want"); wn != nil {
+				checkWant(wn, sd.Want)
 			}
 		}
 	}
@@ -251,16 +292,45 @@ func caseIndex(tests *yaml.Node, line int) int {
 
 func (p *parser) parseCase(i int, name string, cd caseDef, n *yaml.Node) *testCase {
 	nerrs := len(p.errs)
-	c := &testCase{file: p.file, name: name, pos: p.pos(n), now: DefaultNow}
+	c := &testCase{file: p.file, name: name, pos: p.pos(n), session: cd.Session, sessionPos: p.pos(yamlpos.Key(n, "session"))}
+	now := DefaultNow
 	if nn := yamlpos.Lookup(n, "now"); nn != nil {
 		if t, err := engine.ParseTime(cd.Now, engine.DefaultLocation); err != nil {
 			p.fail(nn, name, "now: %v", err)
 		} else {
-			c.now = t
+			now = t
 		}
 	}
-	c.event = p.event(i, name, cd, n, c.now)
-	c.want = p.want(name, cd.Want, n)
+	sn := yamlpos.Lookup(n, "steps")
+	if sn == nil {
+		s := &step{name: name, pos: c.pos, now: now}
+		s.event = p.event(i+1, name, cd, n, now)
+		s.want = p.want(name, cd.Want, n)
+		c.steps = []*step{s}
+	} else {
+		for _, key := range []string{"text", "event", "want"} {
+			if kn := yamlpos.Key(n, key); kn != nil {
+				p.fail(kn, name, "%s: this case has steps, and each step gives its own text or event and want", key)
+			}
+		}
+		if len(cd.Steps) == 0 {
+			p.fail(sn, name, "steps is empty: give the pushes of the conversation, in order")
+		}
+		for j, sd := range cd.Steps {
+			stn := yamlpos.Item(sn, j)
+			if an := yamlpos.Lookup(stn, "after"); an != nil {
+				d, err := engine.ParseDuration(sd.After)
+				if err != nil {
+					p.fail(an, name, "steps[%d].after: %v", j, err)
+				}
+				now = now.Add(d)
+			}
+			s := &step{name: name, index: j + 1, of: len(cd.Steps), pos: p.pos(stn), now: now}
+			s.event = p.event((i+1)*1000+j+1, name, caseDef{Text: sd.Text, Event: sd.Event}, stn, now)
+			s.want = p.want(name, sd.Want, stn)
+			c.steps = append(c.steps, s)
+		}
+	}
 	if len(p.errs) > nerrs {
 		return nil
 	}
@@ -269,7 +339,7 @@ func (p *parser) parseCase(i int, name string, cd caseDef, n *yaml.Node) *testCa
 
 // event builds the case's event from its fields and the defaults, with
 // engine.NewEvent as the server does.
-func (p *parser) event(i int, name string, cd caseDef, n *yaml.Node, now time.Time) *engine.Event {
+func (p *parser) event(seq int, name string, cd caseDef, n *yaml.Node, now time.Time) *engine.Event {
 	en, tn := yamlpos.Lookup(n, "event"), yamlpos.Lookup(n, "text")
 	fields := map[string]string{}
 	where := map[string]*yaml.Node{}
@@ -316,7 +386,7 @@ func (p *parser) event(i int, name string, cd caseDef, n *yaml.Node, now time.Ti
 		"CreateTime":   strconv.FormatInt(now.Unix(), 10),
 	}
 	if fields["MsgType"] != "event" {
-		defaults["MsgId"] = strconv.FormatUint(7382914650000000000+uint64(i+1), 10)
+		defaults["MsgId"] = strconv.FormatUint(7382914650000000000+uint64(seq), 10)
 	}
 	for k, v := range defaults {
 		if _, ok := fields[k]; !ok {
@@ -622,14 +692,22 @@ func checkRules(cases []*testCase, rs *engine.RuleSet, folder string) rules.Erro
 	}
 	var errs rules.Errors
 	for _, c := range cases {
-		if c.want.rule == "" || rs.Rule(c.want.rule) != nil {
-			continue
+		for name := range c.session {
+			if !slices.Contains(rs.SessionNames(), name) {
+				errs = append(errs, &rules.Error{Pos: c.sessionPos, Test: c.name,
+					Err: errors.New("session: " + engine.UnknownSessionName(name, rs.SessionNames()))})
+			}
 		}
-		msg := fmt.Sprintf("want.rule: no enabled rule %q in %s", c.want.rule, folder)
-		if s := text.Suggest(c.want.rule, ids); s != "" {
-			msg += fmt.Sprintf(": did you mean %q?", s)
+		for _, s := range c.steps {
+			if s.want.rule == "" || rs.Rule(s.want.rule) != nil {
+				continue
+			}
+			msg := fmt.Sprintf("want.rule: no enabled rule %q in %s", s.want.rule, folder)
+			if g := text.Suggest(s.want.rule, ids); g != "" {
+				msg += fmt.Sprintf(": did you mean %q?", g)
+			}
+			errs = append(errs, &rules.Error{Pos: s.want.rulePos, Test: c.name, Err: errors.New(msg)})
 		}
-		errs = append(errs, &rules.Error{Pos: c.want.rulePos, Test: c.name, Err: errors.New(msg)})
 	}
 	return errs
 }

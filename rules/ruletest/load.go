@@ -39,8 +39,11 @@ type Case struct {
 }
 
 // Push is the push the case sends, and Now the time its rules see: what
-// wxreply diff answers with two rule folders.
-func (c *Case) Push() (ev *engine.Event, now time.Time) { return c.tc.event, c.tc.now }
+// wxreply diff answers with two rule folders. For a case of steps, it is
+// the first step's.
+func (c *Case) Push() (ev *engine.Event, now time.Time) {
+	return c.tc.steps[0].event, c.tc.steps[0].now
+}
 
 // Pos is where the case stands in its test file.
 func (c *Case) Pos() rules.Pos { return c.tc.pos }

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -113,10 +115,10 @@ func (rep *Report) summary(w io.Writer, opts Options) {
 // failure writes the report of a failed case: the first problem on a line
 // of its own, as file:line:col, then the rest, what was wanted, what was
 // got, and why.
-func (c *testCase) failure(probs []problem, d engine.Decision, alts []*engine.Reply, why string) string {
+func (c *step) failure(probs []problem, d engine.Decision, alts []*engine.Reply, why string, state engine.MatchOptions) string {
 	var b strings.Builder
 	first := probs[0]
-	fmt.Fprintf(&b, "%s: %q: %s\n", first.pos, c.name, first.msg)
+	fmt.Fprintf(&b, "%s: %s: %s\n", first.pos, c.label(), first.msg)
 	for _, l := range first.detail {
 		fmt.Fprintf(&b, "  %s\n", l)
 	}
@@ -156,7 +158,32 @@ func (c *testCase) failure(probs []problem, d engine.Decision, alts []*engine.Re
 	if why != "" {
 		fmt.Fprintf(&b, "  why: %s\n", why)
 	}
+	writeState(&b, d.Session, state.Cooldowns, c.now)
 	return b.String()
+}
+
+// writeState writes what the user's state held when the push came, for
+// cases of rules that keep one: the session values that are set, and the
+// rules cooling down.
+func writeState(b *strings.Builder, session map[string]string, cooldowns map[string]time.Time, now time.Time) {
+	var set []string
+	for _, name := range slices.Sorted(maps.Keys(session)) {
+		if v := session[name]; v != "" {
+			set = append(set, fmt.Sprintf("%s=%q", name, v))
+		}
+	}
+	if len(set) > 0 {
+		fmt.Fprintf(b, "  session: %s\n", strings.Join(set, ", "))
+	}
+	var cooling []string
+	for _, rule := range slices.Sorted(maps.Keys(cooldowns)) {
+		if until := cooldowns[rule]; now.Before(until) {
+			cooling = append(cooling, fmt.Sprintf("%s (for %s more)", rule, engine.FormatDuration(until.Sub(now).Round(time.Second))))
+		}
+	}
+	if len(cooling) > 0 {
+		fmt.Fprintf(b, "  cooling down: %s\n", strings.Join(cooling, ", "))
+	}
 }
 
 // String writes the expectations as the test file would, one field a line.

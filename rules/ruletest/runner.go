@@ -2,6 +2,7 @@ package ruletest
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/store"
 )
 
 // Options adjust a Run.
@@ -81,8 +83,10 @@ func run(w io.Writer, opts Options, folders []*folder) (*Report, error) {
 				if opts.Run != nil && !opts.Run.MatchString(c.name) {
 					continue
 				}
-				res, rule := c.run(l.rs, opts.Seed)
-				answered[rule] = true
+				res, rules := c.run(l.rs, opts.Seed)
+				for _, r := range rules {
+					answered[r] = true
+				}
 				fr.Cases = append(fr.Cases, res)
 				switch {
 				case !res.Passed():
@@ -116,19 +120,50 @@ func run(w io.Writer, opts Options, folders []*folder) (*Report, error) {
 	return rep, nil
 }
 
-// run matches the case's event as the server would and compares the
-// decision with what the case wants. It returns the rule that answered.
-func (c *testCase) run(rs *engine.RuleSet, seed uint64) (*CaseResult, *engine.Rule) {
+// run sends the case's pushes as the server would, from one user whose
+// session and cooldowns a store.Memory keeps between them, and compares
+// each decision with what the step wants. It stops at the first step that
+// fails. It returns the rules that answered.
+func (c *testCase) run(rs *engine.RuleSet, seed uint64) (*CaseResult, []*engine.Rule) {
 	start := time.Now()
 	h := fnv.New64a()
 	h.Write([]byte(c.name))
 	rng := rand.New(rand.NewPCG(seed, h.Sum64()))
-	d := rs.Match(c.event, engine.MatchOptions{Now: c.now, Rand: func(n int) int { return rng.IntN(n) }})
 	res := &CaseResult{Name: c.name, Pos: c.pos}
-	if d.Rule != nil {
-		res.Rule = d.Rule.ID
+	users := store.NewMemory(store.MemoryOptions{})
+	ctx := context.Background()
+	const user = "test"
+	if len(c.session) > 0 {
+		// The session a case starts from lives as long as the case may.
+		users.SaveUser(ctx, user, store.UserChange{Now: c.steps[0].now, Set: c.session, SessionTTL: 100 * 365 * 24 * time.Hour})
 	}
+	var answered []*engine.Rule
+	for _, s := range c.steps {
+		state, _ := users.LoadUser(ctx, user, s.now)
+		opts := engine.MatchOptions{Now: s.now, Session: state.Session, Cooldowns: state.Cooldowns}
+		d, failure := s.run(rs, opts, func(n int) int { return rng.IntN(n) })
+		if d.Rule != nil {
+			res.Rule = d.Rule.ID
+			answered = append(answered, d.Rule)
+		} else {
+			res.Rule = ""
+		}
+		if failure != "" {
+			res.Failure = failure
+			break
+		}
+		users.SaveUser(ctx, user, store.ChangeOf(d, s.now))
+	}
+	res.Duration = time.Since(start)
+	return res, answered
+}
 
+// run matches the step's push with opts and compares the decision with
+// what the step wants: the failure's report, or "" when it passes.
+func (c *step) run(rs *engine.RuleSet, opts engine.MatchOptions, random func(int) int) (engine.Decision, string) {
+	pick := opts
+	pick.Rand = random
+	d := rs.Match(c.event, pick)
 	var probs []problem
 	for _, e := range d.Errors {
 		probs = append(probs, problem{pos: c.pos, msg: fmt.Sprintf("rule %q (%s) failed at run time and was skipped: %v", e.Rule.ID, e.Rule.Source, e.Err)})
@@ -136,9 +171,9 @@ func (c *testCase) run(rs *engine.RuleSet, seed uint64) (*CaseResult, *engine.Ru
 	var why string
 	alts := []*engine.Reply{d.Reply}
 	switch {
-	case res.Rule != c.want.rule:
+	case d.Rule == nil && c.want.rule != "" || d.Rule != nil && d.Rule.ID != c.want.rule:
 		probs = append(probs, c.ruleProblem(d))
-		why = c.why(rs, d)
+		why = c.why(rs, d, opts)
 	case d.Rule != nil && c.want.checksReply():
 		var altErrs []string
 		if n := len(d.Rule.Replies); n > 1 {
@@ -146,7 +181,9 @@ func (c *testCase) run(rs *engine.RuleSet, seed uint64) (*CaseResult, *engine.Ru
 			// server would if it drew it.
 			alts = nil
 			for i := range n {
-				di := rs.Match(c.event, engine.MatchOptions{Now: c.now, Rand: func(int) int { return i }})
+				each := opts
+				each.Rand = func(int) int { return i }
+				di := rs.Match(c.event, each)
 				if di.Rule != d.Rule {
 					altErrs = append(altErrs, fmt.Sprintf("reply %d of %d does not render", i+1, n))
 					continue
@@ -156,9 +193,8 @@ func (c *testCase) run(rs *engine.RuleSet, seed uint64) (*CaseResult, *engine.Ru
 		}
 		probs = append(probs, c.replyProblems(d.Rule, alts, altErrs)...)
 	}
-	if len(probs) > 0 {
-		res.Failure = c.failure(probs, d, alts, why)
+	if len(probs) == 0 {
+		return d, ""
 	}
-	res.Duration = time.Since(start)
-	return res, d.Rule
+	return d, c.failure(probs, d, alts, why, opts)
 }

@@ -38,6 +38,8 @@ func TestGolden(t *testing.T) {
 		{"paths", ruletest.Options{}, []string{"testdata/nope", "testdata/shop/shop.yaml", "testdata/golden"}, true, false},
 		{"run", ruletest.Options{Run: regexp.MustCompile("^hours"), Coverage: true, MinCoverage: 0.5}, []string{"testdata/shop/pass_test.yaml"}, false, false},
 		{"run-nothing", ruletest.Options{Run: regexp.MustCompile("no such case")}, []string{"testdata/shop/pass_test.yaml"}, false, true},
+		{"conversation-pass", ruletest.Options{Verbose: true}, []string{"testdata/conversation/pass_test.yaml"}, false, true},
+		{"conversation-fail", ruletest.Options{}, []string{"testdata/conversation/fail_test.yaml"}, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {

@@ -38,12 +38,8 @@ func JSONSchema() yamlpos.Schema {
 	}
 	want["required"] = []string{"rule"}
 
-	tc := yamlpos.StructSchema(reflect.TypeFor[caseDef](), func(key string) yamlpos.Schema {
+	push := func(key string) yamlpos.Schema {
 		switch key {
-		case "name":
-			return yamlpos.Schema{"type": "string", "minLength": 1, "description": "What the case shows; unique in the file."}
-		case "now":
-			return yamlpos.Schema{"type": "string", "description": "The time rules see: RFC 3339, or 2024-06-12 22:30 in the account's time zone."}
 		case "text":
 			return yamlpos.Schema{"type": "string", "description": "Short for event: {MsgType: text, Content: ...}."}
 		case "event":
@@ -53,8 +49,31 @@ func JSONSchema() yamlpos.Schema {
 			return want
 		}
 		return nil
+	}
+	step := yamlpos.StructSchema(reflect.TypeFor[stepDef](), func(key string) yamlpos.Schema {
+		if key == "after" {
+			return yamlpos.Schema{"type": "string", "description": "Time passing before this push: 10m, 1h, 1d.", "examples": []string{"10m", "1h", "1d"}}
+		}
+		return push(key)
 	})
-	tc["required"] = []string{"name", "want"}
+	step["required"] = []string{"want"}
+	tc := yamlpos.StructSchema(reflect.TypeFor[caseDef](), func(key string) yamlpos.Schema {
+		switch key {
+		case "name":
+			return yamlpos.Schema{"type": "string", "minLength": 1, "description": "What the case shows; unique in the file."}
+		case "now":
+			return yamlpos.Schema{"type": "string", "description": "The time rules see: RFC 3339, or 2024-06-12 22:30 in the account's time zone."}
+		case "session":
+			return yamlpos.Schema{"type": "object", "additionalProperties": yamlpos.Schema{"type": "string"},
+				"description": "The user's session values before the first push: name: value."}
+		case "steps":
+			return yamlpos.Schema{"type": "array", "minItems": 1, "items": step,
+				"description": "A conversation: pushes from the same user, in order, each with its own want."}
+		}
+		return push(key)
+	})
+	tc["required"] = []string{"name"}
+	tc["oneOf"] = []any{yamlpos.Schema{"required": []string{"want"}}, yamlpos.Schema{"required": []string{"steps"}}}
 	file := yamlpos.StructSchema(reflect.TypeFor[fileDef](), func(key string) yamlpos.Schema {
 		return yamlpos.Schema{"type": "array", "minItems": 1, "items": tc}
 	})
