@@ -22,6 +22,7 @@ type RuleSet struct {
 	// sessionNames are the names the rules set, sorted: every push's
 	// Session has them.
 	sessionNames []string
+	usesState    bool
 
 	// The rules worth trying for a push (see index.go): by message type and
 	// by event name (lower-cased), the positions in rules of those without a
@@ -69,6 +70,9 @@ func NewRuleSet(rules []*Rule, vars map[string]any, version string) *RuleSet {
 			if !slices.Contains(events, e) {
 				events = append(events, e)
 			}
+		}
+		if r.Cooldown > 0 || len(r.Set) > 0 || len(r.Unset) > 0 {
+			rs.usesState = true
 		}
 		for _, set := range r.Set {
 			if !slices.Contains(rs.sessionNames, set.Name) {
@@ -135,14 +139,7 @@ func (rs *RuleSet) SessionNames() []string { return rs.sessionNames }
 
 // UsesState reports whether any rule reads or changes what is kept per user
 // (Session, set, unset, cooldown): if none does, a push needs no user state.
-func (rs *RuleSet) UsesState() bool {
-	for _, r := range rs.rules {
-		if r.Cooldown > 0 || len(r.Set) > 0 || len(r.Unset) > 0 {
-			return true
-		}
-	}
-	return false
-}
+func (rs *RuleSet) UsesState() bool { return rs.usesState }
 
 // Rule returns the rule with the given id, or nil.
 func (rs *RuleSet) Rule(id string) *Rule {

@@ -93,6 +93,10 @@ type Options struct {
 	// RetryEntries caps the store.Memory made when Store is nil; 0 means
 	// store.DefaultRetryEntries.
 	RetryEntries int
+	// SessionTTL is how long a user's session lives after a rule sets or
+	// unsets a value, for rules and folders that give no session_ttl; 0
+	// means store.DefaultSessionTTL.
+	SessionTTL time.Duration
 	// ReplayEntries caps how many signed queries are remembered, for the
 	// timestamp window, to refuse one that comes back with another body;
 	// 0 means DefaultReplayEntries.
@@ -178,6 +182,9 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 	opts.ShedWait = min(opts.ShedWait, opts.Deadline/4)
 	if opts.BodyLimit == 0 {
 		opts.BodyLimit = DefaultBodyLimit
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = store.DefaultSessionTTL
 	}
 	if opts.Store == nil {
 		opts.Store = store.NewMemory(store.MemoryOptions{RetryEntries: opts.RetryEntries})
@@ -357,6 +364,9 @@ type push struct {
 	body  []byte // as received (readPush)
 	plain []byte // the XML, decrypted (openPush)
 	seal  sealed
+	// localState is set when the rules read the sender's state from this
+	// process alone, the shared store being down.
+	localState bool
 }
 
 // The keys of the callback's values in echo.Context.
@@ -518,7 +528,7 @@ func (s *Server) callback(c echo.Context) error {
 		return refuse("wrong_account", fmt.Errorf("ToUserName %.40q is not this account", ev.ToUserName))
 	}
 	c.Set(eventKey, ev)
-	reply, d, outcome := s.answer(c.Request().Context(), ev, p.seal)
+	reply, d, outcome := s.answer(c.Request().Context(), ev, p)
 	s.logPush(ev, d, outcome, p)
 	if sameMachine(c.Request()) {
 		// For wxreply send and tests on this machine: whether the answer
@@ -535,7 +545,7 @@ func (s *Server) callback(c echo.Context) error {
 // answer finds the reply to ev: the first delivery's for a retry, else the
 // rules', sealed like the push and kept for the retries. outcome is the
 // label of wxreply_requests_total.
-func (s *Server) answer(ctx context.Context, ev *engine.Event, seal sealed) (reply []byte, d engine.Decision, outcome string) {
+func (s *Server) answer(ctx context.Context, ev *engine.Event, p *push) (reply []byte, d engine.Decision, outcome string) {
 	// ctx ends with the request, or when the server stops: a push still in
 	// flight then is answered "success" at once rather than cut.
 	ctx, cancel := context.WithCancel(ctx)
@@ -554,16 +564,27 @@ func (s *Server) answer(ctx context.Context, ev *engine.Event, seal sealed) (rep
 		ctx, cancel := context.WithTimeout(ctx, s.opts.Deadline)
 		reply, _ = s.store.Wait(ctx, key)
 		cancel()
-	case s.stopping.Err() == nil && s.acquire(ctx):
-		d, outcome = s.decide(ctx, ev, func() { <-s.inflight })
 	case s.stopping.Err() != nil:
 		outcome = "shutdown"
 	default:
-		outcome = "shed"
-		s.metrics.shed.Inc()
+		// The user's state is read before the push takes a turn: the turns
+		// bound the matching, not the wait for the store.
+		rs, opts := s.engine.RuleSet(), s.engine.Defaults()
+		opts.Now = s.opts.Now().In(s.engine.Location())
+		if rs.UsesState() {
+			p.localState = s.loadUser(ctx, ev, &opts)
+		}
+		if !s.acquire(ctx) {
+			outcome = "shed"
+			s.metrics.shed.Inc()
+			break
+		}
+		if d, outcome = s.decide(ctx, rs, ev, opts, func() { <-s.inflight }); d.Change != nil {
+			s.saveUser(ctx, ev, d, opts.Now)
+		}
 	}
 	if claimed {
-		reply = s.encode(d, ev, seal)
+		reply = s.encode(d, ev, p.seal)
 		// A background context: the reply is kept for the retries even when
 		// this request's context has ended.
 		if err := s.store.Finish(context.WithoutCancel(ctx), key, reply); err != nil {
@@ -585,6 +606,9 @@ func (s *Server) logPush(ev *engine.Event, d engine.Decision, outcome string, p 
 		"latency_ms", float64(elapsed.Microseconds()) / 1000, "encrypted", p.seal.key != nil}
 	if d.Rule != nil {
 		attrs = append(attrs, "rule", d.Rule.ID)
+	}
+	if p.localState {
+		attrs = append(attrs, "user_state", "local only: the shared store is down")
 	}
 	for _, e := range d.Errors {
 		s.metrics.ruleErrors.WithLabelValues(e.Rule.ID).Inc()
@@ -625,13 +649,13 @@ func (s *Server) acquire(ctx context.Context) bool {
 // answer. A panic, or rules that still took longer than the deadline, yield
 // no reply, never an error the user would see. release gives the push's
 // turn back once the matching is done.
-func (s *Server) decide(_ context.Context, ev *engine.Event, release func()) (engine.Decision, string) {
+func (s *Server) decide(_ context.Context, rs *engine.RuleSet, ev *engine.Event, opts engine.MatchOptions, release func()) (engine.Decision, string) {
 	start := time.Now() // the real clock: Options.Now may be fixed
 	var d engine.Decision
 	var panicked any
 	func() {
 		defer func() { panicked = recover() }()
-		d = s.engine.Match(ev)
+		d = rs.Match(ev, opts)
 	}()
 	release()
 	switch {
@@ -646,6 +670,33 @@ func (s *Server) decide(_ context.Context, ev *engine.Event, release func()) (en
 	}
 	s.metrics.ruleHits.WithLabelValues(d.Rule.ID).Inc()
 	return d, "replied"
+}
+
+// loadUser puts the sender's session and cooldowns into opts. It reports
+// whether they come from this process alone: the shared store is down, and
+// values set through other instances are not seen.
+func (s *Server) loadUser(ctx context.Context, ev *engine.Event, opts *engine.MatchOptions) (localOnly bool) {
+	u, err := s.store.LoadUser(ctx, store.UserKey(ev.ToUserName, ev.FromUserName), opts.Now)
+	if err != nil {
+		// Answering without the user's state beats not answering.
+		s.log.Warn("user state unavailable; rules see no session or cooldown", "error", err.Error())
+		return true
+	}
+	opts.Session, opts.Cooldowns = u.Session, u.Cooldowns
+	return s.store.Health().Degraded
+}
+
+// saveUser stores what the answer changes in the sender's state, before the
+// reply goes out, so that the user's next push sees it. The store bounds
+// its own time; a failure is logged and the reply goes out all the same.
+func (s *Server) saveUser(ctx context.Context, ev *engine.Event, d engine.Decision, now time.Time) {
+	change := store.ChangeOf(d, now)
+	if change.SessionTTL <= 0 {
+		change.SessionTTL = s.opts.SessionTTL
+	}
+	if err := s.store.SaveUser(context.WithoutCancel(ctx), store.UserKey(ev.ToUserName, ev.FromUserName), change); err != nil {
+		s.log.Warn("user state not saved", "rule", d.Rule.ID, "error", err.Error())
+	}
 }
 
 // encode turns the decision into the response body, sealed like the push.
