@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,8 +27,12 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	xmlFile := fs.String("file", "", "a push as WeChat sends it, e.g. a fixture's XML")
 	from := fs.String("from", "oWx7Tb2LkQ9mZr5pYc3NvH8sDf1A", "the user's OpenID")
 	at := fs.String("now", "", "the time rules see: RFC 3339, or 2024-06-12 22:30 in the account's time zone (default now)")
+	session := pairFlag{}
+	fs.Var(session, "session", "a value in the user's session, as `NAME=VALUE` (repeatable)")
+	cooling := pairFlag{}
+	fs.Var(cooling, "cooling", "a rule cooling down for the user, as `RULE` or RULE=TIME LEFT, e.g. fallback=20m (repeatable)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: wxreply explain [--rules DIR | DIR] (--text S | --event E [--key K] | --file MSG.xml)\n\nShows the rule that answers the message, its reply, and why each rule before it\ndid not match.\n\n")
+		fmt.Fprintf(stderr, "Usage: wxreply explain [--rules DIR | DIR] (--text S | --event E [--key K] | --file MSG.xml)\n       [--session NAME=VALUE]... [--cooling RULE[=TIME LEFT]]...\n\nShows the rule that answers the message, its reply, what it changes in the\nuser's session, and why each rule before it did not match.\n\n")
 		fs.PrintDefaults()
 	}
 	dirs, code, ok := parseInterspersed(fs, args)
@@ -93,12 +100,109 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wxreply explain: %v\n", err)
 		return exitFailure
 	}
-	d := res.RuleSet.Match(ev, engine.MatchOptions{Now: now, Explain: true})
-	writeExplanation(stdout, ev, d)
+	opts := engine.MatchOptions{Now: now, Explain: true}
+	if opts.Session, opts.Cooldowns, err = userState(res.RuleSet, session, cooling, now); err != nil {
+		fmt.Fprintf(stderr, "wxreply explain: %v\n", err)
+		return exitUsage
+	}
+	d := res.RuleSet.Match(ev, opts)
+	writeExplanation(stdout, ev, d, opts.Cooldowns, now)
 	return exitOK
 }
 
-func writeExplanation(w io.Writer, ev *engine.Event, d engine.Decision) {
+// pairFlag collects NAME=VALUE flags; a NAME alone has the value "".
+type pairFlag map[string]string
+
+func (p pairFlag) String() string { return "" }
+
+func (p pairFlag) Set(s string) error {
+	name, value, _ := strings.Cut(s, "=")
+	if strings.TrimSpace(name) == "" {
+		return fmt.Errorf("%q: give NAME=VALUE", s)
+	}
+	p[strings.TrimSpace(name)] = value
+	return nil
+}
+
+// userState is the session and cooldowns --session and --cooling give, each
+// name checked against the rules.
+func userState(rs *engine.RuleSet, session, cooling pairFlag, now time.Time) (map[string]string, map[string]time.Time, error) {
+	for name := range session {
+		if !slices.Contains(rs.SessionNames(), name) {
+			return nil, nil, fmt.Errorf("--session: %s", engine.UnknownSessionName(name, rs.SessionNames()))
+		}
+	}
+	var ids []string
+	for _, r := range rs.Rules() {
+		if r.Cooldown > 0 {
+			ids = append(ids, r.ID)
+		}
+	}
+	cooldowns := map[string]time.Time{}
+	for id, left := range cooling {
+		r := rs.Rule(id)
+		switch {
+		case r == nil || r.Cooldown == 0:
+			msg := fmt.Sprintf("--cooling: no rule %q with a cooldown", id)
+			if guess := text.Suggest(id, ids); guess != "" {
+				msg += fmt.Sprintf(": did you mean %q?", guess)
+			}
+			return nil, nil, errors.New(msg)
+		case left == "":
+			cooldowns[id] = now.Add(r.Cooldown)
+		default:
+			d, err := engine.ParseDuration(left)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--cooling %s: %w", id, err)
+			}
+			cooldowns[id] = now.Add(d)
+		}
+	}
+	return map[string]string(session), cooldowns, nil
+}
+
+// writeState says what the user's state was when the push came.
+func writeState(w io.Writer, d engine.Decision, cooldowns map[string]time.Time, now time.Time) {
+	var set []string
+	for _, name := range slices.Sorted(maps.Keys(d.Session)) {
+		if v := d.Session[name]; v != "" {
+			set = append(set, fmt.Sprintf("%s=%q", name, v))
+		}
+	}
+	if len(set) > 0 {
+		fmt.Fprintf(w, "session: %s\n", strings.Join(set, ", "))
+	}
+	var cooling []string
+	for _, id := range slices.Sorted(maps.Keys(cooldowns)) {
+		cooling = append(cooling, fmt.Sprintf("%s (for %s more)", id, engine.FormatDuration(cooldowns[id].Sub(now).Round(time.Second))))
+	}
+	if len(cooling) > 0 {
+		fmt.Fprintf(w, "cooling down: %s\n", strings.Join(cooling, ", "))
+	}
+}
+
+// writeChange says what the answer changes in the user's state.
+func writeChange(w io.Writer, d engine.Decision) {
+	c := d.Change
+	if c == nil {
+		return
+	}
+	var then []string
+	for _, name := range slices.Sorted(maps.Keys(c.Set)) {
+		then = append(then, fmt.Sprintf("sets %s=%q", name, c.Set[name]))
+	}
+	for _, name := range c.Unset {
+		if _, set := c.Set[name]; !set {
+			then = append(then, "unsets "+name)
+		}
+	}
+	if c.Cooldown > 0 {
+		then = append(then, fmt.Sprintf("does not answer this user again for %s", engine.FormatDuration(c.Cooldown)))
+	}
+	fmt.Fprintf(w, "then: %s\n", strings.Join(then, "; "))
+}
+
+func writeExplanation(w io.Writer, ev *engine.Event, d engine.Decision, cooldowns map[string]time.Time, now time.Time) {
 	what := ev.MsgType + " message"
 	if ev.MsgType == "event" {
 		what = ev.Event + " event"
@@ -111,6 +215,7 @@ func writeExplanation(w io.Writer, ev *engine.Event, d engine.Decision) {
 		fmt.Fprintf(w, " (EventKey %q)", ev.EventKey)
 	}
 	fmt.Fprintln(w)
+	writeState(w, d, cooldowns, now)
 	if d.Rule == nil {
 		fmt.Fprintf(w, "rule: none matched; the server answers \"success\" (no reply)\n")
 	} else {
@@ -121,6 +226,7 @@ func writeExplanation(w io.Writer, ev *engine.Event, d engine.Decision) {
 			fmt.Fprintf(w, "reply:\n")
 		}
 		fmt.Fprint(w, text.Indent(d.Reply.String(), "  "))
+		writeChange(w, d)
 	}
 	tried := d.Trace
 	if d.Rule != nil && len(tried) > 0 {

@@ -201,6 +201,45 @@ func TestExplainNow(t *testing.T) {
 	}
 }
 
+// TestExplainState: explain takes the user's session and cooldowns, shows
+// them, and says what the answer changes.
+func TestExplainState(t *testing.T) {
+	dir := "rules/ruletest/testdata/conversation"
+	tests := []struct {
+		args []string
+		code int
+		want []string // lines of stdout, or of stderr when code is not exitOK
+	}{
+		{[]string{"--text", "4", "--session", "step=rating"}, exitOK, []string{
+			`session: step="rating"`, "rule: survey-rating (", `then: sets rating="4"; sets step="comment"`}},
+		{[]string{"--text", "ok", "--session", "step=comment", "--session", "rating=5"}, exitOK, []string{
+			`session: rating="5", step="comment"`, "    Noted, with your 5 stars.", "then: unsets step"}},
+		{[]string{"--text", "hi"}, exitOK, []string{"rule: fallback (", "then: does not answer this user again for 1h"}},
+		{[]string{"--text", "hi", "--cooling", "fallback=20m", "--now", "2024-06-12 10:00"}, exitOK, []string{
+			"cooling down: fallback (for 20m more)", `rule: none matched; the server answers "success" (no reply)`,
+			"  fallback (" + dir + "/survey.yaml:21:5): cooldown: the rule answered this user less than 1h ago; it may again from 2024-06-12 10:20:00"}},
+		{[]string{"--text", "hi", "--session", "stpe=1"}, exitUsage, []string{"wxreply explain: --session: no rule sets Session.stpe: did you mean Session.step?"}},
+		{[]string{"--text", "hi", "--cooling", "fallbak"}, exitUsage, []string{`wxreply explain: --cooling: no rule "fallbak" with a cooldown: did you mean "fallback"?`}},
+		{[]string{"--text", "hi", "--cooling", "fallback=soon"}, exitUsage, []string{`wxreply explain: --cooling fallback: "soon" is not a duration`}},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runCLI(t, append([]string{"explain", dir}, tt.args...)...)
+		got := out
+		if tt.code != exitOK {
+			got = errOut
+		}
+		if code != tt.code {
+			t.Errorf("explain %q: exit %d, want %d\n%s%s", tt.args, code, tt.code, out, errOut)
+			continue
+		}
+		for _, line := range tt.want {
+			if !strings.Contains(got, line) {
+				t.Errorf("explain %q: no %q in\n%s", tt.args, line, got)
+			}
+		}
+	}
+}
+
 // TestTestRules: test takes --rules as serve and explain do.
 func TestTestRules(t *testing.T) {
 	code, out, errOut := runCLI(t, "test", "--rules", "examples/rules")
