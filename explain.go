@@ -220,12 +220,19 @@ func writeExplanation(w io.Writer, ev *engine.Event, d engine.Decision, cooldown
 		fmt.Fprintf(w, "rule: none matched; the server answers \"success\" (no reply)\n")
 	} else {
 		fmt.Fprintf(w, "rule: %s (%s)\n", d.Rule.ID, d.Rule.Source)
-		if len(d.Rule.Replies) > 1 {
+		switch {
+		case d.Rule.Pick == engine.PickAll:
+			fmt.Fprintf(w, "reply 1 of %d (pick: all):\n", len(d.Rule.Replies))
+		case len(d.Rule.Replies) > 1:
 			fmt.Fprintf(w, "reply %d of %d, picked at random:\n", d.Alternative+1, len(d.Rule.Replies))
-		} else {
+		default:
 			fmt.Fprintf(w, "reply:\n")
 		}
 		fmt.Fprint(w, text.Indent(d.Reply.String(), "  "))
+		for i, r := range d.More {
+			fmt.Fprintf(w, "reply %d of %d, sent after it through the customer-service API:\n", i+2, len(d.Rule.Replies))
+			fmt.Fprint(w, text.Indent(r.String(), "  "))
+		}
 		writeChange(w, d)
 	}
 	tried := d.Trace

@@ -30,9 +30,9 @@ type Rule struct {
 	Keywords  *Keywords
 	When      *Condition
 
-	// Replies holds the reply, or the alternatives of which one is picked at
-	// random for each message.
+	// Replies holds the reply, or several: Pick says which answer.
 	Replies []*ReplyTemplate
+	Pick    Pick
 
 	// Cooldown, when not zero, keeps the rule from answering a user again
 	// for that long after it answered them: the rules after it are tried
@@ -47,6 +47,20 @@ type Rule struct {
 
 	evalErrors atomic.Uint64
 }
+
+// Pick says which of a rule's replies answer a push.
+type Pick string
+
+// The ways of picking replies.
+const (
+	// PickRandom answers with one of the replies, picked at random for
+	// each push: the default, and what the admin panel calls random_one.
+	PickRandom Pick = "random"
+	// PickAll answers with every reply, in order: the first is the passive
+	// reply, the others go through the customer-service API (the panel's
+	// reply_all).
+	PickAll Pick = "all"
+)
 
 // SessionSet is one value a rule stores in the sender's session: Name, set to
 // what Value renders to.

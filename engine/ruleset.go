@@ -177,6 +177,9 @@ type Decision struct {
 	// Reply is Rule's rendered reply, and Alternative its index in Rule.Replies.
 	Reply       *Reply
 	Alternative int
+	// More are the replies after Reply of a rule with pick: all, in order:
+	// the server sends them through the customer-service API.
+	More []*Reply
 	// Errors are the rules that failed at run time and were skipped.
 	Errors []*RuleError
 	// Trace explains each rule tried, in order, when MatchOptions.Explain is set.
@@ -257,21 +260,21 @@ func (rs *RuleSet) Match(ev *Event, opts MatchOptions) Decision {
 
 	d := Decision{Session: env.Session}
 	try := func(r *Rule) bool {
-		failed, reply, alt, change, err := r.answer(m, opts.Rand)
+		failed, a, err := r.answer(m, opts.Rand)
 		if err != nil {
 			r.evalErrors.Add(1)
 			d.Errors = append(d.Errors, &RuleError{Rule: r, Err: err})
 		}
 		if opts.Explain {
-			step := Step{Rule: r, Matched: reply != nil, Err: err}
+			step := Step{Rule: r, Matched: a.reply != nil, Err: err}
 			if err == nil && failed != holds {
 				step.Reason = r.reason(failed, m)
 				step.OtherKind = failed == failedMsgType || failed == failedEventType || failed == failedEvent || failed == failedTextless
 			}
 			d.Trace = append(d.Trace, step)
 		}
-		if reply != nil {
-			d.Rule, d.Reply, d.Alternative, d.Change = r, reply, alt, change
+		if a.reply != nil {
+			d.Rule, d.Reply, d.Alternative, d.More, d.Change = r, a.reply, a.alt, a.more, a.change
 			return true
 		}
 		return false
@@ -336,13 +339,22 @@ func (rs *RuleSet) session(stored map[string]string) map[string]string {
 	return s
 }
 
-// answer checks the rule and, when it holds, renders one of its replies and
-// the values it sets. A panic in a condition or a template becomes an error,
-// so that one bad rule cannot take a request down.
-func (r *Rule) answer(m *matchState, random func(int) int) (failed condition, reply *Reply, alt int, change *StateChange, err error) {
+// answer is what a rule that holds answers a push with.
+type answer struct {
+	reply  *Reply
+	alt    int      // reply's index in Rule.Replies
+	more   []*Reply // the replies after the first, for PickAll
+	change *StateChange
+}
+
+// answer checks the rule and, when it holds, renders its reply (or, for
+// PickAll, all of them) and the values it sets. A panic in a condition or
+// a template becomes an error, so that one bad rule cannot take a request
+// down.
+func (r *Rule) answer(m *matchState, random func(int) int) (failed condition, a answer, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			failed, reply, change, err = failedWhen, nil, nil, fmt.Errorf("panic: %v", p)
+			failed, a, err = failedWhen, answer{}, fmt.Errorf("panic: %v", p)
 			if be, ok := p.(*BudgetError); ok {
 				err = be
 			}
@@ -350,19 +362,37 @@ func (r *Rule) answer(m *matchState, random func(int) int) (failed condition, re
 	}()
 	m.env.meter.startRule()
 	if failed, err = r.check(m); failed != holds || err != nil {
-		return failed, nil, 0, nil, err
+		return failed, answer{}, err
 	}
 	if len(r.Replies) == 0 {
-		return holds, nil, 0, nil, errNoReply
+		return holds, answer{}, errNoReply
 	}
-	alt = pick(len(r.Replies), random)
-	if reply, err = r.Replies[alt].Render(m.env); err != nil {
-		return holds, nil, alt, nil, err
+	first, last := 0, 0
+	if r.Pick == PickAll {
+		last = len(r.Replies) - 1
+	} else {
+		first = pick(len(r.Replies), random)
+		last = first
 	}
-	if change, err = r.change(m.env); err != nil {
-		return holds, nil, alt, nil, err
+	a.alt = first
+	for i := first; i <= last; i++ {
+		reply, err := r.Replies[i].Render(m.env)
+		if err != nil {
+			if last > first {
+				err = fmt.Errorf("replies[%d]: %w", i, err)
+			}
+			return holds, answer{}, err
+		}
+		if a.reply == nil {
+			a.reply = reply
+		} else {
+			a.more = append(a.more, reply)
+		}
 	}
-	return holds, reply, alt, change, nil
+	if a.change, err = r.change(m.env); err != nil {
+		return holds, answer{}, err
+	}
+	return holds, a, nil
 }
 
 // change renders what the rule stores for the sender, with the session it

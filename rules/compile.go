@@ -182,6 +182,7 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 		c.whenSites[r] = site{file: f, node: yamlpos.Lookup(rn, "when"), rule: s.name}
 	}
 	r.Replies = s.replies()
+	r.Pick = s.pick(len(r.Replies))
 	r.Cooldown = s.duration("cooldown")
 	r.Set = s.sets()
 	r.Unset = s.unset()
@@ -377,6 +378,40 @@ func (s *ruleSite) when(vars map[string]any) *engine.Condition {
 		return nil
 	}
 	return cond
+}
+
+// Customer-service messages WeChat accepts after one push: after a message
+// from the user, 5 within 48 hours; after a menu click, a follow or a scan,
+// 3 within a minute.
+const (
+	maxSendsAfterMessage = 5
+	maxSendsAfterEvent   = 3
+)
+
+// pick checks pick; n is the number of replies.
+func (s *ruleSite) pick(n int) engine.Pick {
+	pn := yamlpos.Lookup(s.rn, "pick")
+	if pn == nil {
+		return engine.PickRandom
+	}
+	p := engine.Pick(s.def.Pick)
+	switch {
+	case p != engine.PickRandom && p != engine.PickAll:
+		s.fail(pn, "pick: %s", yamlpos.UnknownField(s.def.Pick, []string{string(engine.PickRandom), string(engine.PickAll)}))
+		return engine.PickRandom
+	case yamlpos.Lookup(s.rn, "replies") == nil:
+		s.fail(pn, "pick applies to replies, and this rule has one reply")
+	case p == engine.PickAll:
+		limit, after := maxSendsAfterMessage, "a message"
+		if s.def.Event != "" || s.def.MsgType == "event" || s.def.MsgType == "" && len(s.def.Keywords) == 0 {
+			// A rule that may answer an event is held to the events' limit.
+			limit, after = maxSendsAfterEvent, "an event (a menu click, a follow, a scan)"
+		}
+		if n-1 > limit {
+			s.warn(pn, "pick: all sends %d replies: the first as the reply, %d through the customer-service API, and WeChat accepts %d after %s: the rest would be refused (45047)", n, n-1, limit, after)
+		}
+	}
+	return p
 }
 
 // replies compiles reply, or the alternatives of replies.

@@ -42,7 +42,8 @@ type ruleDef struct {
 	// A reply is checked against engine.Schema as it is compiled; the
 	// nodes keep its positions.
 	Reply   yaml.Node   `yaml:"reply" doc:"The answer: exactly one reply kind."`
-	Replies []yaml.Node `yaml:"replies" doc:"Answers of which one is picked at random for each message."`
+	Replies []yaml.Node `yaml:"replies" doc:"Several answers: one picked at random for each message, or all of them in order, as pick says."`
+	Pick    string      `yaml:"pick" doc:"Which of replies answer: random (one, the default) or all (the first as the reply, the others through the customer-service API)."`
 }
 
 // StringList is one string or a list of them: event_key: A, or

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/rules"
@@ -465,5 +466,71 @@ rules/00-shop.yaml:6:7: mapping values are not allowed in this context: this key
 rules/keywords.yaml:8:5: rule "typo": unknown field "wehn": did you mean "when"?`
 	if err == nil || err.Error() != want {
 		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+// TestLoadSessionAndPick: what check says of unset and pick: all.
+func TestLoadSessionAndPick(t *testing.T) {
+	reply := func(s string) string { return "      - text: " + s + "\n" }
+	fsys := fstest.MapFS{
+		"a.yaml": {Data: []byte(`settings:
+  session_ttl: 2h
+rules:
+  - id: start
+    keywords: [book]
+    set: { step: party }
+    reply: { text: "How many" }
+  - id: stop
+    keywords: [cancel]
+    unset: [stpe]
+    reply: { text: Cancelled }
+  - id: menu-all
+    event: CLICK
+    pick: all
+    replies:
+` + reply("1") + reply("2") + reply("3") + reply("4") + reply("5") + `
+  - id: keyword-all
+    keywords: [news]
+    pick: all
+    replies:
+` + reply("1") + reply("2") + reply("3") + reply("4") + reply("5") + reply("6") + `
+`)},
+	}
+	res, err := rules.LoadFS(fsys, "rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range res.Warnings {
+		got = append(got, w.Warning())
+	}
+	want := []string{
+		`rules/a.yaml:10:13: warning: rule "stop": unset: no rule sets Session.stpe: did you mean Session.step?`,
+		`rules/a.yaml:14:11: warning: rule "menu-all": pick: all sends 5 replies: the first as the reply, 4 through the customer-service API, and WeChat accepts 3 after an event (a menu click, a follow, a scan): the rest would be refused (45047)`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	rs := res.RuleSet
+	if r := rs.Rule("start"); r.SessionTTL != 2*time.Hour || len(r.Set) != 1 {
+		t.Errorf("start: session_ttl %v, set %v; want the folder's 2h and one value", r.SessionTTL, r.Set)
+	}
+	if r := rs.Rule("keyword-all"); r.Pick != engine.PickAll || len(r.Replies) != 6 {
+		t.Errorf("keyword-all: pick %q with %d replies", r.Pick, len(r.Replies))
+	}
+	if r := rs.Rule("stop"); r.Pick != engine.PickRandom {
+		t.Errorf("stop: pick %q, want random by default", r.Pick)
+	}
+
+	// Two files may not both give a setting; pick needs replies.
+	fsys["b.yaml"] = &fstest.MapFile{Data: []byte("settings: {session_ttl: 10m}\nrules:\n  - id: one\n    pick: all\n    reply: {text: one}\n")}
+	_, err = rules.LoadFS(fsys, "rules")
+	for _, want := range []string{
+		`rules/b.yaml:1:25: settings.session_ttl is already given at rules/a.yaml:2:16`,
+		`rules/b.yaml:4:11: rule "one": pick applies to replies, and this rule has one reply`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v\nlacks %s", err, want)
+		}
 	}
 }

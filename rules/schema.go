@@ -40,6 +40,8 @@ func JSONSchema() yamlpos.Schema {
 		case "unset":
 			name := yamlpos.Schema{"type": "string", "pattern": sessionNamePattern}
 			return yamlpos.Schema{"oneOf": []any{name, yamlpos.Schema{"type": "array", "minItems": 1, "items": name}}}
+		case "pick":
+			return yamlpos.Enum(string(engine.PickRandom), string(engine.PickAll))
 		case "reply":
 			return replySchema()
 		case "replies":

@@ -136,6 +136,13 @@ func (c *step) failure(probs []problem, d engine.Decision, alts []*engine.Reply,
 	} else {
 		fmt.Fprintf(&b, "    rule: %s (%s)\n", d.Rule.ID, d.Rule.Source)
 		switch {
+		case d.Rule.Pick == engine.PickAll:
+			fmt.Fprintf(&b, "    reply 1 of %d (pick: all; want checks this one):\n", len(d.Rule.Replies))
+			b.WriteString(text.Indent(d.Reply.String(), "      "))
+			for i, r := range d.More {
+				fmt.Fprintf(&b, "    reply %d of %d, through the customer-service API:\n", i+2, len(d.Rule.Replies))
+				b.WriteString(text.Indent(r.String(), "      "))
+			}
 		case len(alts) > 1:
 			for i, r := range alts {
 				fmt.Fprintf(&b, "    reply %d of %d:\n", i+1, len(d.Rule.Replies))

@@ -176,7 +176,7 @@ func (c *step) run(rs *engine.RuleSet, opts engine.MatchOptions, random func(int
 		why = c.why(rs, d, opts)
 	case d.Rule != nil && c.want.checksReply():
 		var altErrs []string
-		if n := len(d.Rule.Replies); n > 1 {
+		if n := len(d.Rule.Replies); n > 1 && d.Rule.Pick != engine.PickAll {
 			// Any of the alternatives will do: render each one as the
 			// server would if it drew it.
 			alts = nil
