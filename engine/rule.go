@@ -33,6 +33,11 @@ type Rule struct {
 	// Replies holds the reply, or several: Pick says which answer.
 	Replies []*ReplyTemplate
 	Pick    Pick
+	// Backend, when set, is a service of the account's that answers the
+	// push: the rule's reply, if any, answers only when the backend is
+	// late, and OnError when it fails.
+	Backend *Backend
+	OnError *ReplyTemplate
 
 	// Cooldown, when not zero, keeps the rule from answering a user again
 	// for that long after it answered them: the rules after it are tried
@@ -60,6 +65,24 @@ const (
 	// reply, the others go through the customer-service API (the panel's
 	// reply_all).
 	PickAll Pick = "all"
+)
+
+// Backend is a service that answers the pushes of a rule: wxreply posts it
+// the push as JSON and sends what it answers.
+type Backend struct {
+	URL string
+	// Timeout bounds the whole call; PassiveWait is how long the push waits
+	// for it, after which the answer goes through the customer-service API.
+	Timeout, PassiveWait time.Duration
+}
+
+// The backend's defaults and bounds. PassiveWait leaves the server time to
+// send its passive reply within WeChat's 5 s.
+const (
+	DefaultBackendTimeout     = 15 * time.Second
+	DefaultBackendPassiveWait = 3 * time.Second
+	MaxBackendTimeout         = 5 * time.Minute
+	MaxBackendPassiveWait     = 4 * time.Second
 )
 
 // SessionSet is one value a rule stores in the sender's session: Name, set to

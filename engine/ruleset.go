@@ -180,6 +180,10 @@ type Decision struct {
 	// More are the replies after Reply of a rule with pick: all, in order:
 	// the server sends them through the customer-service API.
 	More []*Reply
+	// For a rule with a backend (Rule.Backend), Reply is what answers when
+	// the backend is late (nil: "success"), and OnError what answers when
+	// it fails (nil: nothing).
+	OnError *Reply
 	// Errors are the rules that failed at run time and were skipped.
 	Errors []*RuleError
 	// Trace explains each rule tried, in order, when MatchOptions.Explain is set.
@@ -266,15 +270,15 @@ func (rs *RuleSet) Match(ev *Event, opts MatchOptions) Decision {
 			d.Errors = append(d.Errors, &RuleError{Rule: r, Err: err})
 		}
 		if opts.Explain {
-			step := Step{Rule: r, Matched: a.reply != nil, Err: err}
+			step := Step{Rule: r, Matched: a.reply != nil || a.backend, Err: err}
 			if err == nil && failed != holds {
 				step.Reason = r.reason(failed, m)
 				step.OtherKind = failed == failedMsgType || failed == failedEventType || failed == failedEvent || failed == failedTextless
 			}
 			d.Trace = append(d.Trace, step)
 		}
-		if a.reply != nil {
-			d.Rule, d.Reply, d.Alternative, d.More, d.Change = r, a.reply, a.alt, a.more, a.change
+		if a.reply != nil || a.backend && err == nil {
+			d.Rule, d.Reply, d.Alternative, d.More, d.Change, d.OnError = r, a.reply, a.alt, a.more, a.change, a.onError
 			return true
 		}
 		return false
@@ -341,10 +345,20 @@ func (rs *RuleSet) session(stored map[string]string) map[string]string {
 
 // answer is what a rule that holds answers a push with.
 type answer struct {
-	reply  *Reply
-	alt    int      // reply's index in Rule.Replies
-	more   []*Reply // the replies after the first, for PickAll
-	change *StateChange
+	reply   *Reply
+	alt     int      // reply's index in Rule.Replies
+	more    []*Reply // the replies after the first, for PickAll
+	change  *StateChange
+	backend bool // the rule answers through its backend
+	onError *Reply
+}
+
+// renderOptional renders rt, or nothing when the rule has none.
+func renderOptional(rt *ReplyTemplate, env *Env) (*Reply, error) {
+	if rt == nil {
+		return nil, nil
+	}
+	return rt.Render(env)
 }
 
 // answer checks the rule and, when it holds, renders its reply (or, for
@@ -363,6 +377,17 @@ func (r *Rule) answer(m *matchState, random func(int) int) (failed condition, a 
 	m.env.meter.startRule()
 	if failed, err = r.check(m); failed != holds || err != nil {
 		return failed, answer{}, err
+	}
+	if r.Backend != nil {
+		// The backend answers; the reply, if any, stands in for a late one.
+		if a.onError, err = renderOptional(r.OnError, m.env); err != nil {
+			return holds, answer{}, fmt.Errorf("on_error: %w", err)
+		}
+		a.backend = true
+		if len(r.Replies) == 0 {
+			a.change, err = r.change(m.env)
+			return holds, a, err
+		}
 	}
 	if len(r.Replies) == 0 {
 		return holds, answer{}, errNoReply

@@ -114,3 +114,21 @@ func TestCondition_CheckSession(t *testing.T) {
 		t.Errorf("CheckSession of a computed name = %v, want nil: it cannot be told", err)
 	}
 }
+
+func TestRuleSet_Match_backendAndPickAll(t *testing.T) {
+	onError := engine.NewReplyTemplate(engine.KindText, map[string]*engine.Template{"text": mustTemplate(t, "Sorry {{ .Content }}")})
+	rs := engine.NewRuleSet([]*engine.Rule{
+		{ID: "order", Keywords: mustKeywords(t, engine.MatchPrefix, "order"),
+			Backend: &engine.Backend{URL: "http://127.0.0.1:9/", Timeout: time.Second, PassiveWait: time.Second}, OnError: onError},
+		{ID: "all", Keywords: mustKeywords(t, engine.MatchEqual, "all"), Pick: engine.PickAll,
+			Replies: textReplies(t, "one", "two {{ .Content }}", "three")},
+	}, nil, "v1")
+	d := rs.Match(textMsg(t, "order 42"), engine.MatchOptions{Now: testNow})
+	if ruleID(d) != "order" || d.Reply != nil || d.OnError == nil || d.OnError.Text() != "Sorry order 42" {
+		t.Errorf("backend rule: %s, reply %v, on_error %v; want order, no reply, on_error rendered", ruleID(d), d.Reply, d.OnError)
+	}
+	d = rs.Match(textMsg(t, "all"), engine.MatchOptions{Now: testNow, Rand: func(int) int { t.Error("pick: all drew at random"); return 0 }})
+	if replyText(d) != "one" || len(d.More) != 2 || d.More[0].Text() != "two all" || d.More[1].Text() != "three" {
+		t.Errorf("pick: all: reply %q, more %v", replyText(d), d.More)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"reflect"
 	"regexp"
 	"regexp/syntax"
@@ -181,8 +182,16 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 		c.whenPos[r] = f.pos(yamlpos.Lookup(rn, "when"))
 		c.whenSites[r] = site{file: f, node: yamlpos.Lookup(rn, "when"), rule: s.name}
 	}
-	r.Replies = s.replies()
+	r.Backend = s.backend()
+	r.Replies = s.replies(r.Backend != nil)
 	r.Pick = s.pick(len(r.Replies))
+	if n := yamlpos.Lookup(rn, "on_error"); n != nil {
+		if r.Backend == nil {
+			s.fail(n, "on_error applies to a backend, and this rule has none")
+		} else {
+			r.OnError = c.reply(f, s.name, "on_error", n)
+		}
+	}
 	r.Cooldown = s.duration("cooldown")
 	r.Set = s.sets()
 	r.Unset = s.unset()
@@ -414,12 +423,57 @@ func (s *ruleSite) pick(n int) engine.Pick {
 	return p
 }
 
-// replies compiles reply, or the alternatives of replies.
-func (s *ruleSite) replies() []*engine.ReplyTemplate {
+// backend compiles backend; nil when the rule has none.
+func (s *ruleSite) backend() *engine.Backend {
+	bn := yamlpos.Lookup(s.rn, "backend")
+	if bn == nil {
+		return nil
+	}
+	def := s.def.Backend
+	if def == nil {
+		s.fail(bn, "backend: want a mapping with url (and timeout, passive_wait)")
+		return nil
+	}
+	b := &engine.Backend{URL: def.URL, Timeout: engine.DefaultBackendTimeout, PassiveWait: engine.DefaultBackendPassiveWait}
+	u, err := url.Parse(def.URL)
+	switch {
+	case yamlpos.Lookup(bn, "url") == nil || def.URL == "":
+		s.fail(bn, "backend: url is required: where wxreply posts the push, e.g. https://api.example.com/wechat")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		s.fail(yamlpos.Lookup(bn, "url"), "backend.url: %q is not an http:// or https:// URL", def.URL)
+	}
+	duration := func(key, value string, max time.Duration, into *time.Duration) {
+		n := yamlpos.Lookup(bn, key)
+		if n == nil {
+			return
+		}
+		d, err := engine.ParseDuration(value)
+		switch {
+		case err != nil:
+			s.fail(n, "backend.%s: %v", key, err)
+		case d > max:
+			s.fail(n, "backend.%s: %s is more than %s", key, engine.FormatDuration(d), engine.FormatDuration(max))
+		default:
+			*into = d
+		}
+	}
+	duration("timeout", def.Timeout, engine.MaxBackendTimeout, &b.Timeout)
+	duration("passive_wait", def.PassiveWait, engine.MaxBackendPassiveWait, &b.PassiveWait)
+	if b.PassiveWait > b.Timeout {
+		b.PassiveWait = b.Timeout
+	}
+	return b
+}
+
+// replies compiles reply, or the alternatives of replies. A rule with a
+// backend may have neither.
+func (s *ruleSite) replies(backend bool) []*engine.ReplyTemplate {
 	replyNode, repliesNode := yamlpos.Lookup(s.rn, "reply"), yamlpos.Lookup(s.rn, "replies")
 	switch {
 	case replyNode != nil && repliesNode != nil:
 		s.fail(repliesNode, "give reply or replies, not both")
+	case replyNode == nil && repliesNode == nil && backend:
+		return nil
 	case replyNode == nil && repliesNode == nil:
 		s.fail(s.rn, "no reply: give reply (or replies, for one picked at random)")
 	case replyNode != nil:
@@ -698,7 +752,11 @@ func (c *compiler) dryRun(set *engine.RuleSet) {
 	failed := map[*engine.Template]bool{}
 	for _, r := range set.Rules() {
 		samples := c.samplesFor(r, names, set.Vars())
-		for _, rt := range r.Replies {
+		replies := r.Replies
+		if r.OnError != nil {
+			replies = append(slices.Clip(replies), r.OnError)
+		}
+		for _, rt := range replies {
 			longest, longestSample := 0, ""
 			for _, s := range samples {
 				env := c.trialEnv(s.event, set.Vars())

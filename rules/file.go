@@ -43,7 +43,16 @@ type ruleDef struct {
 	// nodes keep its positions.
 	Reply   yaml.Node   `yaml:"reply" doc:"The answer: exactly one reply kind."`
 	Replies []yaml.Node `yaml:"replies" doc:"Several answers: one picked at random for each message, or all of them in order, as pick says."`
+	Backend *backendDef `yaml:"backend" doc:"A service of yours that answers the push: wxreply posts it the push as signed JSON and sends its answer, passively when it comes within passive_wait, else through the customer-service API. reply, if given, answers a late backend's push at once."`
+	// OnError is checked against engine.Schema as it is compiled.
+	OnError yaml.Node   `yaml:"on_error" doc:"The reply sent when the backend fails: an error, a timeout or a status other than 2xx."`
 	Pick    string      `yaml:"pick" doc:"Which of replies answer: random (one, the default) or all (the first as the reply, the others through the customer-service API)."`
+}
+
+type backendDef struct {
+	URL         string `yaml:"url" doc:"Where wxreply posts the push: http:// or https://."`
+	Timeout     string `yaml:"timeout" doc:"How long the backend may take in all (default 15s, at most 5m)."`
+	PassiveWait string `yaml:"passive_wait" doc:"How long the push waits for the backend before answering without it (default 3s, at most 4s: WeChat waits 5)."`
 }
 
 // StringList is one string or a list of them: event_key: A, or

@@ -103,6 +103,11 @@ func TestLoadFailure(t *testing.T) {
 		{"cooldown_bad.bad.yaml", `testdata/cooldown_bad.bad.yaml:3:15: rule "anything": cooldown: "60" is not a duration: write a number and a unit, e.g. 90s, 30m, 1h30m or 1d`},
 		{"session_ttl_alone.bad.yaml", `testdata/session_ttl_alone.bad.yaml:4:18: rule "hello": session_ttl applies to set and unset, and this rule has neither`},
 		{"set_name.bad.yaml", `testdata/set_name.bad.yaml:4:12: rule "pick": set: "order-id" is not a session name: use letters, digits and _, starting with a letter (step, order_id)`},
+		{"backend.bad.yaml", `testdata/backend.bad.yaml:9:56: rule "order": on_error.text: <.Vars.nope>: map has no entry for key "nope" (rendering a sample text message)
+testdata/backend.bad.yaml:12:21: rule "bad": backend.url: "ftp://x" is not an http:// or https:// URL
+testdata/backend.bad.yaml:12:41: rule "bad": backend.timeout: 10m is more than 5m
+testdata/backend.bad.yaml:12:60: rule "bad": backend.passive_wait: 5s is more than 4s
+testdata/backend.bad.yaml:15:15: rule "oe": on_error applies to a backend, and this rule has none`},
 		{"news_nine.bad.yaml", `testdata/news_nine.bad.yaml:6:9: rule "news": reply: news has 9 articles: WeChat accepts at most 8`},
 	}
 	seen := map[string]bool{}
@@ -521,6 +526,18 @@ rules:
 	if r := rs.Rule("stop"); r.Pick != engine.PickRandom {
 		t.Errorf("stop: pick %q, want random by default", r.Pick)
 	}
+
+	// A backend rule needs no reply; its defaults fill what it leaves out.
+	fsys["c.yaml"] = &fstest.MapFile{Data: []byte("rules:\n  - id: order\n    keywords: [order]\n    backend: {url: \"http://127.0.0.1:9/order\", passive_wait: 2s}\n    on_error: {text: later}\n")}
+	res, err = rules.LoadFS(fsys, "rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.RuleSet.Rule("order")
+	if b := r.Backend; b == nil || b.URL != "http://127.0.0.1:9/order" || b.Timeout != engine.DefaultBackendTimeout || b.PassiveWait != 2*time.Second || r.OnError == nil || len(r.Replies) != 0 {
+		t.Errorf("order: backend %+v, on_error %v, %d replies", r.Backend, r.OnError, len(r.Replies))
+	}
+	delete(fsys, "c.yaml")
 
 	// Two files may not both give a setting; pick needs replies.
 	fsys["b.yaml"] = &fstest.MapFile{Data: []byte("settings: {session_ttl: 10m}\nrules:\n  - id: one\n    pick: all\n    reply: {text: one}\n")}

@@ -40,6 +40,8 @@ func JSONSchema() yamlpos.Schema {
 		case "unset":
 			name := yamlpos.Schema{"type": "string", "pattern": sessionNamePattern}
 			return yamlpos.Schema{"oneOf": []any{name, yamlpos.Schema{"type": "array", "minItems": 1, "items": name}}}
+		case "on_error":
+			return replySchema()
 		case "pick":
 			return yamlpos.Enum(string(engine.PickRandom), string(engine.PickAll))
 		case "reply":
@@ -50,7 +52,8 @@ func JSONSchema() yamlpos.Schema {
 		return nil
 	})
 	rule["required"] = []string{"id"}
-	rule["oneOf"] = []any{yamlpos.Schema{"required": []string{"reply"}}, yamlpos.Schema{"required": []string{"replies"}}}
+	rule["anyOf"] = []any{yamlpos.Schema{"required": []string{"reply"}}, yamlpos.Schema{"required": []string{"replies"}}, yamlpos.Schema{"required": []string{"backend"}}}
+	rule["not"] = yamlpos.Schema{"required": []string{"reply", "replies"}}
 	settings := yamlpos.StructSchema(reflect.TypeFor[settingsDef](), func(key string) yamlpos.Schema {
 		if key == "session_ttl" {
 			return durationSchema()
