@@ -45,8 +45,8 @@ type ruleDef struct {
 	Replies []yaml.Node `yaml:"replies" doc:"Several answers: one picked at random for each message, or all of them in order, as pick says."`
 	Backend *backendDef `yaml:"backend" doc:"A service of yours that answers the push: wxreply posts it the push as signed JSON and sends its answer, passively when it comes within passive_wait, else through the customer-service API. reply, if given, answers a late backend's push at once."`
 	// OnError is checked against engine.Schema as it is compiled.
-	OnError yaml.Node   `yaml:"on_error" doc:"The reply sent when the backend fails: an error, a timeout or a status other than 2xx."`
-	Pick    string      `yaml:"pick" doc:"Which of replies answer: random (one, the default) or all (the first as the reply, the others through the customer-service API)."`
+	OnError yaml.Node `yaml:"on_error" doc:"The reply sent when the backend fails: an error, a timeout or a status other than 2xx."`
+	Pick    string    `yaml:"pick" doc:"Which of replies answer: random (one, the default) or all (the first as the reply, the others through the customer-service API)."`
 }
 
 type backendDef struct {
