@@ -112,6 +112,7 @@ func OpenRedis(ctx context.Context, rawURL string, opts RedisOptions) (*Redis, e
 	if err != nil {
 		return nil, err
 	}
+	quietRedis.Do(func() { redis.SetLogger(quiet{}) })
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultRedisPrefix
 	}
@@ -178,6 +179,15 @@ func OpenRedis(ctx context.Context, rawURL string, opts RedisOptions) (*Redis, e
 	go r.probe(probeCtx, opts.ProbeInterval)
 	return r, nil
 }
+
+// quietRedis silences go-redis' own log, process-wide: it logs each failed
+// dial, which while Redis is down is every probe, every second. The store
+// logs each change of state instead.
+var quietRedis sync.Once
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
 
 // ParseRedisURL reads redis://[:password@]host:port/db into go-redis'
 // options. Its errors never show the password.

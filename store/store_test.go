@@ -45,11 +45,17 @@ func testPrefix() string {
 // deleted, when the test ends.
 func openTestRedis(tb testing.TB, prefix string, opts RedisOptions) *Redis {
 	tb.Helper()
+	return openRedisAt(tb, testRedisURL(tb), prefix, opts)
+}
+
+// openRedisAt is openTestRedis for the Redis at url.
+func openRedisAt(tb testing.TB, url, prefix string, opts RedisOptions) *Redis {
+	tb.Helper()
 	opts.Prefix = prefix
 	if opts.Timeout == 0 {
 		opts.Timeout = time.Second // the race detector and a busy CI machine are slow
 	}
-	r, err := OpenRedis(context.Background(), testRedisURL(tb), opts)
+	r, err := OpenRedis(context.Background(), url, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
