@@ -329,6 +329,9 @@ func (r *Redis) Close() error {
 // Fallback is the Memory that serves while Redis fails.
 func (r *Redis) Fallback() *Memory { return r.fallback }
 
+// Stats says how full the fallback is: what this process holds in memory.
+func (r *Redis) Stats() MemoryStats { return r.fallback.Stats() }
+
 // Retry entries. A claimed push is "": claimed, being answered. Its reply is
 // stored behind a "=" so that a push answered with nothing is told apart.
 
