@@ -73,10 +73,11 @@ type RedisOptions struct {
 //
 // Keys, under the prefix:
 //
-//	retry:ACCOUNT\x00...   a push: "" while answered, "=" and the reply once answered; RetryTTL
-//	user:ACCOUNT/OPENID    a hash: s:NAME session values, exp (ms), c:RULE cooldown ends (ms); lives as long as the latest
-//	token:APPID            a hash: v the access_token, exp (Unix ms) when clients stop using it
-//	lock:APPID             the token refresh lock: a random value; its ttl
+//	retry:msg\x00ACCOUNT\x00...  a push: "" while answered, then "=" and the reply; RetryTTL
+//	user:ACCOUNT/OPENID          a hash: s:NAME session values, exp the session's end,
+//	                             c:RULE each cooldown's end (Unix ms); lives until the latest
+//	token:APPID                  a hash: v the access_token, exp (Unix ms) when clients stop using it
+//	lock:APPID                   the token refresh lock: its holder's random value; the lock's ttl
 type Redis struct {
 	client   *redis.Client
 	prefix   string
