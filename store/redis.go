@@ -231,11 +231,17 @@ func (r *Redis) try(ctx context.Context, op string, fn func(ctx context.Context)
 	octx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	err = fn(octx)
-	switch {
-	case err == nil:
+	if err == nil {
 		return true, nil
-	case ctx.Err() != nil:
-		return false, ctx.Err() // the caller gave up: not Redis' fault
+	}
+	// The caller gave up, or its deadline came before the timeout: not
+	// Redis' fault. The clock decides, not ctx.Err(): octx's timer, or the
+	// connection's deadline, can fire a moment before ctx's own.
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return false, context.DeadlineExceeded
 	}
 	r.fail(op, err)
 	return false, nil
