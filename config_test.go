@@ -78,3 +78,16 @@ func TestDevelopmentModeStaysLocal(t *testing.T) {
 		t.Error("loopback() misjudges an address")
 	}
 }
+
+// TestServeRefusesMalformedRedisURL: a --redis that cannot be a Redis URL
+// stops serve at start, saying the form wanted and never the password.
+func TestServeRefusesMalformedRedisURL(t *testing.T) {
+	for _, url := range []string{"127.0.0.1:6379", "redis://:hunter2@127.0.0.1:port/0", "redis://:hunter2@127.0.0.1:6379/db0"} {
+		var stderr bytes.Buffer
+		code := serve(context.Background(), []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--redis", url}, io.Discard, &stderr)
+		if code != exitFailure || !strings.Contains(stderr.String(), "--redis: ") || !strings.Contains(stderr.String(), "want redis://[:password@]host:port/db") ||
+			strings.Contains(stderr.String(), "hunter2") {
+			t.Errorf("--redis %s: exit %d, stderr %q", url, code, stderr.String())
+		}
+	}
+}

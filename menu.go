@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"os/signal"
@@ -16,6 +17,7 @@ import (
 	"github.com/wxreply/wxreply/internal/text"
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server/wxapi"
+	"github.com/wxreply/wxreply/store"
 	"github.com/wxreply/wxreply/wxmenu"
 )
 
@@ -71,6 +73,7 @@ func menuArgs(fs *flag.FlagSet, args []string, want fileArg) (path string, code 
 type apiFlags struct {
 	set    *settings
 	secret *string
+	store  *store.Redis // the --redis token store, closed by close
 }
 
 func addAPIFlags(fs *flag.FlagSet) *apiFlags {
@@ -79,13 +82,23 @@ func addAPIFlags(fs *flag.FlagSet) *apiFlags {
 	set.add("api-base", wxapi.DefaultBaseURL, "WeChat's API address: point it at a proxy, or a test server")
 	set.add("token-endpoint", string(wxapi.StableToken), "where the access_token comes from: stable_token, or token for the classic /cgi-bin/token (each call of which revokes the tokens other programs hold)")
 	set.add("api-timeout", wxapi.DefaultTimeout.String(), "how long to wait for each answer from WeChat")
+	set.add("redis", "", "redis://[:password@]host:port/db: take the access_token from the Redis the servers share, so that this command does not revoke theirs (prefer the env: ps shows flags)")
+	set.add("redis-prefix", store.DefaultRedisPrefix, "start of every Redis key, as given to serve")
 	secret := fs.String("secret", "", "the AppSecret (env WXREPLY_APPSECRET, which ps does not show: prefer it)")
 	return &apiFlags{set: set, secret: secret}
 }
 
+// close closes the token store, if any.
+func (a *apiFlags) close() {
+	if a.store != nil {
+		a.store.Close()
+	}
+}
+
 // client resolves the flags and environment into a client, or says which
-// setting is missing or wrong.
-func (a *apiFlags) client() (*wxapi.Client, error) {
+// setting is missing or wrong. Its token store, with --redis, logs to
+// stderr when Redis does not answer; close closes it.
+func (a *apiFlags) client(stderr io.Writer) (*wxapi.Client, error) {
 	if err := a.set.resolve(""); err != nil {
 		return nil, err
 	}
@@ -112,7 +125,16 @@ func (a *apiFlags) client() (*wxapi.Client, error) {
 	if err != nil || timeout <= 0 {
 		return nil, fmt.Errorf("--api-timeout %q: want a duration such as 3s", a.set.get("api-timeout"))
 	}
-	return &wxapi.Client{AppID: appID, Secret: secret, BaseURL: base, TokenEndpoint: ep, Timeout: timeout}, nil
+	c := &wxapi.Client{AppID: appID, Secret: secret, BaseURL: base, TokenEndpoint: ep, Timeout: timeout}
+	if u := a.set.get("redis"); u != "" {
+		logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		st, err := store.OpenRedis(context.Background(), u, store.RedisOptions{Prefix: a.set.get("redis-prefix"), Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("--redis: %w", err)
+		}
+		a.store, c.TokenStore = st, st
+	}
+	return c, nil
 }
 
 // menuContext ends on Ctrl-C.
@@ -199,11 +221,12 @@ func runMenuDiff(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	c, err := api.client()
+	c, err := api.client(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "wxreply menu diff: %v\n", err)
 		return exitUsage
 	}
+	defer api.close()
 	f, ok := readMenu("diff", path, stderr, "")
 	if !ok {
 		return exitFailure
@@ -240,11 +263,12 @@ func runMenuPush(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return code
 	}
-	c, err := api.client()
+	c, err := api.client(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "wxreply menu push: %v\n", err)
 		return exitUsage
 	}
+	defer api.close()
 	f, ok := readMenu("push", path, stderr, ": nothing was pushed")
 	if !ok {
 		return exitFailure
@@ -270,11 +294,12 @@ func runMenuGet(args []string, stdout, stderr io.Writer) int {
 	if _, code, ok := menuArgs(fs, args, noFile); !ok {
 		return code
 	}
-	c, err := api.client()
+	c, err := api.client(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "wxreply menu get: %v\n", err)
 		return exitUsage
 	}
+	defer api.close()
 	ctx, cancel := menuContext()
 	defer cancel()
 	live, err := liveMenu(ctx, c, stderr)
@@ -302,11 +327,12 @@ func runMenuDelete(args []string, stdout, stderr io.Writer) int {
 	if _, code, ok := menuArgs(fs, args, noFile); !ok {
 		return code
 	}
-	c, err := api.client()
+	c, err := api.client(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "wxreply menu delete: %v\n", err)
 		return exitUsage
 	}
+	defer api.close()
 	if !*yes {
 		fmt.Fprintf(stderr, "Delete the custom menu of %s, and every conditional menu? Type yes to delete: ", c.AppID)
 		answer, _ := bufio.NewReader(stdin).ReadString('\n')

@@ -78,6 +78,8 @@ type serveSettings struct {
 	maxConns        int
 	shutdownTimeout time.Duration
 	devMode         bool // no --token: plaintext on loopback, with devToken
+	redisURL        string
+	redisPrefix     string
 }
 
 // serveFlags declares serve's settings on fs.
@@ -101,6 +103,8 @@ func serveFlags(fs *flag.FlagSet) *settings {
 	set.add("body-limit", strconv.Itoa(server.DefaultBodyLimit), "largest push accepted, in bytes")
 	set.add("max-inflight", strconv.Itoa(server.DefaultMaxInflight()), "pushes matched against the rules at once (default 4 × GOMAXPROCS); beyond it a push waits up to 100 ms, then is answered \"success\"")
 	set.add("retry-entries", strconv.Itoa(store.DefaultRetryEntries), "answered pushes remembered for WeChat's retries (about 200 bytes each plus the reply); the oldest go first")
+	set.add("redis", "", "redis://[:password@]host:port/db: share retries, sessions, cooldowns and the access_token with the other instances through this Redis (prefer the env: ps shows flags); none keeps them in this process")
+	set.add("redis-prefix", store.DefaultRedisPrefix, "start of every Redis key, so that several accounts or programs share one Redis")
 	set.add("replay-entries", strconv.Itoa(server.DefaultReplayEntries), "signed queries remembered to refuse a replay with another body (about 100 bytes each); the oldest go first")
 	set.add("rule-work", strconv.FormatInt(engine.DefaultBudget.Work, 10), "units of work one rule may do for one push (see \"Limits of a rule\" in the README)")
 	set.add("rule-memory", strconv.FormatInt(engine.DefaultBudget.Memory, 10), "bytes of strings and lists one rule may build for one push")
@@ -140,6 +144,13 @@ func loadSettings(args []string, stderr io.Writer) (serveSettings, error) {
 		rules:       set.get("rules"),
 		listen:      set.get("listen"),
 		adminListen: set.get("admin-listen"),
+		redisURL:    set.get("redis"),
+		redisPrefix: set.get("redis-prefix"),
+	}
+	if ss.redisURL != "" {
+		if _, err := store.ParseRedisURL(ss.redisURL); err != nil {
+			return ss, fmt.Errorf("--redis: %w", err)
+		}
 	}
 	switch set.get("log-format") {
 	case "json":
@@ -290,6 +301,17 @@ func runUntilSignalled(ctx context.Context, ss serveSettings, hup <-chan os.Sign
 		ss.opts.Watcher = watcher
 	} else {
 		logger.Info("answering with the examples built into wxreply; give --rules DIR for rules that reload when edited")
+	}
+	if ss.redisURL != "" {
+		// A Redis that does not answer yet is no reason not to start: the
+		// store serves from memory and logs it, until Redis answers.
+		st, err := store.OpenRedis(ctx, ss.redisURL, store.RedisOptions{Prefix: ss.redisPrefix, Logger: logger,
+			Fallback: store.NewMemory(store.MemoryOptions{RetryEntries: ss.opts.RetryEntries})})
+		if err != nil {
+			return fmt.Errorf("--redis: %w", err)
+		}
+		defer st.Close()
+		ss.opts.Store = st
 	}
 	srv, err := server.New(ss.opts, eng)
 	if err != nil {

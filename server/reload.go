@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/store"
 )
 
 // Reloader is what the server needs of the rule folder's watcher: reload it
@@ -61,7 +62,24 @@ func (s *Server) ready(c echo.Context) error {
 			body["warning"] = st.Warning // a reload applied that may not be what was meant
 		}
 	}
+	body["store"] = storeStatus(s.store.Health())
 	return c.JSON(http.StatusOK, body)
+}
+
+// storeStatus is the store's part of /readyz. A degraded store keeps the
+// server ready: it answers from memory.
+func storeStatus(h store.Health) map[string]any {
+	st := map[string]any{"backend": h.Backend, "degraded": h.Degraded}
+	if h.Degraded {
+		st["degraded_since"] = h.Since.UTC().Format(time.RFC3339)
+	}
+	if h.LastError != "" {
+		st["last_error"] = h.LastError
+	}
+	if len(h.Errors) > 0 {
+		st["errors"] = h.Errors
+	}
+	return st
 }
 
 // reload is POST /-/reload: it reloads the rules now and answers with the

@@ -87,8 +87,9 @@ type Options struct {
 	ShedWait time.Duration
 	// BodyLimit caps a push's size in bytes; 0 means DefaultBodyLimit.
 	BodyLimit int64
-	// Store remembers answered pushes; nil means a store.Memory of
-	// RetryEntries entries. The caller closes it.
+	// Store remembers what outlives a push (answered pushes for WeChat's
+	// retries, users' state); nil means a store.Memory of RetryEntries
+	// entries. The caller closes it.
 	Store store.Store
 	// RetryEntries caps the store.Memory made when Store is nil; 0 means
 	// store.DefaultRetryEntries.

@@ -233,7 +233,7 @@ func TestHealthReadyAndMetrics(t *testing.T) {
 
 	for path, want := range map[string][]string{
 		"/healthz": {"ok"},
-		"/readyz":  {`"status":"ready"`, `"rules":17`, `"mode":"plain"`, `"rules_version":"`},
+		"/readyz":  {`"status":"ready"`, `"rules":17`, `"mode":"plain"`, `"rules_version":"`, `"store":{"backend":"memory","degraded":false}`},
 		"/metrics": {
 			`wxreply_requests_total{event="CLICK",msgtype="event",outcome="replied"} 1`,
 			`wxreply_requests_total{event="VIEW",msgtype="event",outcome="no_rule"} 1`,
@@ -244,6 +244,7 @@ func TestHealthReadyAndMetrics(t *testing.T) {
 			`wxreply_cache_entries{cache="retry"} 2`,
 			`wxreply_cache_entries{cache="replay"} 3`,
 			`wxreply_cache_evictions_total{cache="retry"} 0`,
+			`wxreply_store_degraded 0`,
 		},
 	} {
 		rec := ts.admin(httptest.NewRequest(http.MethodGet, path, nil))
@@ -251,6 +252,38 @@ func TestHealthReadyAndMetrics(t *testing.T) {
 		for _, w := range want {
 			if rec.Code != 200 || !bytes.Contains(body, []byte(w)) {
 				t.Errorf("GET %s: %d, missing %s in:\n%.2000s", path, rec.Code, w, body)
+			}
+		}
+	}
+}
+
+// degradedStore is a store.Memory standing in for a Redis store that
+// failed.
+type degradedStore struct{ *store.Memory }
+
+func (degradedStore) Health() store.Health {
+	return store.Health{Backend: "redis", Degraded: true, Since: testNow, LastError: "dial tcp 10.0.0.7:6379: connect: connection refused",
+		Errors: map[string]uint64{"claim": 3, "save_user": 0}}
+}
+
+// TestStoreHealthShown: a degraded store shows in /readyz's details and in
+// the metrics, and the server stays ready: it answers from memory.
+func TestStoreHealthShown(t *testing.T) {
+	ts := newTestServer(t, server.Options{Store: degradedStore{store.NewMemory(store.MemoryOptions{})}})
+	for path, want := range map[string][]string{
+		"/readyz": {`"status":"ready"`, `"store":{"backend":"redis","degraded":true,"degraded_since":"`, `"errors":{"claim":3,"save_user":0}`, `"last_error":"dial tcp 10.0.0.7:6379: connect: connection refused"`},
+		"/metrics": {
+			`wxreply_store_degraded 1`,
+			`wxreply_store_errors_total{op="claim"} 3`,
+			`wxreply_store_errors_total{op="save_user"} 0`,
+			`wxreply_cache_entries{cache="user"} 0`,
+		},
+	} {
+		rec := ts.admin(httptest.NewRequest(http.MethodGet, path, nil))
+		body, _ := io.ReadAll(rec.Body)
+		for _, w := range want {
+			if rec.Code != 200 || !bytes.Contains(body, []byte(w)) {
+				t.Errorf("GET %s: %d, missing %s in:\n%.3000s", path, rec.Code, w, body)
 			}
 		}
 	}

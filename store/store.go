@@ -94,7 +94,11 @@ type Health struct {
 	Degraded  bool
 	Since     time.Time
 	LastError string
-	// Errors counts failed operations by name (claim, finish, wait,
-	// load_user, save_user, token_get, token_set, token_delete, token_lock).
+	// Errors counts the operations that failed on the shared store and
+	// were served from memory instead, by name (claim, finish, wait,
+	// load_user, save_user, token_get, token_set, token_delete,
+	// token_lock); every name is there, at 0 until one fails. Operations
+	// made while degraded go to memory untried and are not counted. Nil
+	// for Memory, which does not fail.
 	Errors map[string]uint64
 }

@@ -274,6 +274,38 @@ func TestRefusedTokenComparedBeforeDelete(t *testing.T) {
 	}
 }
 
+// lockedOutStore is a shared store whose lock another process holds
+// while it fetches: taking the lock waits until that process has stored its
+// token.
+type lockedOutStore struct {
+	wxapi.TokenStore
+	theirs wxapi.Token
+	locks  int
+}
+
+func (s *lockedOutStore) Lock(ctx context.Context, key string, ttl time.Duration) (func(), error) {
+	s.locks++
+	s.TokenStore.Set(ctx, key, s.theirs) // the other process's fetch ends
+	return s.TokenStore.Lock(ctx, key, ttl)
+}
+
+// A client reads the store again once it holds the lock: the token the
+// lock's last holder stored is used, and WeChat is not asked.
+func TestTokenReadAgainAfterTheLock(t *testing.T) {
+	fake, c, clk := setup(t)
+	mustCreate(t, c) // another process's token, which the fake takes
+	fetched := fake.TokenFetches()
+	theirs := wxapi.Token{Value: fake.Token(), ExpiresAt: clk.Now().Add(time.Hour)}
+	s := &lockedOutStore{TokenStore: &wxapi.MemoryTokenStore{}, theirs: theirs}
+	b := &wxapi.Client{AppID: appID, Secret: secret, BaseURL: fake.URL, Now: clk.Now, TokenStore: s}
+	if _, err := b.MenuGet(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s.locks != 1 || fake.TokenFetches() != fetched {
+		t.Errorf("locks taken %d, tokens fetched %d; want 1 lock and no fetch", s.locks, fake.TokenFetches()-fetched)
+	}
+}
+
 func TestMemoryTokenStoreCompareAndDelete(t *testing.T) {
 	ctx := context.Background()
 	var s wxapi.MemoryTokenStore
