@@ -103,6 +103,8 @@ func serveFlags(fs *flag.FlagSet) *settings {
 	set.add("body-limit", strconv.Itoa(server.DefaultBodyLimit), "largest push accepted, in bytes")
 	set.add("max-inflight", strconv.Itoa(server.DefaultMaxInflight()), "pushes matched against the rules at once (default 4 × GOMAXPROCS); beyond it a push waits up to 100 ms, then is answered \"success\"")
 	set.add("retry-entries", strconv.Itoa(store.DefaultRetryEntries), "answered pushes remembered for WeChat's retries (about 200 bytes each plus the reply); the oldest go first")
+	set.add("session-ttl", engine.FormatDuration(store.DefaultSessionTTL), "how long a user's session values live after a rule last set or unset one, unless the rule or the folder's settings say otherwise")
+	set.add("user-entries", strconv.Itoa(store.DefaultUserEntries), "users whose sessions and cooldowns are kept in memory (about 740 bytes each); the one changed longest ago goes first")
 	set.add("redis", "", "redis://[:password@]host:port/db: share retries, sessions, cooldowns and the access_token with the other instances through this Redis (prefer the env: ps shows flags); none keeps them in this process")
 	set.add("redis-prefix", store.DefaultRedisPrefix, "start of every Redis key, so that several accounts or programs share one Redis")
 	set.add("replay-entries", strconv.Itoa(server.DefaultReplayEntries), "signed queries remembered to refuse a replay with another body (about 100 bytes each); the oldest go first")
@@ -191,6 +193,9 @@ func (ss *serveSettings) parseLimits(set *settings) error {
 			return fmt.Errorf("--%s: %v", d.name, err)
 		}
 	}
+	if ss.opts.SessionTTL, err = engine.ParseDuration(set.get("session-ttl")); err != nil {
+		return fmt.Errorf("--session-ttl: %v", err)
+	}
 	if ss.opts.TimestampWindow == 0 {
 		ss.opts.TimestampWindow = -1 // 0 turns the check off here; the server reads 0 as the default
 	}
@@ -201,7 +206,8 @@ func (ss *serveSettings) parseLimits(set *settings) error {
 		name string
 		to   *int
 	}{{"max-conns", &ss.maxConns}, {"max-inflight", &ss.opts.MaxInflight},
-		{"retry-entries", &ss.opts.RetryEntries}, {"replay-entries", &ss.opts.ReplayEntries}} {
+		{"retry-entries", &ss.opts.RetryEntries}, {"replay-entries", &ss.opts.ReplayEntries},
+		{"user-entries", &ss.opts.UserEntries}} {
 		if *n.to, err = strconv.Atoi(set.get(n.name)); err != nil || *n.to <= 0 {
 			return fmt.Errorf("--%s %q: give a whole number above 0", n.name, set.get(n.name))
 		}
@@ -306,7 +312,7 @@ func runUntilSignalled(ctx context.Context, ss serveSettings, hup <-chan os.Sign
 		// A Redis that does not answer yet is no reason not to start: the
 		// store serves from memory and logs it, until Redis answers.
 		st, err := store.OpenRedis(ctx, ss.redisURL, store.RedisOptions{Prefix: ss.redisPrefix, Logger: logger,
-			Fallback: store.NewMemory(store.MemoryOptions{RetryEntries: ss.opts.RetryEntries})})
+			Fallback: store.NewMemory(store.MemoryOptions{RetryEntries: ss.opts.RetryEntries, UserEntries: ss.opts.UserEntries})})
 		if err != nil {
 			return fmt.Errorf("--redis: %w", err)
 		}

@@ -94,6 +94,9 @@ type Options struct {
 	// RetryEntries caps the store.Memory made when Store is nil; 0 means
 	// store.DefaultRetryEntries.
 	RetryEntries int
+	// UserEntries caps the users of the store.Memory made when Store is
+	// nil; 0 means store.DefaultUserEntries.
+	UserEntries int
 	// SessionTTL is how long a user's session lives after a rule sets or
 	// unsets a value, for rules and folders that give no session_ttl; 0
 	// means store.DefaultSessionTTL.
@@ -188,7 +191,7 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 		opts.SessionTTL = store.DefaultSessionTTL
 	}
 	if opts.Store == nil {
-		opts.Store = store.NewMemory(store.MemoryOptions{RetryEntries: opts.RetryEntries})
+		opts.Store = store.NewMemory(store.MemoryOptions{RetryEntries: opts.RetryEntries, UserEntries: opts.UserEntries})
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
