@@ -3,6 +3,7 @@ package wxpanel
 import (
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/wxreply/wxreply/engine"
 )
@@ -11,7 +12,17 @@ import (
 func (c *converter) writeRules() []byte {
 	d := &doc{}
 	d.line(0, "# yaml-language-server: $schema=%s/rules.json", c.opts.Schema)
-	d.comment(0, "The account's auto-reply from the admin panel (自动回复), written by wxreply import"+c.from()+".")
+	d.comment(0, "The account's auto-reply from the admin panel (自动回复), written by wxreply import.")
+	if c.opts.Source != "" {
+		// One line, whatever its length, and no line break from a file name
+		// may end the comment.
+		d.line(0, "# Imported from %s.", strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return '?'
+			}
+			return r
+		}, c.opts.Source))
+	}
 	d.line(0, "#")
 	d.comment(0, "Once the account enables a server URL, WeChat stops answering with the panel's "+
 		"auto-reply and forwards every message here. These rules answer as the panel did. "+
@@ -40,13 +51,6 @@ func (c *converter) writeRules() []byte {
 		c.writeRule(d, c.fallback)
 	}
 	return []byte(strings.TrimSuffix(d.b.String(), "\n\n") + "\n")
-}
-
-func (c *converter) from() string {
-	if c.opts.Source == "" {
-		return ""
-	}
-	return " from " + c.opts.Source
 }
 
 func (c *converter) writeRule(d *doc, r *rule) {
