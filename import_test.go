@@ -69,6 +69,10 @@ func TestImportFromFile(t *testing.T) {
 	for _, f := range []string{wxpanel.DefaultRulesFile, wxpanel.DefaultTestsFile} {
 		sameFile(t, filepath.Join("rules", f), readGolden(t, root, filepath.Join(panelGolden, f)))
 	}
+	// The README shows this run: it must not drift from what the command prints.
+	if readme := readGolden(t, root, "README.md"); !strings.Contains(readme, "$ wxreply import --from autoreply-info.json --out rules\n"+want+"```") {
+		t.Errorf("README.md does not show the output of wxreply import --from autoreply-info.json --out rules:\n%s", want)
+	}
 	// What the command says passes does pass, as a user would run it.
 	if code, out, errOut := runCLI(t, "check", "rules"); code != exitOK || out != "7 rules OK\n" {
 		t.Errorf("wxreply check rules: exit %d\n%s%s", code, out, errOut)
