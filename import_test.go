@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -222,5 +223,24 @@ func TestImportUsage(t *testing.T) {
 	usage(&out, "wxreply", "", commands)
 	if !strings.Contains(out.String(), "  import    write the admin panel's auto-reply as a rule folder") {
 		t.Errorf("the command list has no import:\n%s", out.String())
+	}
+}
+
+// TestImportFromStdin: --from - reads the answer from standard input, and
+// names it so in what it says.
+func TestImportFromStdin(t *testing.T) {
+	defer func(old io.Reader) { stdin = old }(stdin)
+	out := t.TempDir()
+
+	stdin = strings.NewReader("{\"is_autoreply_open\": 1,\n")
+	code, _, stderr := runCLI(t, "import", "--from", "-", "--out", out)
+	if code != exitFailure || stderr != "wxreply import: standard input:2:1: not valid JSON: unexpected end of JSON input\n" {
+		t.Errorf("cut short: exit %d\n%s", code, stderr)
+	}
+
+	stdin = strings.NewReader(`{"is_autoreply_open": 1, "message_default_autoreply_info": {"type": "text", "content": "收到"}}`)
+	code, stdout, stderr := runCLI(t, "import", "--from", "-", "--out", out)
+	if code != exitOK || !strings.Contains(stdout, "(1 rule) and "+filepath.Join(out, wxpanel.DefaultTestsFile)+" (1 case) from standard input\n") {
+		t.Errorf("exit %d\n%s%s", code, stdout, stderr)
 	}
 }
