@@ -252,7 +252,7 @@ func TestE2ERedisOutage(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	redis.stop()
 	time.Sleep(10 * time.Second)
-	redis = startRedis(t, port, dir)
+	startRedis(t, port, dir) // stopped by its cleanup, as the first one is
 	time.Sleep(3 * time.Second)
 	close(stop)
 	wg.Wait()
