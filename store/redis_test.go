@@ -272,7 +272,8 @@ func TestRedisDegrades(t *testing.T) {
 			if err := op(); err != nil {
 				t.Errorf("%s: op %d: %v", mode.name, i, err)
 			}
-			if took := time.Since(start); took > timeout+150*time.Millisecond {
+			// The timeout, and some slack for a busy machine.
+			if took := time.Since(start); took > timeout+400*time.Millisecond {
 				t.Errorf("%s: op %d took %s; the timeout is %s", mode.name, i, took, timeout)
 			}
 		}
