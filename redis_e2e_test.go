@@ -72,7 +72,7 @@ func TestE2EMenuSharesTokenThroughRedis(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			cmd := exec.CommandContext(ctx, wxreplyBin, "menu", "get", "--redis", url, "--redis-prefix", prefix,
-				"--token-endpoint", "token", "--api-base", fake.URL, "--appid", menuAppID)
+				"--token-endpoint", "token", "--api-base", fake.URL, "--appid", menuAppID, "--api-timeout", "10s")
 			cmd.Dir = repoRoot
 			cmd.Env = cleanEnv("WXREPLY_APPSECRET=" + menuSecret)
 			var stdout, stderr bytes.Buffer
