@@ -8,12 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/redistest"
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server"
 	"github.com/wxreply/wxreply/store"
@@ -35,10 +35,7 @@ func BenchmarkCallbackStore(b *testing.B) {
 	}{
 		{"memory", func(*testing.B) store.Store { return store.NewMemory(store.MemoryOptions{}) }},
 		{"redis", func(b *testing.B) store.Store {
-			url := os.Getenv("WXREPLY_TEST_REDIS")
-			if url == "" {
-				b.Skip("set WXREPLY_TEST_REDIS=redis://127.0.0.1:6379/0 to compare with Redis")
-			}
+			url := redistest.URL(b)
 			st, err := store.OpenRedis(context.Background(), url, store.RedisOptions{Prefix: fmt.Sprintf("wxreply-bench-%d:", time.Now().UnixNano())})
 			if err != nil {
 				b.Fatal(err)

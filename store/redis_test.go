@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxreply/wxreply/internal/redistest"
 	"github.com/wxreply/wxreply/server/wxapi"
 	"github.com/wxreply/wxreply/server/wxapi/wxapitest"
 )
@@ -240,12 +241,12 @@ func (l *lockedBuffer) String() string {
 // the store logs one line when it degrades and one when Redis is back; it
 // then shares state through Redis again.
 func TestRedisDegrades(t *testing.T) {
-	o, err := ParseRedisURL(testRedisURL(t))
+	o, err := ParseRedisURL(redistest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := newProxy(t, o.Addr)
-	url := strings.Replace(testRedisURL(t), o.Addr, p.addr, 1)
+	url := strings.Replace(redistest.URL(t), o.Addr, p.addr, 1)
 	var log lockedBuffer
 	// Near the default 200 ms, with room for a busy machine running the
 	// race detector.

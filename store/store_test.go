@@ -5,11 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"maps"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/wxreply/wxreply/internal/redistest"
 	"github.com/wxreply/wxreply/server/wxapi"
 )
 
@@ -18,21 +18,6 @@ var (
 	_ wxapi.TokenStore = (*Memory)(nil)
 	_ wxapi.TokenStore = (*Redis)(nil)
 )
-
-// testRedisURL is the Redis the Redis tests use, from WXREPLY_TEST_REDIS.
-// Without it they skip, except in CI, where .ci/run starts a redis-server
-// and a missing Redis is a broken CI.
-func testRedisURL(tb testing.TB) string {
-	tb.Helper()
-	u := os.Getenv("WXREPLY_TEST_REDIS")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal("WXREPLY_TEST_REDIS is not set, and CI=true: .ci/run starts a redis-server and sets it; set it to redis://127.0.0.1:PORT/0")
-		}
-		tb.Skip("no Redis to test against: run redis-server and set WXREPLY_TEST_REDIS=redis://127.0.0.1:6379/0 (the tests write keys under wxreply-test-*: and delete them)")
-	}
-	return u
-}
 
 // testPrefix is a key prefix no other test uses.
 func testPrefix() string {
@@ -45,7 +30,7 @@ func testPrefix() string {
 // deleted, when the test ends.
 func openTestRedis(tb testing.TB, prefix string, opts RedisOptions) *Redis {
 	tb.Helper()
-	return openRedisAt(tb, testRedisURL(tb), prefix, opts)
+	return openRedisAt(tb, redistest.URL(tb), prefix, opts)
 }
 
 // openRedisAt is openTestRedis for the Redis at url.
