@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +55,23 @@ func BenchmarkCallback(b *testing.B) {
 				bc.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, query(i), bytes.NewReader(push(i))))
 				if rec.Code != http.StatusOK {
 					b.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDecode reads a text push and the deepest event WeChat sends
+// (pic_weixin: SendPicsInfo/PicList/item) into their fields.
+func BenchmarkDecode(b *testing.B) {
+	for _, name := range []string{"text.xml", "event_pic_weixin.xml"} {
+		push := readFixture(b, name)
+		b.Run(strings.TrimSuffix(name, ".xml"), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(push)))
+			for b.Loop() {
+				if _, err := server.DecodeFields(bytes.NewReader(push)); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
