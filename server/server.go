@@ -447,7 +447,7 @@ func (s *Server) openPush(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) decrypt(q url.Values, body []byte) ([]byte, *wxcrypto.Key, error) {
 	// The envelope is read by the same strict decoder as a plaintext push,
 	// so that <x:Encrypt> or a DOCTYPE is refused here as well.
-	envelope, err := readFields(bytes.NewReader(body))
+	envelope, err := readFields(body)
 	if err != nil {
 		return nil, nil, refuse("malformed_xml", err)
 	}
@@ -505,7 +505,7 @@ func (s *Server) recoverPush() echo.MiddlewareFunc {
 // middleware.
 func (s *Server) callback(c echo.Context) error {
 	p := pushOf(c)
-	fields, err := DecodeFields(bytes.NewReader(p.plain))
+	fields, err := decodeFields(p.plain)
 	if err != nil {
 		return refuse("malformed_xml", err)
 	}
