@@ -64,8 +64,10 @@ type scanner struct {
 	kids [][]byte
 	// path is the path of the innermost element.
 	path []byte
-	// ns are the namespace declarations (xmlns, xmlns:p) in scope.
-	ns []nsDecl
+	// ns are the namespace declarations (xmlns, xmlns:p) in scope;
+	// defaults of them declare the default namespace.
+	ns       []nsDecl
+	defaults int
 
 	// The text of the innermost element so far, while it has no child:
 	// parts segments; the only one is b[span[0]:span[1]] when inSpan,
@@ -81,11 +83,13 @@ type scanner struct {
 
 // element is an open element.
 type element struct {
-	raw     []byte // its name as written, which its end tag must repeat
-	local   []byte // its name less a prefix declared empty
-	pathLen int    // len(scanner.path) with it
-	kids    int    // where its children start in scanner.kids
-	leaf    bool   // no child element so far
+	raw     []byte          // its name as written, which its end tag must repeat
+	local   []byte          // its name less a prefix declared empty
+	pathLen int             // len(scanner.path) with it
+	kids    int             // where its children other than items start in scanner.kids
+	items   int             // children named item so far
+	seen    map[string]bool // its children's names, once it has many
+	leaf    bool            // no child element so far
 }
 
 // nsDecl is a namespace declaration, xmlns:prefix="url" or xmlns="url"
@@ -635,6 +639,7 @@ func (s *scanner) startTag() error {
 			s.ns = append(s.ns, nsDecl{attr.local, string(value), depth})
 		case attr.prefix == nil && string(attr.local) == "xmlns":
 			s.ns = append(s.ns, nsDecl{nil, string(value), depth})
+			s.defaults++
 		}
 	}
 	if space := s.namespace(name); space != "" {
@@ -659,7 +664,7 @@ func (s *scanner) namespace(name qname) string {
 		return "xmlns"
 	case string(name.prefix) == "xml":
 		return xmlURL
-	case name.prefix == nil && string(name.local) == "xmlns":
+	case name.prefix == nil && (string(name.local) == "xmlns" || s.defaults == 0):
 		return ""
 	}
 	for i := len(s.ns) - 1; i >= 0; i-- {
@@ -694,18 +699,17 @@ func (s *scanner) openElement(name qname) error {
 	}
 	parent := &s.open[len(s.open)-1]
 	parent.leaf = false
-	n := 0
-	for _, kid := range s.kids[parent.kids:] {
-		if bytes.Equal(kid, name.local) {
-			n++
-		}
-	}
 	isItem := string(name.local) == "item"
-	if n > 0 && !isItem {
-		// Two <Content>s: which one would the rules read?
-		return fmt.Errorf("%w: <%s> appears twice", ErrNotWeChatXML, name.local)
+	n := parent.items
+	if isItem {
+		parent.items++
+	} else {
+		if s.sibling(parent, name.local) {
+			// Two <Content>s: which one would the rules read?
+			return fmt.Errorf("%w: <%s> appears twice", ErrNotWeChatXML, name.local)
+		}
+		s.kids = append(s.kids, name.local)
 	}
-	s.kids = append(s.kids, name.local)
 	if len(s.open) > 1 {
 		s.path = append(s.path, '/')
 	}
@@ -715,6 +719,32 @@ func (s *scanner) openElement(name qname) error {
 	}
 	s.open = append(s.open, element{raw: name.raw, local: name.local, pathLen: len(s.path), kids: len(s.kids), leaf: true})
 	return nil
+}
+
+// sibling reports whether parent has a child named name already, and
+// notes that it has. WeChat's elements have a few children, looked through
+// in order; past 16 (a push may hold maxElements), a set is quicker.
+func (s *scanner) sibling(parent *element, name []byte) bool {
+	kids := s.kids[parent.kids:]
+	if parent.seen == nil && len(kids) < 16 {
+		for _, kid := range kids {
+			if bytes.Equal(kid, name) {
+				return true
+			}
+		}
+		return false
+	}
+	if parent.seen == nil {
+		parent.seen = make(map[string]bool, 2*len(kids))
+		for _, kid := range kids {
+			parent.seen[string(kid)] = true
+		}
+	}
+	if parent.seen[string(name)] {
+		return true
+	}
+	parent.seen[string(name)] = true
+	return false
 }
 
 // endTag reads an end tag after its "</" and closes the element.
@@ -765,6 +795,9 @@ func (s *scanner) closeElement(raw []byte) error {
 		s.path = s.path[:s.open[len(s.open)-1].pathLen]
 	}
 	for len(s.ns) > 0 && s.ns[len(s.ns)-1].depth >= len(s.open) {
+		if s.ns[len(s.ns)-1].prefix == nil {
+			s.defaults--
+		}
 		s.ns = s.ns[:len(s.ns)-1]
 	}
 	return nil
