@@ -591,14 +591,10 @@ func (s *Server) logPush(ev *engine.Event, d engine.Decision, outcome string, p 
 	elapsed := s.opts.Now().Sub(p.start)
 	s.metrics.requests.WithLabelValues(msgTypeLabel(ev), eventLabel(ev), outcome).Inc()
 	s.metrics.duration.Observe(elapsed.Seconds())
-	// Attrs in an array, not key-value pairs: a line a push, and this way
-	// it boxes no value and allocates no slice.
-	attrs := [...]slog.Attr{slog.String("msgtype", ev.MsgType), slog.String("event", ev.Event), slog.String("outcome", outcome),
-		slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000), slog.Bool("encrypted", p.seal.key != nil), {}}
-	n := len(attrs) - 1
+	attrs := []any{"msgtype", ev.MsgType, "event", ev.Event, "outcome", outcome,
+		"latency_ms", float64(elapsed.Microseconds()) / 1000, "encrypted", p.seal.key != nil}
 	if d.Rule != nil {
-		attrs[n] = slog.String("rule", d.Rule.ID)
-		n++
+		attrs = append(attrs, "rule", d.Rule.ID)
 	}
 	for _, e := range d.Errors {
 		s.metrics.ruleErrors.WithLabelValues(e.Rule.ID).Inc()
@@ -610,7 +606,7 @@ func (s *Server) logPush(ev *engine.Event, d engine.Decision, outcome string, p 
 		}
 		s.log.Error("rule failed; skipped", "rule", e.Rule.ID, "source", e.Rule.Source, "error", redact(e.Err.Error(), ev))
 	}
-	s.log.LogAttrs(context.Background(), slog.LevelInfo, "push answered", attrs[:n]...)
+	s.log.Info("push answered", attrs...)
 }
 
 // acquire takes a turn to match a push, waiting up to ShedWait for one.
