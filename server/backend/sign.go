@@ -87,10 +87,12 @@ func Verify(secret []byte, r *http.Request, maxAge time.Duration, now time.Time)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s %.20q is not Unix seconds", ErrUnsigned, TimestampHeader, ts)
 	}
-	// Compare in seconds: a Duration overflows for timestamps 292 years off.
-	if age := now.Unix() - unix; age > int64(maxAge/time.Second) || -age > int64(maxAge/time.Second) {
-		return nil, fmt.Errorf("%w: the request was signed at %d, %ds from now (%d); at most %s is accepted: if it was not replayed, check both clocks (NTP)",
-			ErrExpired, unix, -age, now.Unix(), maxAge)
+	// Compare the timestamp with the bounds rather than its age with maxAge:
+	// now minus a timestamp from a hostile header can overflow.
+	max := int64(maxAge / time.Second)
+	if unix < now.Unix()-max || unix > now.Unix()+max {
+		return nil, fmt.Errorf("%w: the request was signed at %d, and it is %d now; at most %s apart is accepted: if it was not replayed, check both clocks (NTP)",
+			ErrExpired, unix, now.Unix(), maxAge)
 	}
 	hexSum, ok := strings.CutPrefix(sig, signaturePrefix)
 	if !ok {
