@@ -440,6 +440,10 @@ func TestRequestGolden(t *testing.T) {
 					t.Errorf("%s: %q; want %q", key, got, want)
 				}
 			}
+			// docs/backend.md shows this request, signed with s3cret.
+			if want := "sha256=fd7de30e2ba8d3476ed17abdb4683cb632343b0836fe8c901617bceee8ceded0"; name == "text" && header.Get(backend.SignatureHeader) != want {
+				t.Errorf("signature %s; docs/backend.md shows %s", header.Get(backend.SignatureHeader), want)
+			}
 			var indented bytes.Buffer
 			if err := json.Indent(&indented, body, "", "  "); err != nil {
 				t.Fatalf("the body is not JSON: %v\n%s", err, body)
