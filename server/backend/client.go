@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -85,6 +86,12 @@ func (c *Client) Call(ctx context.Context, b *engine.Backend, ruleID string, ev 
 			return e
 		case ctx.Err() != nil:
 			return fail(Canceled, err)
+		}
+		// A bound of c.HTTP's own (its Timeout, a transport's dial or
+		// header timeout) passed first.
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return fail(Timeout, err)
 		}
 		return nil
 	}

@@ -176,18 +176,18 @@ func TestCallStatus(t *testing.T) {
 
 func TestCallRedirect(t *testing.T) {
 	other := answering(t, http.StatusOK, `{"text": "from elsewhere"}`)
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/away":
 			http.Redirect(w, r, other.URL, http.StatusTemporaryRedirect)
 		case "/found":
 			http.Redirect(w, r, "/final", http.StatusFound)
+		case "/loop":
+			http.Redirect(w, r, "/loop", http.StatusTemporaryRedirect)
 		case "/moved":
 			http.Redirect(w, r, "/final", http.StatusPermanentRedirect)
 		case "/final":
-			body, _ := io.ReadAll(r.Body)
-			if _, err := backend.Verify(secret, &http.Request{Header: r.Header, Body: io.NopCloser(bytes.NewReader(body))}, time.Hour, now); err != nil {
+			if _, err := backend.Verify(secret, r, time.Hour, now); err != nil {
 				http.Error(w, err.Error(), http.StatusUnauthorized)
 				return
 			}
@@ -200,7 +200,7 @@ func TestCallRedirect(t *testing.T) {
 	if err != nil || len(replies) != 1 || replies[0].Text() != "final" {
 		t.Errorf("308 on the same host: %v, %v; want the final answer, signed body kept", replies, err)
 	}
-	for _, path := range []string{"/away", "/found"} {
+	for _, path := range []string{"/away", "/found", "/loop"} {
 		_, err := call(t, client(), srv.URL+path)
 		var e *backend.Error
 		if !errors.As(err, &e) || e.Outcome != backend.Status || e.Location == "" || !strings.Contains(err.Error(), "set backend.url to the final address") {
@@ -268,6 +268,22 @@ func TestCallTimeout(t *testing.T) {
 			transport.CloseIdleConnections()
 			waitGoroutines(t, before)
 		})
+	}
+}
+
+// TestCallHTTPTimeout: a bound of the Client's own http.Client is a
+// timeout too, and says which.
+func TestCallHTTPTimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	c := client()
+	c.HTTP = &http.Client{Timeout: 50 * time.Millisecond}
+	_, err := c.Call(context.Background(), within(srv.URL, time.Minute), "order", event(t, textPush))
+	if backend.OutcomeOf(err) != backend.Timeout || !strings.Contains(err.Error(), "Client.Timeout exceeded") {
+		t.Errorf("err = %v; want a Timeout naming the HTTP client's", err)
 	}
 }
 

@@ -57,7 +57,8 @@ type Error struct {
 	Rule    string
 	// URL is the backend's address without user info, query or fragment.
 	URL string
-	// Timeout is the bound that passed, for Timeout.
+	// Timeout is the bound that passed, for Timeout: the rule's, or the
+	// caller's deadline; 0 when one of the HTTP client's own passed.
 	Timeout time.Duration
 	// StatusCode is the backend's status, for Status; Location its
 	// redirect, for a 3xx.
@@ -82,13 +83,17 @@ func (e *Error) Error() string {
 	fmt.Fprintf(&b, "rule %q: backend %s: ", e.Rule, e.URL)
 	switch e.Outcome {
 	case Timeout:
-		fmt.Fprintf(&b, "no answer within %s: make the backend answer sooner, or raise the rule's backend.timeout", e.Timeout)
+		if e.Timeout > 0 {
+			fmt.Fprintf(&b, "no answer within %s: make the backend answer sooner, or raise the rule's backend.timeout", e.Timeout)
+		} else {
+			fmt.Fprintf(&b, "%v: make the backend answer sooner", e.Err)
+		}
 	case Canceled:
 		b.WriteString("the call was canceled before the backend answered (the server is stopping, or the push was given up)")
 	case Status:
 		fmt.Fprintf(&b, "answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 		if e.StatusCode >= 300 && e.StatusCode < 400 {
-			fmt.Fprintf(&b, ", a redirect to %q: wxreply follows a redirect only to the same host and only with 307 or 308, which keep the POST and its body; set backend.url to the final address", e.Location)
+			fmt.Fprintf(&b, ", a redirect to %q: wxreply follows redirects only to the same host, only with 307 or 308, which keep the POST and its body, and at most %d times; set backend.url to the final address", e.Location, maxRedirects)
 		} else {
 			if e.Body != "" {
 				fmt.Fprintf(&b, ": %q", e.Body)
