@@ -52,53 +52,33 @@ var defaultHTTP = &http.Client{}
 // Every error is an *Error; OutcomeOf says which kind, for counting.
 func (c *Client) Call(ctx context.Context, b *engine.Backend, ruleID string, ev *engine.Event) ([]*engine.Reply, error) {
 	u, err := url.Parse(b.URL)
-	fail := func(outcome Outcome, err error) *Error {
-		return &Error{Outcome: outcome, Rule: ruleID, URL: shown(u, b.URL), Err: err}
-	}
+	k := &call{rule: ruleID, url: shown(u, b.URL)}
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fail(Unreachable, errors.New("the url must be an http or https address, such as https://api.example.com/wechat: fix the rule's backend.url"))
+		return nil, k.fail(Unreachable, errors.New("the url must be an http or https address, such as https://api.example.com/wechat: fix the rule's backend.url"))
 	}
 	if len(c.Secret) == 0 {
-		return nil, fail(Unreachable, errors.New("no secret to sign the request with: start wxreply serve with --backend-secret"))
+		return nil, k.fail(Unreachable, errors.New("no secret to sign the request with: start wxreply serve with --backend-secret"))
 	}
 	body, err := requestBody(ruleID, ev)
 	if err != nil {
-		return nil, fail(Unreachable, fmt.Errorf("encoding the push as JSON: %w", err))
+		return nil, k.fail(Unreachable, fmt.Errorf("encoding the push as JSON: %w", err))
 	}
 
 	timeout := b.Timeout
 	if timeout <= 0 {
 		timeout = engine.DefaultBackendTimeout
 	}
-	bound := timeout // for the error: the caller's deadline may come first
+	k.bound = timeout
 	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
-		bound = time.Until(d).Round(time.Millisecond)
+		k.bound = time.Until(d).Round(time.Millisecond)
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	// ended classifies an error after which ctx may have ended: the
-	// transport reports a deadline in several ways, ctx in one.
-	ended := func(err error) *Error {
-		switch {
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			e := fail(Timeout, err)
-			e.Timeout = bound
-			return e
-		case ctx.Err() != nil:
-			return fail(Canceled, err)
-		}
-		// A bound of c.HTTP's own (its Timeout, a transport's dial or
-		// header timeout) passed first.
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return fail(Timeout, err)
-		}
-		return nil
-	}
+	k.ctx = ctx
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return nil, fail(Unreachable, err)
+		return nil, k.fail(Unreachable, err)
 	}
 	timestamp := strconv.FormatInt(c.now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
@@ -109,35 +89,69 @@ func (c *Client) Call(ctx context.Context, b *engine.Backend, ruleID string, ev 
 
 	resp, err := c.client(u.Host).Do(req)
 	if err != nil {
-		if e := ended(err); e != nil {
-			return nil, e
-		}
-		return nil, fail(Unreachable, err)
+		return nil, k.ended(err)
 	}
 	defer resp.Body.Close()
+	limit := c.MaxResponseBytes
+	if limit <= 0 {
+		limit = DefaultMaxResponseBytes
+	}
+	return k.answer(resp, limit)
+}
 
+// call is one Call under way: what its errors name, and its context.
+type call struct {
+	rule, url string
+	// bound is the time the call was given: the rule's timeout, or the
+	// caller's deadline when sooner.
+	bound time.Duration
+	ctx   context.Context
+}
+
+func (k *call) fail(outcome Outcome, err error) *Error {
+	return &Error{Outcome: outcome, Rule: k.rule, URL: k.url, Err: err}
+}
+
+// ended classifies an error of the transport, which reports a deadline in
+// several ways: by the call's context first.
+func (k *call) ended(err error) *Error {
+	var ne net.Error
+	switch {
+	case errors.Is(k.ctx.Err(), context.DeadlineExceeded):
+		e := k.fail(Timeout, err)
+		e.Timeout = k.bound
+		return e
+	case k.ctx.Err() != nil:
+		return k.fail(Canceled, err)
+	case errors.As(err, &ne) && ne.Timeout():
+		// A bound of the HTTP client's own (its Timeout, a transport's
+		// dial or header timeout) passed first.
+		return k.fail(Timeout, err)
+	}
+	return k.fail(Unreachable, err)
+}
+
+// answer reads the backend's answer, at most limit bytes of it.
+func (k *call) answer(resp *http.Response, limit int64) ([]*engine.Reply, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := fail(Status, nil)
+		e := k.fail(Status, nil)
 		e.StatusCode = resp.StatusCode
 		e.Location = resp.Header.Get("Location")
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		e.Body = strings.TrimSpace(strings.ToValidUTF8(string(snippet), "?"))
 		return nil, e
 	}
-	limit := c.MaxResponseBytes
-	if limit <= 0 {
-		limit = DefaultMaxResponseBytes
-	}
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		if e := ended(err); e != nil {
-			return nil, e
+		e := k.ended(err)
+		if e.Outcome == Unreachable {
+			e.Err = fmt.Errorf("reading the answer: %w", err)
 		}
-		return nil, fail(Unreachable, fmt.Errorf("reading the answer: %w", err))
+		return nil, e
 	}
 	if int64(len(answer)) > limit {
-		e := fail(Invalid, nil)
-		e.Problems = []string{fmt.Sprintf("the answer is over %d KiB; six replies fit in far less: send the text itself, not a page around it", limit>>10)}
+		e := k.fail(Invalid, nil)
+		e.Problems = []string{fmt.Sprintf("the answer is over %s; six replies fit in far less: send the text itself, not a page around it", size(limit))}
 		return nil, e
 	}
 	if resp.StatusCode == http.StatusNoContent {
@@ -145,11 +159,19 @@ func (c *Client) Call(ctx context.Context, b *engine.Backend, ruleID string, ev 
 	}
 	replies, problems, err := parseAnswer(answer, resp.Header.Get("Content-Type"))
 	if len(problems) > 0 {
-		e := fail(Invalid, err)
+		e := k.fail(Invalid, err)
 		e.Problems = problems
 		return nil, e
 	}
 	return replies, nil
+}
+
+// size says n bytes for people: "64 KiB", "1000 bytes".
+func size(n int64) string {
+	if n >= 1<<10 && n%(1<<10) == 0 {
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func (c *Client) now() time.Time {
