@@ -115,6 +115,12 @@ func (k *call) fail(outcome Outcome, err error) *Error {
 // ended classifies an error of the transport, which reports a deadline in
 // several ways: by the call's context first.
 func (k *call) ended(err error) *Error {
+	// *url.Error names the whole URL, query included, which may hold a
+	// key; the Error names the address without it.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
 	var ne net.Error
 	switch {
 	case errors.Is(k.ctx.Err(), context.DeadlineExceeded):
@@ -128,7 +134,7 @@ func (k *call) ended(err error) *Error {
 		// dial or header timeout) passed first.
 		return k.fail(Timeout, err)
 	}
-	return k.fail(Unreachable, err)
+	return k.fail(Unreachable, fmt.Errorf("%w: check that the backend runs and that this machine can reach it", err))
 }
 
 // answer reads the backend's answer, at most limit bytes of it.
@@ -143,11 +149,7 @@ func (k *call) answer(resp *http.Response, limit int64) ([]*engine.Reply, error)
 	}
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		e := k.ended(err)
-		if e.Outcome == Unreachable {
-			e.Err = fmt.Errorf("reading the answer: %w", err)
-		}
-		return nil, e
+		return nil, k.ended(fmt.Errorf("reading the answer: %w", err))
 	}
 	if int64(len(answer)) > limit {
 		e := k.fail(Invalid, nil)

@@ -382,12 +382,13 @@ func TestCallUnreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	closed := srv.URL
 	srv.Close()
-	if _, err := call(t, client(), closed); backend.OutcomeOf(err) != backend.Unreachable {
-		t.Errorf("closed server: err = %v; want Unreachable", err)
+	_, err := call(t, client(), closed+"/orders?key=hidden")
+	if backend.OutcomeOf(err) != backend.Unreachable || !strings.Contains(err.Error(), "connection refused: check that the backend runs") || strings.Contains(err.Error(), "hidden") {
+		t.Errorf("closed server: err = %v; want Unreachable, without the query", err)
 	}
 
 	open := answering(t, http.StatusOK, `{"text": "hi"}`)
-	_, err := call(t, &backend.Client{}, open.URL)
+	_, err = call(t, &backend.Client{}, open.URL)
 	if backend.OutcomeOf(err) != backend.Unreachable || !strings.Contains(err.Error(), "start wxreply serve with --backend-secret") {
 		t.Errorf("no secret: err = %v; want Unreachable, saying to give --backend-secret", err)
 	}
