@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/server"
 	"github.com/wxreply/wxreply/server/backend"
 )
 
@@ -438,10 +439,25 @@ func TestRequestGolden(t *testing.T) {
 	rec := &recorder{}
 	srv := httptest.NewServer(rec)
 	t.Cleanup(srv.Close)
+	// A push as the server reads it, so that the paths of its groups are
+	// the decoder's.
+	scan, err := server.DecodeFields(strings.NewReader(`<xml>
+		<ToUserName><![CDATA[gh_account]]></ToUserName>
+		<FromUserName><![CDATA[oUser123]]></FromUserName>
+		<CreateTime>1700000000</CreateTime>
+		<MsgType><![CDATA[event]]></MsgType>
+		<Event><![CDATA[scancode_waitmsg]]></Event>
+		<EventKey><![CDATA[SCAN_ORDER]]></EventKey>
+		<ScanCodeInfo><ScanType><![CDATA[qrcode]]></ScanType><ScanResult><![CDATA[order:42]]></ScanResult></ScanCodeInfo>
+	</xml>`))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, push := range map[string]map[string]string{
-		"text":       textPush,
-		"click":      clickPush,
-		"pic_weixin": picsPush,
+		"text":             textPush,
+		"click":            clickPush,
+		"pic_weixin":       picsPush,
+		"scancode_waitmsg": scan,
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := client().Call(context.Background(), within(srv.URL, 5*time.Second), "order", event(t, push)); err != nil {
