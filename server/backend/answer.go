@@ -3,6 +3,7 @@ package backend
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -42,7 +43,7 @@ func parseAnswer(body []byte, contentType string) ([]*engine.Reply, []string, er
 	var v any
 	err := dec.Decode(&v)
 	if err == nil && dec.Decode(new(any)) != io.EOF {
-		err = fmt.Errorf("more than one JSON value")
+		err = errors.New("more than one JSON value")
 	}
 	if err != nil {
 		msg := "not JSON"
