@@ -272,6 +272,23 @@ func TestCallTimeout(t *testing.T) {
 	}
 }
 
+// TestCallCallerDeadline: a caller's deadline sooner than the rule's
+// timeout ends the call, and the error gives that bound.
+func TestCallCallerDeadline(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := client().Call(ctx, within(srv.URL, time.Minute), "order", event(t, textPush))
+	var e *backend.Error
+	if !errors.As(err, &e) || e.Outcome != backend.Timeout || e.Timeout <= 0 || e.Timeout > 100*time.Millisecond {
+		t.Errorf("err = %#v; want a Timeout of at most the caller's 100ms", err)
+	}
+}
+
 // TestCallHTTPTimeout: a bound of the Client's own http.Client is a
 // timeout too, and says which.
 func TestCallHTTPTimeout(t *testing.T) {
