@@ -52,6 +52,10 @@ func parseAnswer(body []byte, contentType string) ([]*engine.Reply, []string, er
 		}
 		return nil, []string{msg + ": " + err.Error()}, err
 	}
+	if key := duplicateKey(body); key != "" {
+		// encoding/json keeps the last; the backend may have meant the first.
+		return nil, []string{fmt.Sprintf("%.40q appears twice in one object: which one should be sent?", key)}, nil
+	}
 	var objects []any
 	single := false
 	switch v := v.(type) {
@@ -203,4 +207,45 @@ func kindOf(v any) string {
 		return "an object"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// duplicateKey returns a key that appears twice in one object of body,
+// which is valid JSON, or "".
+func duplicateKey(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	// An object's frame has keys, and key says whether its next token is
+	// a key (or its end); an array's frame has neither.
+	type frame struct {
+		keys map[string]bool
+		key  bool
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			top := stack[n-1]
+			if top.key {
+				if k, ok := tok.(string); ok {
+					if top.keys[k] {
+						return k
+					}
+					top.keys[k], top.key = true, false
+					continue
+				}
+			} else {
+				top.key = true // tok is the value, or its start
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, key: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+	}
 }

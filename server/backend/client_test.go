@@ -342,6 +342,8 @@ func TestCallInvalid(t *testing.T) {
 	}{
 		{"not JSON", `<html>oops</html>`, `not JSON: invalid character '<' looking for beginning of value`},
 		{"two values", `{"text": "a"} {"text": "b"}`, `not JSON: more than one JSON value`},
+		{"a kind twice", `{"text": "a", "text": "b"}`, `"text" appears twice in one object: which one should be sent?`},
+		{"a field twice", `[{"text": "a"}, {"image": {"media_id": "A", "media_id": "B"}}]`, `"media_id" appears twice in one object: which one should be sent?`},
 		{"a string", `"hello"`, `want a reply ({"text": "…"}) or a list of replies, got text`},
 		{"null", `null`, `want a reply ({"text": "…"}) or a list of replies, got null`},
 		{"too many", `[{"text":"1"},{"text":"2"},{"text":"3"},{"text":"4"},{"text":"5"},{"text":"6"},{"text":"7"}]`,
