@@ -191,8 +191,9 @@ func NewEvent(fields map[string]string, loc *time.Location) (*Event, error) {
 		},
 		Raw: raw,
 	}
-	for i := 0; ; i++ {
-		sum, ok := raw[fmt.Sprintf("SendPicsInfo/PicList/item[%d]/PicMd5Sum", i)]
+	// Only the photo events have a PicList: the others skip the lookups.
+	for i := 0; p.has("SendPicsInfo/PicList/item[0]/PicMd5Sum"); i++ {
+		sum, ok := raw["SendPicsInfo/PicList/item["+strconv.Itoa(i)+"]/PicMd5Sum"]
 		if !ok {
 			break
 		}
@@ -233,6 +234,11 @@ func NewEvent(fields map[string]string, loc *time.Location) (*Event, error) {
 type fieldParser struct {
 	fields map[string]string
 	err    error
+}
+
+func (p *fieldParser) has(name string) bool {
+	_, ok := p.fields[name]
+	return ok
 }
 
 func (p *fieldParser) text(name string) string {
