@@ -24,6 +24,8 @@ const (
 	MenuCreatePath  = "/cgi-bin/menu/create"
 	MenuGetPath     = "/cgi-bin/menu/get"
 	MenuDeletePath  = "/cgi-bin/menu/delete"
+	// AutoreplyInfoPath answers with Server.AutoreplyInfo.
+	AutoreplyInfoPath = "/cgi-bin/get_current_autoreply_info"
 )
 
 // Fault replaces one normal answer.
@@ -50,6 +52,11 @@ type Server struct {
 	AppID, Secret string
 	// ExpiresIn is the expires_in of the tokens it gives; 7200 when zero.
 	ExpiresIn int
+	// AutoreplyInfo is what get_current_autoreply_info answers: the admin
+	// panel's auto-reply rules, as JSON (a saved answer, say). Set it before
+	// the first call. When nil, the answer is that of an account whose
+	// auto-reply is switched off and empty.
+	AutoreplyInfo json.RawMessage
 
 	closing chan struct{}
 
@@ -164,6 +171,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		answer = s.withToken(r, s.menuGet)
 	case MenuDeletePath:
 		answer = s.withToken(r, s.menuDelete)
+	case AutoreplyInfoPath:
+		answer = s.withToken(r, func() any { return s.autoreplyInfo(r.Method) })
 	default:
 		http.NotFound(w, r)
 		return
@@ -347,4 +356,14 @@ func (s *Server) menuDelete() any {
 	defer s.mu.Unlock()
 	s.menu, s.hasMenu = nil, false
 	return map[string]any{"errcode": 0, "errmsg": "ok"}
+}
+
+func (s *Server) autoreplyInfo(method string) any {
+	if method != http.MethodGet {
+		return errAnswer(43001, "require GET method")
+	}
+	if s.AutoreplyInfo == nil {
+		return map[string]any{"is_add_friend_reply_open": 0, "is_autoreply_open": 0}
+	}
+	return s.AutoreplyInfo
 }
