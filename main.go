@@ -9,6 +9,7 @@
 //	wxreply menu COMMAND [FILE]  check, diff, push, get or delete the custom menu
 //	wxreply schema KIND          print the JSON Schema of rules, tests or menu files
 //	wxreply bench [flags]        measure how many pushes a server answers, and how fast
+//	wxreply fakeapi [flags]      answer as WeChat's API does, for development and tests
 //	wxreply health [--url URL]   exit 0 when a server answers its health check
 //	wxreply version              print the version, the source revision and the Go version
 //
@@ -88,6 +89,7 @@ var commands = []command{
 	{"menu", "check, diff, push, get or delete the account's custom menu", runMenu},
 	{"schema", "print the JSON Schema of rule, test or menu files, for editors", runSchema},
 	{"bench", "send signed pushes for a while and print pushes per second, latency and errors", runBench},
+	{"fakeapi", "answer as WeChat's API does (tokens, menu, customer-service messages), for development and tests", runFakeAPI},
 	{"health", "exit 0 when a server's /healthz or /readyz answers 200 (for container health checks)", runHealth},
 	{"version", "print wxreply's version, its source revision and the Go it was built with", func(_ []string, stdout, _ io.Writer) int {
 		fmt.Fprintln(stdout, versionLine())

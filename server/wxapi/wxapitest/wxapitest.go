@@ -108,10 +108,19 @@ func NewServer(tb TB, appID, secret string) *Server {
 	return s
 }
 
+// Settings are the Server's fields that Serve sets before it answers.
+type Settings struct {
+	SendLimit     int
+	SendWindow    time.Duration
+	AutoreplyInfo json.RawMessage
+	Log           io.Writer
+}
+
 // Serve starts a fake for the account appID with secret on ln, a listener
 // of the caller's (the address of wxreply fakeapi --listen); Close stops it.
-func Serve(ln net.Listener, appID, secret string) *Server {
+func Serve(ln net.Listener, appID, secret string, set Settings) *Server {
 	s := newServer(appID, secret)
+	s.SendLimit, s.SendWindow, s.AutoreplyInfo, s.Log = set.SendLimit, set.SendWindow, set.AutoreplyInfo, set.Log
 	// The unstarted server's own loopback listener gives way to ln.
 	s.Listener.Close()
 	s.Listener = ln
