@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/server/wxapi"
+)
+
+// lockedBuffer is a bytes.Buffer safe for the fake's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// runFake runs fakeapi with args until the test ends, and returns its URL
+// and output.
+func runFake(t *testing.T, args ...string) (string, *lockedBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() { done <- fakeAPI(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...), &stdout, &stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Errorf("fakeapi exit %d\n%s%s", code, stdout.String(), stderr.String())
+		}
+	})
+	re := regexp.MustCompile(`faked, on (http://\S+) for`)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := re.FindStringSubmatch(stdout.String()); m != nil {
+			return m[1], &stdout
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("fakeapi did not start\n%s%s", stdout.String(), stderr.String())
+	return "", nil
+}
+
+func TestFakeAPI(t *testing.T) {
+	t.Setenv("WXREPLY_APPSECRET", "fake-secret-from-env-42")
+	info := filepath.Join(t.TempDir(), "autoreply.json")
+	os.WriteFile(info, []byte(`{"is_autoreply_open": 1, "keyword_autoreply_info": {"list": []}}`), 0o644)
+	url, out := runFake(t, "--appid", "wxfaketest00000000", "--autoreply", info, "--send-limit", "2")
+	c := &wxapi.Client{AppID: "wxfaketest00000000", Secret: "fake-secret-from-env-42", BaseURL: url}
+	ctx := context.Background()
+	long := strings.Repeat("长", 60)
+	for i, text := range []string{"hello", long, "third"} {
+		err := c.CustomSend(ctx, "oFakeUser", engine.NewReply(engine.KindText, map[string]string{"text": text}))
+		if (i < 2) != (err == nil) {
+			t.Errorf("send %d: %v", i+1, err)
+		}
+	}
+	resp, err := http.Get(url + "/cgi-bin/get_current_autoreply_info?access_token=" + mustToken(t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"is_autoreply_open":1`) {
+		t.Errorf("get_current_autoreply_info answered %s", body)
+	}
+	got := out.String()
+	for _, want := range []string{
+		`/cgi-bin/message/custom/send     to oFakeUser text "hello" → ok`,
+		`text "` + strings.Repeat("长", 40) + `…" → ok`,
+		`text "third" → error 45047 out of response count limit`,
+		"/cgi-bin/get_current_autoreply_info",
+		"WXREPLY_APPSECRET=<the fake's --appsecret>",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "fake-secret-from-env-42") {
+		t.Errorf("the output holds the AppSecret:\n%s", got)
+	}
+	var sent bytes.Buffer
+	w, err := watchSent(ctx, url, "oFakeUser")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.after = 0
+	if err := w.print(ctx, &sent, 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(sent.String(), "then through the customer-service API, 2:\n1. text:\n   hello\n") {
+		t.Errorf("send --api prints\n%s", sent.String())
+	}
+}
+
+func mustToken(t *testing.T, c *wxapi.Client) string {
+	t.Helper()
+	tok, err := c.AccessToken(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestFakeAPIUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--send-limit", "0"}, exitUsage, "--send-limit"},
+		{[]string{"--send-window", "soon"}, exitUsage, "--send-window"},
+		{[]string{"--autoreply", "/nonexistent/x.json"}, exitFailure, "--autoreply"},
+		{[]string{"extra"}, exitUsage, "Usage: wxreply fakeapi"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := fakeAPI(context.Background(), tc.args, &stdout, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, want %d with %q\n%s", tc.args, code, tc.code, tc.want, stderr.String())
+		}
+	}
+}
+
+func TestServeAPISettings(t *testing.T) {
+	t.Setenv("WXREPLY_APPSECRET", "serve-secret-from-env-77")
+	var stderr bytes.Buffer
+	_, err := loadSettings([]string{"--listen", "127.0.0.1:0"}, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "--appsecret needs --appid") {
+		t.Errorf("an AppSecret without an AppID: %v", err)
+	}
+	ss, err := loadSettings([]string{"--appid", "wxsettings00000000", "--api-base", "http://127.0.0.1:1"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ss.api == nil || ss.api.BaseURL != "http://127.0.0.1:1" {
+		t.Fatalf("api client %v", ss.api)
+	}
+	if s := ss.api.String() + stderr.String(); strings.Contains(s, "serve-secret-from-env-77") {
+		t.Errorf("the AppSecret shows: %s", s)
+	}
+	if _, err := loadSettings([]string{"--appid", "wxsettings00000000", "--api-base", "ftp://x"}, &stderr); err == nil {
+		t.Error("--api-base ftp://x accepted")
+	}
+}
