@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxreply/wxreply/internal/redistest"
 	"github.com/wxreply/wxreply/server"
 )
 
@@ -98,7 +99,7 @@ func hits(t *testing.T, rule string, servers ...*e2eServer) float64 {
 // another instance, gets the first reply's bytes, and the rule answers once.
 func TestE2ERedisRetryOnAnotherInstance(t *testing.T) {
 	skipShort(t)
-	url := testRedisURL(t)
+	url := redistest.URL(t)
 	t.Parallel()
 	s := startInstances(t, 2, url)
 	push := pushText("oRetryUser0000000000000000001", "hello", nextMsgID())
@@ -119,7 +120,7 @@ func TestE2ERedisRetryOnAnotherInstance(t *testing.T) {
 // on B, and a three-step conversation alternating A, B, A completes.
 func TestE2ERedisStateSharedAcrossInstances(t *testing.T) {
 	skipShort(t)
-	url := testRedisURL(t)
+	url := redistest.URL(t)
 	t.Parallel()
 	s := startInstances(t, 2, url)
 	a, b := s[0], s[1]
@@ -252,7 +253,7 @@ func TestE2ERedisOutage(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	redis.stop()
 	time.Sleep(10 * time.Second)
-	redis = startRedis(t, port, dir)
+	startRedis(t, port, dir) // stopped by its cleanup, as the first one is
 	time.Sleep(3 * time.Second)
 	close(stop)
 	wg.Wait()

@@ -7,6 +7,7 @@
 //	wxreply explain [flags]      show which rule answers a message, and why
 //	wxreply test [DIR|FILE ...]  run the rule tests in *_test.yaml files
 //	wxreply menu COMMAND [FILE]  check, diff, push, get or delete the custom menu
+//	wxreply import --out DIR     write the admin panel's auto-reply as a rule folder
 //	wxreply schema KIND          print the JSON Schema of rules, tests or menu files
 //	wxreply bench [flags]        measure how many pushes a server answers, and how fast
 //	wxreply fakeapi [flags]      answer as WeChat's API does, for development and tests
@@ -87,6 +88,7 @@ var commands = []command{
 	{"diff", "show which pushes of the rule tests two rule folders answer differently", runDiff},
 	{"explain", "show which rule answers a message, its reply, and why earlier rules did not", runExplain},
 	{"menu", "check, diff, push, get or delete the account's custom menu", runMenu},
+	{"import", "write the admin panel's auto-reply as a rule folder, with its tests", runImport},
 	{"schema", "print the JSON Schema of rule, test or menu files, for editors", runSchema},
 	{"bench", "send signed pushes for a while and print pushes per second, latency and errors", runBench},
 	{"fakeapi", "answer as WeChat's API does (tokens, menu, customer-service messages), for development and tests", runFakeAPI},

@@ -5,31 +5,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/wxreply/wxreply/internal/redistest"
 	"github.com/wxreply/wxreply/server/wxapi"
 	"github.com/wxreply/wxreply/server/wxapi/wxapitest"
 	"github.com/wxreply/wxreply/store"
 )
-
-// testRedisURL is the Redis of the tests, from WXREPLY_TEST_REDIS: a skip
-// without it, except in CI (.ci/run starts one).
-func testRedisURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("WXREPLY_TEST_REDIS")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("WXREPLY_TEST_REDIS is not set, and CI=true: .ci/run starts a redis-server and sets it; set it to redis://127.0.0.1:PORT/0")
-		}
-		t.Skip("no Redis to test against: run redis-server and set WXREPLY_TEST_REDIS=redis://127.0.0.1:6379/0")
-	}
-	return u
-}
 
 // TestE2EMenuSharesTokenThroughRedis: four wxreply menu get processes that
 // share a Redis find the stored token refused (40001) at once; WeChat's
@@ -38,7 +24,7 @@ func testRedisURL(t *testing.T) string {
 // prints the menu.
 func TestE2EMenuSharesTokenThroughRedis(t *testing.T) {
 	skipShort(t)
-	url := testRedisURL(t)
+	url := redistest.URL(t)
 	fake := wxapitest.NewServer(t, menuAppID, menuSecret)
 	ctx := t.Context()
 
@@ -72,7 +58,7 @@ func TestE2EMenuSharesTokenThroughRedis(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			cmd := exec.CommandContext(ctx, wxreplyBin, "menu", "get", "--redis", url, "--redis-prefix", prefix,
-				"--token-endpoint", "token", "--api-base", fake.URL, "--appid", menuAppID)
+				"--token-endpoint", "token", "--api-base", fake.URL, "--appid", menuAppID, "--api-timeout", "10s")
 			cmd.Dir = repoRoot
 			cmd.Env = cleanEnv("WXREPLY_APPSECRET=" + menuSecret)
 			var stdout, stderr bytes.Buffer

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -33,7 +32,39 @@ var ErrNotWeChatXML = errors.New("not WeChat's XML")
 // under an xmlns="...") is refused: WeChat uses none, and taking its local
 // name would let <x:Content> pass for <Content>.
 func DecodeFields(r io.Reader) (map[string]string, error) {
-	fields, err := readFields(r)
+	body, err := readAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotWeChatXML, err)
+	}
+	return decodeFields(body)
+}
+
+// readAll is io.ReadAll, reading a bytes.Reader or strings.Reader (which
+// say their length) into one buffer of the right size.
+func readAll(r io.Reader) ([]byte, error) {
+	size := 512
+	if l, ok := r.(interface{ Len() int }); ok {
+		size = l.Len() + 1 // + 1: room to see the end without growing
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+// decodeFields is DecodeFields on a body already read.
+func decodeFields(body []byte) (map[string]string, error) {
+	fields, err := readFields(body)
 	if err != nil {
 		return nil, err
 	}
@@ -47,90 +78,6 @@ func DecodeFields(r io.Reader) (map[string]string, error) {
 
 // utf8BOM is the byte-order mark some writers put before a UTF-8 document.
 var utf8BOM = []byte("\xEF\xBB\xBF")
-
-// readFields is DecodeFields without its check for WeChat's header, for the
-// envelope of an encrypted push, which holds ToUserName and Encrypt only.
-func readFields(r io.Reader) (map[string]string, error) {
-	dec := xml.NewDecoder(r)
-	dec.Strict = true
-	fields := map[string]string{}
-	type frame struct {
-		path     string
-		text     bytes.Buffer
-		children map[string]int
-	}
-	var stack []*frame
-	elements := 0
-	for first := true; ; first = false {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrNotWeChatXML, err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			if t.Name.Space != "" {
-				return nil, fmt.Errorf("%w: <%s> is in the namespace %.40q; WeChat's elements have none", ErrNotWeChatXML, t.Name.Local, t.Name.Space)
-			}
-			elements++
-			if elements > maxElements {
-				return nil, fmt.Errorf("%w: more than %d elements", ErrNotWeChatXML, maxElements)
-			}
-			if len(stack) == 0 {
-				if elements > 1 {
-					return nil, fmt.Errorf("%w: more than one root element", ErrNotWeChatXML)
-				}
-				if t.Name.Local != "xml" {
-					return nil, fmt.Errorf("%w: the root element is <%s>, not <xml>", ErrNotWeChatXML, t.Name.Local)
-				}
-				stack = append(stack, &frame{children: map[string]int{}})
-				continue
-			}
-			if len(stack) > maxDepth {
-				return nil, fmt.Errorf("%w: elements nest deeper than %d", ErrNotWeChatXML, maxDepth)
-			}
-			parent := stack[len(stack)-1]
-			name := t.Name.Local
-			n := parent.children[name]
-			parent.children[name]++
-			if n > 0 && name != "item" {
-				// Two <Content>s: which one would the rules read?
-				return nil, fmt.Errorf("%w: <%s> appears twice", ErrNotWeChatXML, name)
-			}
-			if name == "item" {
-				name += "[" + strconv.Itoa(n) + "]"
-			}
-			if parent.path != "" {
-				name = parent.path + "/" + name
-			}
-			stack = append(stack, &frame{path: name, children: map[string]int{}})
-		case xml.Directive:
-			// WeChat sends no DTD; one can only be an attempt at entity tricks.
-			return nil, fmt.Errorf("%w: a <!DOCTYPE> or other directive", ErrNotWeChatXML)
-		case xml.CharData:
-			if first {
-				t = bytes.TrimPrefix(t, utf8BOM)
-			}
-			if len(stack) > 0 {
-				stack[len(stack)-1].text.Write(t)
-			} else if len(bytes.TrimSpace(t)) > 0 {
-				return nil, fmt.Errorf("%w: text outside <xml>", ErrNotWeChatXML)
-			}
-		case xml.EndElement:
-			top := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if len(stack) > 0 && len(top.children) == 0 {
-				fields[top.path] = top.text.String()
-			}
-		}
-	}
-	if elements == 0 {
-		return nil, fmt.Errorf("%w: the body is empty", ErrNotWeChatXML)
-	}
-	return fields, nil
-}
 
 // EncodeFields writes fields, keyed by path as DecodeFields reads them, as a
 // push: the common header first, then the rest by path. It is WeChat's side

@@ -154,7 +154,7 @@ func ParseReply(body []byte) (*engine.Reply, error) {
 	if len(bytes.TrimSpace(body)) == 0 || string(body) == string(Success) {
 		return nil, nil
 	}
-	f, err := DecodeFields(bytes.NewReader(body))
+	f, err := decodeFields(body)
 	if err != nil {
 		return nil, err
 	}

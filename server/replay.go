@@ -58,7 +58,10 @@ func newReplayCache(ttl time.Duration, maxEntries int) *replayCache {
 // queryKey names a signed query. NUL cannot occur in a decoded query value
 // that passed the signature check, so the parts cannot run into each other.
 func queryKey(timestamp, nonce, signature string) hash128 {
-	return sum128([]byte(timestamp + "\x00" + nonce + "\x00" + signature))
+	b := make([]byte, 0, 128) // on the stack, for WeChat's lengths
+	b = append(append(b, timestamp...), 0)
+	b = append(append(b, nonce...), 0)
+	return sum128(append(b, signature...))
 }
 
 // seen records the query with the body and reports whether the query came

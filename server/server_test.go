@@ -86,7 +86,7 @@ func (ts *testServer) post(body []byte) *httptest.ResponseRecorder {
 
 var postNonces atomic.Int64
 
-func readFixture(t *testing.T, name string) []byte {
+func readFixture(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata/fixtures", name))
 	if err != nil {

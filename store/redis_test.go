@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxreply/wxreply/internal/redistest"
 	"github.com/wxreply/wxreply/server/wxapi"
 	"github.com/wxreply/wxreply/server/wxapi/wxapitest"
 )
@@ -94,7 +95,9 @@ func TestRedisTokenRefreshedOnce(t *testing.T) {
 			clients := make([]*wxapi.Client, n)
 			for i := range clients {
 				s := openTestRedis(t, prefix, RedisOptions{})
-				clients[i] = &wxapi.Client{AppID: appID, Secret: secret, BaseURL: fake.URL, TokenEndpoint: ep, TokenStore: s}
+				// A long timeout, and so a long-lived lock: on a loaded
+				// machine a fetch can outlast the default's 4 s lock.
+				clients[i] = &wxapi.Client{AppID: appID, Secret: secret, BaseURL: fake.URL, TokenEndpoint: ep, TokenStore: s, Timeout: 10 * time.Second}
 				if i == 0 {
 					// The token an earlier run left, which WeChat no
 					// longer takes.
@@ -238,14 +241,16 @@ func (l *lockedBuffer) String() string {
 // the store logs one line when it degrades and one when Redis is back; it
 // then shares state through Redis again.
 func TestRedisDegrades(t *testing.T) {
-	o, err := ParseRedisURL(testRedisURL(t))
+	o, err := ParseRedisURL(redistest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := newProxy(t, o.Addr)
-	url := strings.Replace(testRedisURL(t), o.Addr, p.addr, 1)
+	url := strings.Replace(redistest.URL(t), o.Addr, p.addr, 1)
 	var log lockedBuffer
-	const timeout = 200 * time.Millisecond
+	// Near the default 200 ms, with room for a busy machine running the
+	// race detector.
+	const timeout = 300 * time.Millisecond
 	r := openRedisAt(t, url, testPrefix(), RedisOptions{Timeout: timeout, ProbeInterval: 100 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	ctx := t.Context()
@@ -253,6 +258,8 @@ func TestRedisDegrades(t *testing.T) {
 	user := userKeyOf(7)
 	r.SaveUser(ctx, user, UserChange{Now: now, Set: map[string]string{"step": "in-redis"}, SessionTTL: time.Hour})
 
+	var slowest time.Duration
+	defer func() { t.Logf("the slowest operation while Redis failed took %s", slowest) }()
 	for _, mode := range []struct {
 		name string
 		take func()
@@ -272,7 +279,13 @@ func TestRedisDegrades(t *testing.T) {
 			if err := op(); err != nil {
 				t.Errorf("%s: op %d: %v", mode.name, i, err)
 			}
-			if took := time.Since(start); took > timeout+150*time.Millisecond {
+			// The timeout, and slack for a machine so busy (load 15 on two
+			// cores, with the race detector) that a goroutine waits half a
+			// second for a turn; far below WeChat's 5 s, and go-redis' own
+			// 5 s defaults, which is what this guards.
+			took := time.Since(start)
+			slowest = max(slowest, took)
+			if took > timeout+time.Second {
 				t.Errorf("%s: op %d took %s; the timeout is %s", mode.name, i, took, timeout)
 			}
 		}
@@ -289,25 +302,39 @@ func TestRedisDegrades(t *testing.T) {
 		}
 
 		p.up()
-		deadline := time.Now().Add(5 * time.Second)
-		for r.Health().Degraded && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
+		// Back on Redis, once the probe has seen it: the session there is
+		// the one before the outage.
+		var u User
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if u, _ = r.LoadUser(ctx, user, now); !r.Health().Degraded && u.Session["step"] == "in-redis" {
+				break
+			}
 		}
-		if r.Health().Degraded {
-			t.Fatalf("%s: still degraded 5 s after Redis came back", mode.name)
-		}
-		// Back on Redis: the session there is the one before the outage.
-		if u, _ := r.LoadUser(ctx, user, now); u.Session["step"] != "in-redis" {
-			t.Errorf("%s: session %v after recovery; want Redis' step in-redis", mode.name, u.Session)
+		if u.Session["step"] != "in-redis" {
+			t.Fatalf("%s: session %v 5 s after Redis came back; want Redis' step in-redis (health %+v)", mode.name, u.Session, r.Health())
 		}
 	}
+	// One line per change of state: a failure, then Redis back, and so on
+	// (a loaded machine may add a round, never two lines in a row).
 	out := log.String()
 	t.Logf("the store's log:\n%s", out)
-	if n := strings.Count(out, "redis failed"); n != 2 {
-		t.Errorf("%d lines say Redis failed, want 2 (one per outage):\n%s", n, out)
+	var states []string
+	for line := range strings.Lines(out) {
+		switch {
+		case strings.Contains(line, "redis failed"), strings.Contains(line, "redis does not answer"):
+			states = append(states, "down")
+		case strings.Contains(line, "redis answers again"):
+			states = append(states, "up")
+		}
 	}
-	if n := strings.Count(out, "redis answers again"); n != 2 {
-		t.Errorf("%d lines say Redis is back, want 2:\n%s", n, out)
+	if len(states) < 4 || states[len(states)-1] != "up" {
+		t.Errorf("state changes logged %v; want down, up, down, up", states)
+	}
+	for i := 1; i < len(states); i++ {
+		if states[i] == states[i-1] {
+			t.Errorf("state changes logged %v: %s twice in a row", states, states[i])
+			break
+		}
 	}
 }
 
