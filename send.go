@@ -131,7 +131,7 @@ func parseSendFlags(args []string, stderr io.Writer) (f sendFlags, code int, ok 
 	fs.DurationVar(&f.apiWait, "api-wait", 3*time.Second, "with --api: how long to wait for those messages; printing stops a second after the last")
 	fs.BoolVar(&f.fresh, "fresh", true, "send a new push when the server would take this one for WeChat's retry of an earlier one (the same event in the same second)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: wxreply send [--url URL] [--token T] (--text S | --event E [--scene X] [--key K] | --image URL |\n         --location LAT,LNG | --voice --recognition S | --file MSG.xml | --verify) [--aes-key K --appid A] [--raw]\n\nSends the server a push as WeChat would, signed (and encrypted with --aes-key), and prints the reply.\n\n")
+		fmt.Fprintf(stderr, "Usage: wxreply send [--url URL] [--token T] (--text S | --event E [--scene X] [--key K] | --image URL |\n         --location LAT,LNG | --voice --recognition S | --file MSG.xml | --verify) [--aes-key K --appid A] [--raw] [--api URL]\n\nSends the server a push as WeChat would, signed (and encrypted with --aes-key), and prints the reply;\nwith --api, the address of a wxreply fakeapi, also the messages the server sent through it after the reply.\n\n")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args); !ok {
