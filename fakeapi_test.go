@@ -8,13 +8,16 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/server"
 	"github.com/wxreply/wxreply/server/wxapi"
+	"github.com/wxreply/wxreply/server/wxapi/wxapitest"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the fake's goroutines.
@@ -159,5 +162,76 @@ func TestServeAPISettings(t *testing.T) {
 	}
 	if _, err := loadSettings([]string{"--appid", "wxsettings00000000", "--api-base", "ftp://x"}, &stderr); err == nil {
 		t.Error("--api-base ftp://x accepted")
+	}
+}
+
+// TestServeShutdownCountsDropped: serve, in process, with messages queued
+// behind a send that WeChat does not answer: at the shutdown timeout the
+// send in flight is cut and the one waiting is dropped, both counted and
+// logged by rule; the server exits 0, and the AppSecret shows nowhere.
+func TestServeShutdownCountsDropped(t *testing.T) {
+	const appID, secret = "wxshutdown00000000", "shutdown-secret-5e6f7a8b"
+	t.Setenv("WXREPLY_APPSECRET", secret)
+	fake := wxapitest.NewServer(t, appID, secret)
+	fake.Fail(wxapitest.CustomSendPath, wxapitest.Fault{Hang: true})
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "all.yaml"), []byte(`rules:
+  - id: hello-all
+    keywords: [hello]
+    pick: all
+    replies:
+      - text: "one"
+      - text: "two"
+      - text: "three"
+`), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- serve(ctx, []string{"--rules", dir, "--appid", appID, "--api-base", fake.URL, "--shutdown-timeout", "1s",
+			"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, &stdout, &stderr)
+	}()
+	serving := regexp.MustCompile(`msg="wxreply serving" url=(\S+)`)
+	var url string
+	for deadline := time.Now().Add(10 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := serving.FindStringSubmatch(stderr.String()); m != nil {
+			url = m[1]
+		}
+	}
+	if url == "" {
+		t.Fatalf("serve did not start\n%s", stderr.String())
+	}
+	push := server.EncodeFields(map[string]string{"ToUserName": "gh_x", "FromUserName": "oShutdown", "CreateTime": strconv.FormatInt(time.Now().Unix(), 10),
+		"MsgType": "text", "Content": "hello", "MsgId": "1234567890123456789"})
+	resp, err := (&server.Client{URL: url, Token: devToken}).Send(ctx, push)
+	if err != nil || resp.Reply == nil || resp.Reply.Text() != "one" {
+		t.Fatalf("send: %v %v", resp, err)
+	}
+	// The first message hangs at the fake; the second waits behind it.
+	for deadline := time.Now().Add(5 * time.Second); fake.Calls(wxapitest.CustomSendPath) == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel() // SIGTERM
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Errorf("exit %d\n%s", code, stderr.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("serve did not stop within 5 s of the signal\n%s", stderr.String())
+	}
+	out := stderr.String()
+	for _, want := range []string{
+		`msg="customer-service message cut by the shutdown" rule=hello-all outcome=dropped_shutdown`,
+		`msg="customer-service messages dropped: the shutdown timeout ended before they were sent" rule=hello-all dropped=1`,
+		"msg=stopped",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q\n%s", want, out)
+		}
+	}
+	if strings.Contains(out+stdout.String(), secret) {
+		t.Errorf("the output holds the AppSecret\n%s", out)
 	}
 }
