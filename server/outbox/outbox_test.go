@@ -233,8 +233,9 @@ func TestCloseCountsWhatIsLeft(t *testing.T) {
 		t.Error("Close dropped messages and returned no error")
 	}
 	c := counts(t, reg)
-	if c[outbox.Sent] < 1 || c[outbox.DroppedShutdown] < 1 || c[outbox.Sent]+c[outbox.DroppedShutdown] != 10 {
-		t.Errorf("counts %v: want every one of the 10 messages sent or dropped_shutdown, some of each", c)
+	// 10 sends of 40 ms, one at a time, cannot all fit in 150 ms.
+	if c[outbox.DroppedShutdown] < 1 || c[outbox.Sent]+c[outbox.DroppedShutdown] != 10 {
+		t.Errorf("counts %v: want every one of the 10 messages sent or dropped_shutdown, some dropped", c)
 	}
 	if !strings.Contains(logs.String(), "shutdown timeout ended") {
 		t.Errorf("the drops are not logged:\n%s", logs.String())
