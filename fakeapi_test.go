@@ -235,3 +235,19 @@ func TestServeShutdownCountsDropped(t *testing.T) {
 		t.Errorf("the output holds the AppSecret\n%s", out)
 	}
 }
+
+func TestCheckBackendSecret(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "b.yaml"), []byte("rules:\n  - id: order\n    keywords: [order]\n    backend: { url: \"https://shop.example.com/o\" }\n"), 0o644)
+	res, err := loadRules(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = checkBackendSecret(res.RuleSet, "")
+	if err == nil || !strings.Contains(err.Error(), "--backend-secret") || !strings.Contains(err.Error(), `b.yaml:2:5: rule "order" (backend)`) {
+		t.Errorf("no secret: %v", err)
+	}
+	if err := checkBackendSecret(res.RuleSet, "s3cr3t"); err != nil {
+		t.Errorf("with a secret: %v", err)
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server"
+	"github.com/wxreply/wxreply/server/backend"
 	"github.com/wxreply/wxreply/server/outbox"
 	"github.com/wxreply/wxreply/server/wxapi"
 	"github.com/wxreply/wxreply/server/wxcrypto"
@@ -343,7 +344,12 @@ func runUntilSignalled(ctx context.Context, ss serveSettings, hup <-chan os.Sign
 	}
 	// Rules that send through the customer-service API need it, at start
 	// and at each reload.
-	checkAPI := func(rs *engine.RuleSet) error { return server.CheckAPI(rs, ss.api != nil) }
+	checkAPI := func(rs *engine.RuleSet) error {
+		if err := server.CheckAPI(rs, ss.api != nil); err != nil {
+			return err
+		}
+		return checkBackendSecret(rs, ss.backendSecret)
+	}
 	if err := checkAPI(res.RuleSet); err != nil {
 		return fmt.Errorf("rules not loaded, not starting: %w", err)
 	}
@@ -379,11 +385,10 @@ func runUntilSignalled(ctx context.Context, ss serveSettings, hup <-chan os.Sign
 		}
 		sender = outbox.New(ss.api, outbox.Options{Logger: logger, Registry: ss.opts.Registry})
 		ss.opts.Sender = sender
-		ss.opts.Backend = newBackend(ss.backendSecret)
+		// Backend rules need the API for late answers (CheckAPI), so the
+		// backend client comes with it.
+		ss.opts.Backend = &backend.Client{Secret: []byte(ss.backendSecret)}
 		logger.Info("customer-service API ready", "appid", ss.api.AppID, "api", ss.api.BaseURL)
-	}
-	if len(backendRules(res.RuleSet)) > 0 && ss.opts.Backend == nil {
-		logger.Warn("rules with a backend answer with their on_error reply: this build of wxreply calls no backend yet", "rules", strings.Join(backendRules(res.RuleSet), ","))
 	}
 	srv, err := server.New(ss.opts, eng)
 	if err != nil {
@@ -618,23 +623,30 @@ func selfCommand() string {
 	return exe
 }
 
-// newBackend is the client of rules' backends, signing with secret. The
-// backend client (package server/backend) is not part of this build yet:
-// nil, and a backend rule answers with its on_error reply.
-func newBackend(secret string) server.Backend {
-	_ = secret
-	return nil
-}
-
-// backendRules are the ids of the rules of rs with a backend.
-func backendRules(rs *engine.RuleSet) []string {
-	var ids []string
+// checkBackendSecret returns an error naming, with their positions, the
+// rules of rs that call a backend when there is no secret to sign the
+// requests with: each call would fail.
+func checkBackendSecret(rs *engine.RuleSet, secret string) error {
+	if secret != "" {
+		return nil
+	}
+	var b strings.Builder
+	n := 0
 	for _, r := range rs.Rules() {
-		if r.Backend != nil {
-			ids = append(ids, r.ID)
+		if r.Backend == nil {
+			continue
+		}
+		if n++; n <= 10 {
+			fmt.Fprintf(&b, "\n\t%s: rule %q (backend)", r.Source, r.ID)
 		}
 	}
-	return ids
+	if n == 0 {
+		return nil
+	}
+	if n > 10 {
+		fmt.Fprintf(&b, "\n\t... and %d more", n-10)
+	}
+	return fmt.Errorf("rules call a backend, whose requests are signed with --backend-secret (WXREPLY_BACKEND_SECRET): give it, the key your backend checks X-Wxreply-Signature with; the rules:%s", b.String())
 }
 
 // The watcher is what the server reloads with and reports on.

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/server/backend"
 	"github.com/wxreply/wxreply/server/outbox"
 	"github.com/wxreply/wxreply/server/wxapi"
 )
@@ -190,7 +191,8 @@ func (s *Server) askBackend(ctx context.Context, ev *engine.Event, d engine.Deci
 }
 
 func (s *Server) backendFailed(rule string, err error, called time.Time) {
-	s.countBackend(rule, "error", time.Since(called))
+	// The backend client's kind of failure: timeout, status, invalid, ...
+	s.countBackend(rule, string(backend.OutcomeOf(err)), time.Since(called))
 	// The backend's error names the rule and the URL, never the push.
 	s.log.Warn("backend failed", "rule", rule, "error", err.Error())
 }
@@ -208,7 +210,7 @@ func (s *Server) countBackend(rule, outcome string, took time.Duration) {
 func backendMetrics(reg prometheus.Registerer) (*prometheus.CounterVec, prometheus.Histogram) {
 	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "wxreply_backend_requests_total",
-		Help: "Calls to rules' backends, by rule id and outcome: passive (answered within passive_wait), late (answered after it, sent through the customer-service API), error (failed, timed out or not 2xx: on_error answers), busy (not called: too many calls in flight).",
+		Help: "Calls to rules' backends, by rule id and outcome: passive (answered within passive_wait), late (answered after it, sent through the customer-service API); timeout, canceled, unreachable, status (not 2xx), invalid (not replies): failed, and on_error answers; busy (not called: too many calls in flight); error (no backend client).",
 	}, []string{"rule", "outcome"})
 	h := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "wxreply_backend_duration_seconds",

@@ -3,12 +3,18 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +23,7 @@ import (
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server"
+	"github.com/wxreply/wxreply/server/backend"
 	"github.com/wxreply/wxreply/server/outbox"
 	"github.com/wxreply/wxreply/server/wxapi"
 	"github.com/wxreply/wxreply/server/wxapi/wxapitest"
@@ -82,8 +89,13 @@ func (b *syncBuffer) String() string {
 
 func newFollowServer(t *testing.T, backend server.Backend) *followServer {
 	t.Helper()
+	return newFollowServerWith(t, followRules, backend)
+}
+
+func newFollowServerWith(t *testing.T, src string, backend server.Backend) *followServer {
+	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "follow.yaml"), []byte(followRules), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "follow.yaml"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	res, err := rules.Load(dir)
@@ -261,7 +273,8 @@ func TestBackend(t *testing.T) {
 		if got := fs.sent(t); len(got) != 0 {
 			t.Errorf("sent %v, want nothing", got)
 		}
-		if n := fs.count(t, "wxreply_backend_requests_total", "error"); n != 1 {
+		// Not a *backend.Error: counted as the client counts such, unreachable.
+		if n := fs.count(t, "wxreply_backend_requests_total", "unreachable"); n != 1 {
 			t.Errorf("%v failed backend calls counted", n)
 		}
 		if !strings.Contains(fs.logs.String(), "rule=order") {
@@ -287,6 +300,85 @@ func TestCheckAPI(t *testing.T) {
 	for _, want := range []string{"follow.yaml:3:5: rule \"hello-all\" (pick: all)", "rule \"click-five\"", "rule \"order\" (backend)", "--appsecret"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+// TestBackendClient: the server with the real backend client, against a
+// backend on httptest that verifies each request's signature.
+func TestBackendClient(t *testing.T) {
+	secret := []byte("backend-secret-for-the-test-0123")
+	release := make(chan struct{})
+	var verified atomic.Int32
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := backend.Verify(secret, r, backend.DefaultMaxAge, time.Now())
+		if err != nil {
+			t.Errorf("the backend could not verify the request: %v", err)
+			http.Error(w, "unsigned", http.StatusUnauthorized)
+			return
+		}
+		verified.Add(1)
+		var push map[string]any
+		json.Unmarshal(body, &push)
+		switch r.URL.Path {
+		case "/fast":
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `[{"text": "Order `+fmt.Sprint(push["Content"])+` ships today."}, {"text": "Anything else?"}]`)
+		case "/slow":
+			<-release
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"text": "Booked for 7 pm."}`)
+		default:
+			http.Error(w, "down", http.StatusInternalServerError)
+		}
+	}))
+	defer be.Close()
+	defer close(release)
+	src := strings.ReplaceAll(`
+rules:
+  - id: fast
+    keywords: [order]
+    backend: { url: "BE/fast", passive_wait: 2s }
+  - id: slow
+    keywords: [book]
+    backend: { url: "BE/slow", passive_wait: 200ms }
+    reply: { text: "Booking…" }
+  - id: broken
+    keywords: [broken]
+    backend: { url: "BE/fail" }
+    on_error: { text: "Sorry, try later." }
+`, "BE", be.URL)
+	fs := newFollowServerWith(t, src, &backend.Client{Secret: secret})
+	passive := func(content, msgID string) string {
+		rec := fs.post(pushXML("Content", "<![CDATA["+content+"]]>", "MsgId", msgID))
+		_, after, _ := strings.Cut(rec.Body.String(), "<Content><![CDATA[")
+		text, _, _ := strings.Cut(after, "]]></Content>")
+		return text
+	}
+	if got := passive("order", "1"); got != "Order order ships today." {
+		t.Errorf("in time: passive %q", got)
+	}
+	if got := passive("broken", "2"); got != "Sorry, try later." {
+		t.Errorf("a 500: passive %q, want on_error", got)
+	}
+	if got := passive("book", "3"); got != "Booking…" {
+		t.Errorf("late: passive %q, want the rule's reply", got)
+	}
+	release <- struct{}{}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(fs.fake.Sent(followUser)) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	got := fs.sent(t)
+	if len(got) != 2 || !strings.Contains(got[0], "Anything else?") || !strings.Contains(got[1], "Booked for 7 pm.") {
+		t.Errorf("sent %v, want the fast answer's second reply, then the late answer", got)
+	}
+	if verified.Load() != 3 {
+		t.Errorf("%d requests verified, want 3", verified.Load())
+	}
+	for outcome, want := range map[string]float64{"passive": 1, "late": 1, "status": 1} {
+		if n := fs.count(t, "wxreply_backend_requests_total", outcome); n != want {
+			t.Errorf("%s: %v counted, want %v", outcome, n, want)
 		}
 	}
 }
