@@ -10,6 +10,7 @@
 //	wxreply import --out DIR     write the admin panel's auto-reply as a rule folder
 //	wxreply schema KIND          print the JSON Schema of rules, tests or menu files
 //	wxreply bench [flags]        measure how many pushes a server answers, and how fast
+//	wxreply fakeapi [flags]      answer as WeChat's API does, for development and tests
 //	wxreply health [--url URL]   exit 0 when a server answers its health check
 //	wxreply version              print the version, the source revision and the Go version
 //
@@ -90,6 +91,7 @@ var commands = []command{
 	{"import", "write the admin panel's auto-reply as a rule folder, with its tests", runImport},
 	{"schema", "print the JSON Schema of rule, test or menu files, for editors", runSchema},
 	{"bench", "send signed pushes for a while and print pushes per second, latency and errors", runBench},
+	{"fakeapi", "answer as WeChat's API does (tokens, menu, customer-service messages), for development and tests", runFakeAPI},
 	{"health", "exit 0 when a server's /healthz or /readyz answers 200 (for container health checks)", runHealth},
 	{"version", "print wxreply's version, its source revision and the Go it was built with", func(_ []string, stdout, _ io.Writer) int {
 		fmt.Fprintln(stdout, versionLine())

@@ -43,6 +43,12 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(code, "%v", err)
 	}
+	var api *sentWatch
+	if f.api != "" {
+		if api, err = watchSent(ctx, f.api, f.from); err != nil {
+			return fail(exitFailure, "--api: %v", err)
+		}
+	}
 	resp, err := f.send(ctx, client, push)
 	if f.raw && resp != nil {
 		fmt.Fprintf(stdout, "%s\n", resp.Raw)
@@ -61,9 +67,14 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	}
 	if resp.Reply == nil {
 		fmt.Fprintln(stdout, `no reply (the server answered "success": no rule matched)`)
-		return exitOK
+	} else {
+		fmt.Fprint(stdout, resp.Reply.String())
 	}
-	fmt.Fprint(stdout, resp.Reply.String())
+	if api != nil {
+		if err := api.print(ctx, stdout, f.apiWait); err != nil {
+			return fail(exitFailure, "--api: %v", err)
+		}
+	}
 	return exitOK
 }
 
@@ -73,6 +84,8 @@ type sendFlags struct {
 	text, event, scene, key, image, location, recognition, file string
 	from, to                                                    string
 	voice, verify, raw, fresh                                   bool
+	api                                                         string
+	apiWait                                                     time.Duration
 }
 
 // send posts the push the flags describe. An event's retry key is its
@@ -114,9 +127,11 @@ func parseSendFlags(args []string, stderr io.Writer) (f sendFlags, code int, ok 
 	fs.StringVar(&f.to, "to", "gh_wxreply_send", "the account's original id")
 	fs.BoolVar(&f.verify, "verify", false, "do the GET URL verification instead of sending a message")
 	fs.BoolVar(&f.raw, "raw", false, "print the reply's XML as received")
+	fs.StringVar(&f.api, "api", "", "the address of a wxreply fakeapi the server sends through (its --api-base): print the messages it sent the user after the reply")
+	fs.DurationVar(&f.apiWait, "api-wait", 3*time.Second, "with --api: how long to wait for those messages; printing stops a second after the last")
 	fs.BoolVar(&f.fresh, "fresh", true, "send a new push when the server would take this one for WeChat's retry of an earlier one (the same event in the same second)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: wxreply send [--url URL] [--token T] (--text S | --event E [--scene X] [--key K] | --image URL |\n         --location LAT,LNG | --voice --recognition S | --file MSG.xml | --verify) [--aes-key K --appid A] [--raw]\n\nSends the server a push as WeChat would, signed (and encrypted with --aes-key), and prints the reply.\n\n")
+		fmt.Fprintf(stderr, "Usage: wxreply send [--url URL] [--token T] (--text S | --event E [--scene X] [--key K] | --image URL |\n         --location LAT,LNG | --voice --recognition S | --file MSG.xml | --verify) [--aes-key K --appid A] [--raw] [--api URL]\n\nSends the server a push as WeChat would, signed (and encrypted with --aes-key), and prints the reply;\nwith --api, the address of a wxreply fakeapi, also the messages the server sent through it after the reply.\n\n")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args); !ok {

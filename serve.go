@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -20,11 +21,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/netutil"
 
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server"
+	"github.com/wxreply/wxreply/server/backend"
+	"github.com/wxreply/wxreply/server/outbox"
+	"github.com/wxreply/wxreply/server/wxapi"
 	"github.com/wxreply/wxreply/server/wxcrypto"
 	"github.com/wxreply/wxreply/store"
 )
@@ -80,6 +85,11 @@ type serveSettings struct {
 	devMode         bool // no --token: plaintext on loopback, with devToken
 	redisURL        string
 	redisPrefix     string
+	// api is the client of WeChat's API, when --appid and --appsecret are
+	// given: the customer-service messages go through it. nil otherwise.
+	api *wxapi.Client
+	// backendSecret signs the requests to rules' backends.
+	backendSecret string
 }
 
 // serveFlags declares serve's settings on fs.
@@ -93,7 +103,12 @@ func serveFlags(fs *flag.FlagSet) *settings {
 	set.add("path", server.DefaultPath, "the callback path, as in the URL given to WeChat")
 	set.add("rules", "", "rule folder (default "+defaultRulesDir+", or the examples built in)")
 	set.add("token", "", "the Token of the account's server configuration; none runs in development mode with token "+devToken)
-	set.add("appid", "", "the account's AppID (compat and safe mode)")
+	set.add("appid", "", "the account's AppID (compat and safe mode, and with --appsecret for the customer-service API)")
+	set.add("appsecret", "", "the AppSecret, for rules that send through the customer-service API (pick: all, backend); prefer the env, which ps does not show")
+	set.add("api-base", wxapi.DefaultBaseURL, "WeChat's API address: point it at a proxy, or a test server (wxreply fakeapi)")
+	set.add("api-timeout", wxapi.DefaultTimeout.String(), "how long to wait for each answer from WeChat")
+	set.add("token-endpoint", string(wxapi.StableToken), "where the access_token comes from: stable_token, or token for the classic /cgi-bin/token (each call of which revokes the tokens other programs hold)")
+	set.add("backend-secret", "", "the key that signs requests to rules' backends (X-Wxreply-Signature); prefer the env, which ps does not show")
 	set.add("account", "", "the account's original id (gh_...): refuse pushes addressed to another account")
 	set.add("aes-key", "", "the EncodingAESKey, 43 characters (compat and safe mode)")
 	set.add("aes-key-previous", "", "the EncodingAESKey before the last change, still accepted during a rotation")
@@ -143,11 +158,12 @@ func loadSettings(args []string, stderr io.Writer) (serveSettings, error) {
 		return serveSettings{}, exitError{exitUsage}
 	}
 	ss := serveSettings{
-		rules:       set.get("rules"),
-		listen:      set.get("listen"),
-		adminListen: set.get("admin-listen"),
-		redisURL:    set.get("redis"),
-		redisPrefix: set.get("redis-prefix"),
+		rules:         set.get("rules"),
+		listen:        set.get("listen"),
+		adminListen:   set.get("admin-listen"),
+		redisURL:      set.get("redis"),
+		redisPrefix:   set.get("redis-prefix"),
+		backendSecret: set.get("backend-secret"),
 	}
 	if ss.redisURL != "" {
 		if _, err := store.ParseRedisURL(ss.redisURL); err != nil {
@@ -173,7 +189,7 @@ func loadSettings(args []string, stderr io.Writer) (serveSettings, error) {
 		Build:      build(),
 	}
 	ss.watch = rules.WatcherOptions{Logger: ss.opts.Logger}
-	for _, step := range []func(*settings) error{ss.parseLimits, ss.parseNetwork, ss.parseBudget, ss.parseKeys, ss.checkDevMode} {
+	for _, step := range []func(*settings) error{ss.parseLimits, ss.parseNetwork, ss.parseBudget, ss.parseKeys, ss.parseAPI, ss.checkDevMode} {
 		if err := step(set); err != nil {
 			return ss, err
 		}
@@ -268,6 +284,33 @@ func (ss *serveSettings) parseKeys(set *settings) error {
 	return nil
 }
 
+// parseAPI reads how to reach WeChat's API. The AppID and AppSecret are
+// needed only by rules that send through it; which rules do is checked once
+// they are loaded (server.CheckAPI).
+func (ss *serveSettings) parseAPI(set *settings) error {
+	secret, appID := set.get("appsecret"), ss.opts.AppID
+	switch {
+	case secret == "":
+		return nil
+	case appID == "":
+		return errors.New("--appsecret needs --appid (WXREPLY_APPID), the AppID it belongs to (admin panel: 设置与开发 → 基本配置)")
+	}
+	base := set.get("api-base")
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--api-base %q: want an http:// or https:// address", base)
+	}
+	ep, err := wxapi.ParseTokenEndpoint(set.get("token-endpoint"))
+	if err != nil {
+		return fmt.Errorf("--token-endpoint: %v", err)
+	}
+	timeout, err := time.ParseDuration(set.get("api-timeout"))
+	if err != nil || timeout <= 0 {
+		return fmt.Errorf("--api-timeout %q: want a duration such as 3s", set.get("api-timeout"))
+	}
+	ss.api = &wxapi.Client{AppID: appID, Secret: secret, BaseURL: base, TokenEndpoint: ep, Timeout: timeout, Logger: ss.opts.Logger}
+	return nil
+}
+
 // checkDevMode turns development mode on when no token is given, where it
 // is safe: plaintext, on loopback.
 func (ss *serveSettings) checkDevMode(set *settings) error {
@@ -299,6 +342,18 @@ func runUntilSignalled(ctx context.Context, ss serveSettings, hup <-chan os.Sign
 	for _, w := range res.Warnings {
 		logger.Warn(w.Warning())
 	}
+	// Rules that send through the customer-service API need it, at start
+	// and at each reload.
+	checkAPI := func(rs *engine.RuleSet) error {
+		if err := server.CheckAPI(rs, ss.api != nil); err != nil {
+			return err
+		}
+		return checkBackendSecret(rs, ss.backendSecret)
+	}
+	if err := checkAPI(res.RuleSet); err != nil {
+		return fmt.Errorf("rules not loaded, not starting: %w", err)
+	}
+	ss.watch.Check = checkAPI
 	eng := engine.New(res.RuleSet, nil)
 	eng.SetBudget(ss.budget)
 	var watcher *rules.Watcher
@@ -318,6 +373,22 @@ func runUntilSignalled(ctx context.Context, ss serveSettings, hup <-chan os.Sign
 		}
 		defer st.Close()
 		ss.opts.Store = st
+		if ss.api != nil {
+			// One access_token for every instance, refreshed by one.
+			ss.api.TokenStore = st
+		}
+	}
+	var sender *outbox.Outbox
+	if ss.api != nil {
+		if ss.opts.Registry == nil {
+			ss.opts.Registry = prometheus.NewRegistry()
+		}
+		sender = outbox.New(ss.api, outbox.Options{Logger: logger, Registry: ss.opts.Registry})
+		ss.opts.Sender = sender
+		// Backend rules need the API for late answers (CheckAPI), so the
+		// backend client comes with it.
+		ss.opts.Backend = &backend.Client{Secret: []byte(ss.backendSecret)}
+		logger.Info("customer-service API ready", "appid", ss.api.AppID, "api", ss.api.BaseURL)
 	}
 	srv, err := server.New(ss.opts, eng)
 	if err != nil {
@@ -355,7 +426,7 @@ func runUntilSignalled(ctx context.Context, ss serveSettings, hup <-chan os.Sign
 	if err != nil {
 		return err
 	}
-	if code := shutdown(logger, srv, []*http.Server{hs, admin}, watched, ss.shutdownTimeout); code != exitOK {
+	if code := shutdown(logger, srv, []*http.Server{hs, admin}, sender, watched, ss.shutdownTimeout); code != exitOK {
 		return exitError{code}
 	}
 	return nil
@@ -418,7 +489,11 @@ func watchUntil(ctx context.Context, logger *slog.Logger, watcher *rules.Watcher
 // connection. A reload still running is not waited for past the timeout:
 // it swaps the rules in one step or not at all, so exiting during one
 // leaves nothing half-applied.
-func shutdown(logger *slog.Logger, srv *server.Server, servers []*http.Server, watched <-chan struct{}, timeout time.Duration) int {
+//
+// The customer-service messages still waiting (sender, nil without the
+// API) are sent once the pushes are answered, until the timeout; what is
+// left then is counted and logged as dropped.
+func shutdown(logger *slog.Logger, srv *server.Server, servers []*http.Server, sender *outbox.Outbox, watched <-chan struct{}, timeout time.Duration) int {
 	logger.Info("shutting down: finishing requests in flight", "timeout", timeout.String())
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -444,6 +519,11 @@ func shutdown(logger *slog.Logger, srv *server.Server, servers []*http.Server, w
 			h.Close()
 		}
 		logger.Error("shutdown: requests still running after the timeout were cut", "timeout", timeout.String())
+	}
+	if sender != nil {
+		// After the pushes, which may still queue messages; Close logs
+		// what it drops.
+		sender.Close(ctx)
 	}
 	select {
 	case <-watched:
@@ -541,6 +621,32 @@ func selfCommand() string {
 		}
 	}
 	return exe
+}
+
+// checkBackendSecret returns an error naming, with their positions, the
+// rules of rs that call a backend when there is no secret to sign the
+// requests with: each call would fail.
+func checkBackendSecret(rs *engine.RuleSet, secret string) error {
+	if secret != "" {
+		return nil
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range rs.Rules() {
+		if r.Backend == nil {
+			continue
+		}
+		if n++; n <= 10 {
+			fmt.Fprintf(&b, "\n\t%s: rule %q (backend)", r.Source, r.ID)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if n > 10 {
+		fmt.Fprintf(&b, "\n\t... and %d more", n-10)
+	}
+	return fmt.Errorf("rules call a backend, whose requests are signed with --backend-secret (WXREPLY_BACKEND_SECRET): give it, the key your backend checks X-Wxreply-Signature with; the rules:%s", b.String())
 }
 
 // The watcher is what the server reloads with and reports on.

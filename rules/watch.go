@@ -46,6 +46,7 @@ type Watcher struct {
 	log          *slog.Logger
 	debounce     time.Duration
 	pollInterval time.Duration
+	check        func(*engine.RuleSet) error
 	now          func() time.Time
 
 	mu      sync.Mutex // one reload at a time
@@ -64,6 +65,11 @@ type WatcherOptions struct {
 	Logger       *slog.Logger
 	// FS reads the folder; nil means os.DirFS(dir). Tests inject faults here.
 	FS fs.FS
+	// Check, when set, judges a rule set that compiled against what the
+	// program can do (serve: rules that need WeChat's API without an
+	// AppSecret); an error refuses the reload like a bad file, and the
+	// rules answering keep answering.
+	Check func(*engine.RuleSet) error
 }
 
 // NewWatcher returns a Watcher of dir for eng, whose rule set was loaded as
@@ -76,6 +82,7 @@ func NewWatcher(dir string, eng *engine.Engine, loaded *Result, opts WatcherOpti
 		log:          opts.Logger,
 		debounce:     opts.Debounce,
 		pollInterval: opts.PollInterval,
+		check:        opts.Check,
 		now:          time.Now,
 		version:      loaded.Version,
 	}
@@ -144,6 +151,12 @@ func (w *Watcher) Reload(trigger string) (version string, changed bool, err erro
 	if err != nil {
 		w.failed(trigger, err, false)
 		return w.status.Version, false, err
+	}
+	if w.check != nil {
+		if err := w.check(res.RuleSet); err != nil {
+			w.failed(trigger, err, false)
+			return w.status.Version, false, err
+		}
 	}
 	before := w.engine.RuleSet()
 	shrunk, err := judgeShrink(w.dir, before, res.RuleSet)

@@ -1066,3 +1066,28 @@ func TestWatcherLogsErrorPlacesAsFields(t *testing.T) {
 		t.Errorf("logged places %+v, want %+v\n%s", got, want, log.String())
 	}
 }
+
+// TestWatcherCheckRefuses: a rule set that WatcherOptions.Check refuses is
+// not swapped in, and the error is the reload's.
+func TestWatcherCheckRefuses(t *testing.T) {
+	errRefused := errors.New("refused by the check")
+	check := func(rs *engine.RuleSet) error {
+		if rs.Rule("kw-3") != nil {
+			return errRefused
+		}
+		return nil
+	}
+	h := newWatched(t, map[string]string{"shop.yaml": ruleFile(1, 3)}, rules.WatcherOptions{Debounce: testDebounce, PollInterval: noPoll, Check: check})
+	set := h.eng.RuleSet()
+	writeAtomic(t, h.path("shop.yaml"), ruleFile(2, 4))
+	if _, changed, err := h.w.Reload("test"); changed || !errors.Is(err, errRefused) {
+		t.Fatalf("Reload: changed %v, error %v; want refused", changed, err)
+	}
+	if st := h.w.Status(); st.LastReloadSuccessful || h.eng.RuleSet() != set {
+		t.Errorf("status %+v: the refused set was swapped in", st)
+	}
+	writeAtomic(t, h.path("shop.yaml"), ruleFile(3, 3))
+	if _, changed, err := h.w.Reload("test"); !changed || err != nil {
+		t.Errorf("Reload of a set the check accepts: changed %v, error %v", changed, err)
+	}
+}

@@ -9,6 +9,10 @@
 // can grow is capped: the retry store, the replay cache and the pushes
 // matched at once.
 //
+// What follows a passive reply — the other replies of pick: all, a
+// backend's late answer — goes to a Sender (package outbox) and never holds
+// the passive reply up; followup.go says how.
+//
 // It holds no matching logic: deciding what to answer is package engine's
 // job. It does not read rule files either: what it needs of the rule
 // watcher is the Reloader it declares, which main provides.

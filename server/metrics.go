@@ -21,6 +21,9 @@ type metrics struct {
 	truncated  *prometheus.CounterVec
 	shed       prometheus.Counter
 	duration   prometheus.Histogram
+	// backend and backendDuration are the calls to rules' backends.
+	backend         *prometheus.CounterVec
+	backendDuration prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher Reloader, caches cacheCollector, build BuildInfo) *metrics {
@@ -79,6 +82,7 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher Reloader,
 		reg.MustRegister(reloadCollector{watcher})
 	}
 	reg.MustRegister(caches)
+	m.backend, m.backendDuration = backendMetrics(reg)
 	return m
 }
 

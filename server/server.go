@@ -124,6 +124,16 @@ type Options struct {
 	// come through a proxy (no Forwarded, X-Forwarded-For or other proxy
 	// header) may.
 	AdminToken string
+	// Sender sends what follows a passive reply (the other replies of
+	// pick: all, a backend's late answer) through the customer-service
+	// API; nil when the server has no access to the API, and then
+	// CheckAPI refuses rules that need it.
+	Sender Sender
+	// Backend calls rules' backends; nil when none is wired in.
+	Backend Backend
+	// MaxBackendCalls bounds the backend calls in flight; 0 means
+	// DefaultMaxBackendCalls.
+	MaxBackendCalls int
 	// TrustedProxies are the networks whose X-Forwarded-For is believed:
 	// a request from one is logged, and judged, as coming from the first
 	// address in the header not in these networks. From anywhere else the
@@ -142,6 +152,9 @@ type Server struct {
 	// inflight holds a token per push being matched: a semaphore of
 	// MaxInflight.
 	inflight chan struct{}
+	// backendCalls holds a token per backend call in flight: a semaphore
+	// of MaxBackendCalls.
+	backendCalls chan struct{}
 	// stopping ends when Stop is called.
 	stopping context.Context
 	stop     context.CancelFunc
@@ -184,6 +197,9 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 		opts.ShedWait = DefaultShedWait
 	}
 	opts.ShedWait = min(opts.ShedWait, opts.Deadline/4)
+	if opts.MaxBackendCalls <= 0 {
+		opts.MaxBackendCalls = DefaultMaxBackendCalls
+	}
 	if opts.BodyLimit == 0 {
 		opts.BodyLimit = DefaultBodyLimit
 	}
@@ -213,13 +229,14 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 	}
 	replay := newReplayCache(replayTTL, opts.ReplayEntries)
 	s := &Server{
-		opts:     opts,
-		engine:   eng,
-		store:    opts.Store,
-		log:      opts.Logger,
-		replay:   replay,
-		inflight: make(chan struct{}, opts.MaxInflight),
-		metrics:  newMetrics(opts.Registry, eng, opts.Watcher, cacheCollector{opts.Store, replay}, opts.Build),
+		opts:         opts,
+		engine:       eng,
+		store:        opts.Store,
+		log:          opts.Logger,
+		replay:       replay,
+		inflight:     make(chan struct{}, opts.MaxInflight),
+		backendCalls: make(chan struct{}, opts.MaxBackendCalls),
+		metrics:      newMetrics(opts.Registry, eng, opts.Watcher, cacheCollector{opts.Store, replay}, opts.Build),
 	}
 	s.stopping, s.stop = context.WithCancel(context.Background())
 	healthz := func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
@@ -597,6 +614,10 @@ func (s *Server) answer(ctx context.Context, ev *engine.Event, p *push) (reply [
 		if d, outcome = s.decide(ctx, rs, ev, opts, func() { <-s.inflight }); d.Change != nil {
 			s.saveUser(ctx, ev, d, opts.Now)
 		}
+		// Here, and not for a retry: the messages after the passive reply
+		// go to the sender's queue once per push; a backend may still
+		// change the passive reply (followup.go).
+		d = s.followUp(ctx, ev, d, p.start)
 	}
 	if claimed {
 		reply = s.encode(d, ev, p.seal)

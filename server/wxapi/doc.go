@@ -1,5 +1,7 @@
 // Package wxapi is a client for WeChat's server API (api.weixin.qq.com):
-// the access_token every call needs, and the custom menu.
+// the access_token every call needs, the custom menu, and customer-service
+// messages ([Client.CustomSend], [Client.Typing]), whose refusals 45015 and
+// 45047 match [ErrWindowClosed] and [ErrTooMany].
 //
 // A [Client] gets its access_token from /cgi-bin/stable_token (or the classic
 // /cgi-bin/token), keeps it in a [TokenStore] until shortly before it expires,
@@ -17,5 +19,5 @@
 // value that encodes to WeChat's menu JSON, and [Client.MenuGet] returns the
 // JSON as WeChat sent it; package wxmenu reads and writes menu files.
 //
-// Package wxapitest is a fake of the API on loopback, for tests.
+// Package wxapitest is a fake of the API, for tests and for wxreply fakeapi.
 package wxapi

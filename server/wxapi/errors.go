@@ -35,9 +35,18 @@ func (e *Error) Error() string {
 	return s
 }
 
-// Is makes errors.Is(err, ErrNoMenu) hold for WeChat's 46003.
+// Is makes errors.Is hold for ErrNoMenu (46003), ErrWindowClosed (45015)
+// and ErrTooMany (45047).
 func (e *Error) Is(target error) bool {
-	return target == ErrNoMenu && e.Code == codeMenuNotExist
+	switch target {
+	case ErrNoMenu:
+		return e.Code == codeMenuNotExist
+	case ErrWindowClosed:
+		return e.Code == CodeWindowClosed
+	case ErrTooMany:
+		return e.Code == CodeTooMany
+	}
+	return false
 }
 
 // The errcodes the client acts on.
@@ -109,6 +118,11 @@ var hints = map[int]string{
 	codeDailyQuota: "the account has used up today's quota for this API; it resets at midnight, Beijing time. " +
 		"wxreply never resets quotas itself: wait, or reset it in the admin panel (开发 → 接口权限) if it cannot wait (resets are limited too)",
 	45011: "too many calls this minute: wait a minute and try again",
+	CodeWindowClosed: "the user's last message is more than 48 hours old, or the user has unfollowed the account: " +
+		"customer-service messages reach a user only after they write, follow, click or scan",
+	CodeTooMany: "WeChat allows 5 customer-service messages after a user's message and 3 after an event (click, follow, scan); " +
+		"the rest wait for the user's next push: give the rule fewer replies (wxreply check warns past the limits)",
+	45002: "the message is too long: shorten the reply",
 	48001: "this account may not use this API: check 接口权限 in the admin panel (some APIs need a verified account)",
 	40007: "a media_id is not a permanent material of this account",
 	40016: "the menu must have 1 to 3 buttons",

@@ -1,7 +1,10 @@
-// Package wxapitest is a fake of WeChat's server API on loopback, for tests:
-// the two access_token endpoints and the custom menu, with a script of faults
-// and a count of calls per path. Like net/http/httptest, it is for tests
-// only; it never talks to WeChat.
+// Package wxapitest is a fake of WeChat's server API on loopback, for tests
+// and for development (wxreply fakeapi): the two access_token endpoints, the
+// custom menu, get_current_autoreply_info, and customer-service messages
+// and typing with WeChat's per-user limits, with a script of faults, a count
+// of calls per path and a record of the messages sent. Like
+// net/http/httptest, it never talks to WeChat; unlike it, it links no
+// testing package, so that the wxreply binary can serve it.
 package wxapitest
 
 import (
@@ -10,10 +13,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -58,7 +61,25 @@ type Server struct {
 	// auto-reply is switched off and empty.
 	AutoreplyInfo json.RawMessage
 
-	closing chan struct{}
+	// SendLimit is how many customer-service messages a user may get
+	// within SendWindow; the next get 45047. WeChat allows 5 within 48 h
+	// after a message and 3 within a minute after an event, counted from
+	// the user's push, which the fake does not see: so it counts from the
+	// user's first message of the window instead. DefaultSendLimit and
+	// DefaultSendWindow when zero. Set them before the first call.
+	SendLimit  int
+	SendWindow time.Duration
+	// Log, when not nil, gets one line per call, for a person to read:
+	// the time, the API, the user, the message's kind and the start of
+	// its text. Set it before the first call.
+	Log io.Writer
+	// Now is time.Now when nil.
+	Now func() time.Time
+
+	closing   chan struct{}
+	closeOnce sync.Once
+
+	custom customState // guarded by mu
 
 	mu      sync.Mutex
 	calls   map[string]int
@@ -71,22 +92,58 @@ type Server struct {
 	menuID  int64
 }
 
-// NewServer starts a fake for the account appID with secret. It stops when
-// the test ends.
-func NewServer(tb testing.TB, appID, secret string) *Server {
+// TB is the part of testing.TB that NewServer uses.
+type TB interface {
+	Helper()
+	Cleanup(func())
+}
+
+// NewServer starts a fake for the account appID with secret on a loopback
+// port. It stops when the test ends.
+func NewServer(tb TB, appID, secret string) *Server {
 	tb.Helper()
+	s := newServer(appID, secret)
+	s.Start()
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Settings are the Server's fields that Serve sets before it answers.
+type Settings struct {
+	SendLimit     int
+	SendWindow    time.Duration
+	AutoreplyInfo json.RawMessage
+	Log           io.Writer
+}
+
+// Serve starts a fake for the account appID with secret on ln, a listener
+// of the caller's (the address of wxreply fakeapi --listen); Close stops it.
+func Serve(ln net.Listener, appID, secret string, set Settings) *Server {
+	s := newServer(appID, secret)
+	s.SendLimit, s.SendWindow, s.AutoreplyInfo, s.Log = set.SendLimit, set.SendWindow, set.AutoreplyInfo, set.Log
+	// The unstarted server's own loopback listener gives way to ln.
+	s.Listener.Close()
+	s.Listener = ln
+	s.Start()
+	return s
+}
+
+func newServer(appID, secret string) *Server {
 	s := &Server{
 		AppID: appID, Secret: secret,
 		closing: make(chan struct{}),
 		calls:   map[string]int{}, faults: map[string][]Fault{}, bodies: map[string][]byte{},
 		menuID: 208396938,
 	}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	tb.Cleanup(func() {
-		close(s.closing)
-		s.Close()
-	})
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	return s
+}
+
+// Close ends the calls that hang (Fault.Hang) and stops the server. It may
+// be called more than once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.Server.Close()
 }
 
 // Fail makes the next calls to path answer with faults, one each, in order;
@@ -149,14 +206,19 @@ func (s *Server) Menu() json.RawMessage {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	s.mu.Lock()
-	s.calls[r.URL.Path]++
-	s.bodies[r.URL.Path] = body
+	// Only the fake's own paths are counted: anyone reaching a fakeapi
+	// could otherwise fill the maps with paths of their making.
+	if knownPaths[r.URL.Path] {
+		s.calls[r.URL.Path]++
+		s.bodies[r.URL.Path] = body
+	}
 	var fault *Fault
 	if q := s.faults[r.URL.Path]; len(q) > 0 {
 		fault, s.faults[r.URL.Path] = &q[0], q[1:]
 	}
 	s.mu.Unlock()
 	if fault != nil && s.fault(w, r, *fault) {
+		s.logCall(r.URL.Path, body, "fault (Server.Fail)")
 		return
 	}
 	var answer any
@@ -173,12 +235,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		answer = s.withToken(r, s.menuDelete)
 	case AutoreplyInfoPath:
 		answer = s.withToken(r, func() any { return s.autoreplyInfo(r.Method) })
+	case CustomSendPath:
+		answer = s.withToken(r, func() any { return s.customSend(r.Method, body) })
+	case CustomTypingPath:
+		answer = s.withToken(r, func() any { return s.customTyping(r.Method, body) })
+	case SentPath:
+		s.sentMessages(w, r)
+		return
 	default:
 		http.NotFound(w, r)
 		return
 	}
+	s.logCall(r.URL.Path, body, answer)
 	writeJSON(w, answer)
 }
+
+var knownPaths = map[string]bool{TokenPath: true, StableTokenPath: true, MenuCreatePath: true, MenuGetPath: true,
+	MenuDeletePath: true, AutoreplyInfoPath: true, CustomSendPath: true, CustomTypingPath: true}
 
 // fault answers with f; it returns false when f was only a delay and the
 // normal answer should follow.
