@@ -27,8 +27,6 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	force := fs.Bool("force", false, "overwrite "+wxpanel.DefaultRulesFile+" and "+wxpanel.DefaultTestsFile+" when DIR has them")
 	schema := fs.String("schema", wxpanel.DefaultSchema, "where editors find rules.json and tests.json for the files' first line: a URL, or a path relative to DIR")
 	api := addAPIFlags(fs)
-	// The issue and serve call it --appsecret; menu's --secret works too.
-	fs.StringVar(api.secret, "appsecret", "", "the AppSecret, as --secret (env WXREPLY_APPSECRET, which ps does not show: prefer it)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: wxreply import --out DIR [--from FILE | --appid ID] [--force] [flags]
 

@@ -84,7 +84,10 @@ func addAPIFlags(fs *flag.FlagSet) *apiFlags {
 	set.add("api-timeout", wxapi.DefaultTimeout.String(), "how long to wait for each answer from WeChat")
 	set.add("redis", "", "redis://[:password@]host:port/db: take the access_token from the Redis the servers share, so that this command does not revoke theirs (prefer the env: ps shows flags)")
 	set.add("redis-prefix", store.DefaultRedisPrefix, "start of every Redis key, as given to serve")
-	secret := fs.String("secret", "", "the AppSecret (env WXREPLY_APPSECRET, which ps does not show: prefer it)")
+	secret := fs.String("appsecret", "", "the AppSecret (env WXREPLY_APPSECRET, which ps does not show: prefer it)")
+	// Menu took --secret before serve and import took --appsecret: both
+	// spellings work everywhere.
+	fs.StringVar(secret, "secret", "", "the same as --appsecret")
 	return &apiFlags{set: set, secret: secret}
 }
 
@@ -111,7 +114,7 @@ func (a *apiFlags) client(stderr io.Writer) (*wxapi.Client, error) {
 	case appID == "":
 		return nil, errors.New("no AppID: give --appid or set WXREPLY_APPID (admin panel: 设置与开发 → 基本配置)")
 	case secret == "":
-		return nil, errors.New("no AppSecret: set WXREPLY_APPSECRET or give --secret (admin panel: 设置与开发 → 基本配置)")
+		return nil, errors.New("no AppSecret: set WXREPLY_APPSECRET or give --appsecret (admin panel: 设置与开发 → 基本配置)")
 	}
 	base := a.set.get("api-base")
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -187,7 +187,7 @@ func TestMenuCommandLine(t *testing.T) {
 		{"push without a file", nil, []string{"push", "--appid", menuAppID}, exitUsage, "Usage: wxreply menu push [flags] FILE"},
 		{"get with a file", nil, []string{"get", "examples/menu.yaml"}, exitUsage, "Usage: wxreply menu get"},
 		{"no AppID", nil, []string{"get"}, exitUsage, "wxreply menu get: no AppID: give --appid or set WXREPLY_APPID"},
-		{"no secret", nil, []string{"get", "--appid", menuAppID}, exitUsage, "wxreply menu get: no AppSecret: set WXREPLY_APPSECRET or give --secret"},
+		{"no secret", nil, []string{"get", "--appid", menuAppID}, exitUsage, "wxreply menu get: no AppSecret: set WXREPLY_APPSECRET or give --appsecret"},
 		{"bad token endpoint", nil, []string{"get", "--appid", menuAppID, "--secret", menuSecret, "--token-endpoint", "stable"}, exitUsage,
 			`--token-endpoint: token endpoint "stable": want stable_token or token`},
 		{"bad api base", nil, []string{"get", "--appid", menuAppID, "--secret", menuSecret, "--api-base", "api.weixin.qq.com"}, exitUsage,
