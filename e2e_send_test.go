@@ -4,12 +4,17 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wxreply/wxreply/server/backend"
 )
 
 // The account of the e2e fakeapi: a secret of the test's own, so that any
@@ -205,4 +210,67 @@ func TestE2EFolderNeedsAPI(t *testing.T) {
 	if got := s.metric(t, "wxreply_rules_last_reload_successful"); got != 0 {
 		t.Errorf("wxreply_rules_last_reload_successful = %v after a refused reload", got)
 	}
+}
+
+// TestE2EBackendInTimeAndLate: through real processes, with the issue's
+// timings and the default passive_wait (3 s): a backend that answers in
+// 1 s gives the passive reply; one that answers in 8 s leaves the push the
+// rule's reply at once, and its answer follows through the API. The
+// backend verifies every request's signature.
+func TestE2EBackendInTimeAndLate(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	secret := "e2e-backend-secret-0123456789"
+	var verified atomic.Int32
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := backend.Verify([]byte(secret), r, backend.DefaultMaxAge, time.Now())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		verified.Add(1)
+		var push struct{ Content string }
+		json.Unmarshal(body, &push)
+		delay := time.Second
+		if push.Content == "order 8" {
+			delay = 8 * time.Second
+		}
+		time.Sleep(delay)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"text": "%s ships today."}`, push.Content)
+	}))
+	t.Cleanup(be.Close)
+
+	dir := t.TempDir()
+	saveRules(t, dir, `rules:
+  - id: order
+    keywords: [order]
+    match: prefix
+    backend: {url: "`+be.URL+`/order"}
+    reply: {text: "Looking it up…"}
+`)
+	_, api := startFakeAPI(t)
+	s := startSendingServe(t, dir, api, "--backend-secret", secret)
+
+	start := time.Now()
+	r := s.send(t, "--text", "order 1", "--from", "oE2EBackendFast", "--api", api, "--api-wait", "1s")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "text:\n  order 1 ships today.\n") || time.Since(start) > 4500*time.Millisecond {
+		t.Errorf("a backend answering in 1 s: want its answer as the passive reply\n%s", r)
+	}
+
+	start = time.Now()
+	r = s.send(t, "--text", "order 8", "--from", "oE2EBackendSlow", "--api", api, "--api-wait", "9s")
+	took := time.Since(start)
+	want := "text:\n  Looking it up…\nthen through the customer-service API, 1:\n1. text:\n   order 8 ships today.\n"
+	if r.code != 0 || r.stdout != want {
+		t.Errorf("a backend answering in 8 s: want\n%s\ngot\n%s", want, r)
+	}
+	if took < 7*time.Second {
+		t.Errorf("send returned after %s: the late answer cannot have come yet", took)
+	}
+	if n := verified.Load(); n != 2 {
+		t.Errorf("the backend verified %d requests, want 2", n)
+	}
+	s.waitMetric(t, `wxreply_backend_requests_total{outcome="passive",rule="order"}`, 1)
+	s.waitMetric(t, `wxreply_backend_requests_total{outcome="late",rule="order"}`, 1)
 }
