@@ -47,15 +47,15 @@ type tryView struct {
 	Err    string
 	Link   string
 	// The explanation, as `wxreply explain` gives it.
-	What        string
-	At          string
-	Rule        string
-	RuleSource  string
-	Pick        string
-	Reply       *phoneReply
-	Then        []string
-	NotMatched  []stepView
-	OtherKind   int
+	What       string
+	At         string
+	Rule       string
+	RuleSource string
+	Pick       string
+	Reply      *phoneReply
+	Then       []string
+	NotMatched []stepView
+	OtherKind  int
 }
 
 type stepView struct{ ID, Source, Reason string }
