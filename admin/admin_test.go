@@ -82,15 +82,22 @@ type fixture struct {
 	dir string
 	srv *server.Server
 	eng *engine.Engine
+	now func() time.Time
 }
 
 // newFixture serves shopRules from a folder of its own, with adminToken as
-// the admin token when token is true.
+// the admin token when token is true, at now.
 func newFixture(t *testing.T, token bool) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "shop.yaml"), shopRules)
 	write(t, filepath.Join(dir, "shop_test.yaml"), shopTests)
+	return serve(t, dir, token, func() time.Time { return now })
+}
+
+// serve serves the rules of dir with a server whose clock is clock.
+func serve(t *testing.T, dir string, token bool, clock func() time.Time) *fixture {
+	t.Helper()
 	res, err := rules.Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +105,7 @@ func newFixture(t *testing.T, token bool) *fixture {
 	eng := engine.New(res.RuleSet, nil)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	watcher := rules.NewWatcher(dir, eng, res, rules.WatcherOptions{Logger: logger})
-	opts := server.Options{Token: callbackToken, Account: "gh_test_account", Now: func() time.Time { return now }, Logger: logger, Watcher: watcher}
+	opts := server.Options{Token: callbackToken, Account: "gh_test_account", Now: clock, Logger: logger, Watcher: watcher}
 	if token {
 		opts.AdminToken = adminToken
 	}
@@ -108,7 +115,7 @@ func newFixture(t *testing.T, token bool) *fixture {
 	}
 	srv.MountAdminPage(admin.New(admin.Options{Engine: eng, Reloader: watcher, Stats: srv.PushStats, Dir: filepath.ToSlash(dir),
 		Account: opts.Account, Mode: string(srv.Mode()), Token: opts.AdminToken, Now: opts.Now, Logger: logger}))
-	return &fixture{t: t, dir: dir, srv: srv, eng: eng}
+	return &fixture{t: t, dir: dir, srv: srv, eng: eng, now: clock}
 }
 
 func write(t *testing.T, path, content string) {
@@ -184,11 +191,12 @@ var pushNonce atomic.Int64
 // push sends an authentic text message from a user to the callback.
 func (f *fixture) push(content string) {
 	f.t.Helper()
-	ts := strconv.FormatInt(now.Unix(), 10)
+	at := f.now()
+	ts := strconv.FormatInt(at.Unix(), 10)
 	nonce := strconv.FormatInt(pushNonce.Add(1), 10)
 	q := url.Values{"timestamp": {ts}, "nonce": {nonce}, "signature": {wxcrypto.Sign(callbackToken, ts, nonce)}}
 	body := fmt.Sprintf(`<xml><ToUserName><![CDATA[gh_test_account]]></ToUserName><FromUserName><![CDATA[oUser1]]></FromUserName>
-<CreateTime>%d</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content><MsgId>%s</MsgId></xml>`, now.Unix(), content, nonce)
+<CreateTime>%d</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content><MsgId>%s</MsgId></xml>`, at.Unix(), content, nonce)
 	rec := httptest.NewRecorder()
 	f.srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/wechat?"+q.Encode(), strings.NewReader(body)))
 	if rec.Code != http.StatusOK {
@@ -298,7 +306,11 @@ func TestTry(t *testing.T) {
 // TestTryLink: a result links to itself, so that it can be sent on.
 func TestTryLink(t *testing.T) {
 	f := newFixture(t, false)
-	body := f.get("/try?event=CLICK&key=NOTHING&time=&openid=")
+	rec := f.do(local(http.MethodGet, "/try?text=&event=CLICK&key=NOTHING&time=&openid=", nil))
+	if loc := rec.Header().Get("Location"); rec.Code != http.StatusSeeOther || loc != "/try?event=CLICK&key=NOTHING" {
+		t.Fatalf("the form's query: %d, Location %q; want a redirect to /try?event=CLICK&key=NOTHING", rec.Code, loc)
+	}
+	body := f.get("/try?event=CLICK&key=NOTHING")
 	mustContain(t, "a try", body, `<a href="/try?event=CLICK&amp;key=NOTHING" id="try-link">`)
 }
 

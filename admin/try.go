@@ -27,6 +27,18 @@ func formOf(q url.Values) tryForm {
 	return tryForm{Text: q.Get("text"), Event: get("event"), Key: get("key"), Scene: get("scene"), Time: get("time"), OpenID: get("openid")}
 }
 
+// hasEmpty reports whether a parameter of q is empty.
+func hasEmpty(q url.Values) bool {
+	for _, values := range q {
+		for _, v := range values {
+			if strings.TrimSpace(v) == "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (f tryForm) given() bool { return f.Text != "" || f.Event != "" }
 
 // query is the form as a query, without the empty fields.
@@ -75,7 +87,14 @@ type phoneReply struct {
 type article struct{ Title, Description, URL, PicURL string }
 
 func (p *Page) try(w http.ResponseWriter, r *http.Request) {
-	f := formOf(r.URL.Query())
+	q := r.URL.Query()
+	f := formOf(q)
+	if f.given() && q.Get("lang") == "" && hasEmpty(q) {
+		// The form sends its empty fields too: the result's URL, which
+		// staff pass on, names only what was given.
+		http.Redirect(w, r, "/try?"+f.query(), http.StatusSeeOther)
+		return
+	}
 	v := tryView{Form: f, Events: engine.Events}
 	if f.given() {
 		v.Ran = true
