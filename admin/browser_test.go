@@ -128,16 +128,16 @@ func TestInABrowser(t *testing.T) {
 
 	// The form answers with the rule, the reply, and a link to the result.
 	do("trying a text", chromedp.Navigate(ts.URL+"/try"), chromedp.WaitVisible(chromedp.CSS("#try-text")),
-		chromedp.SendKeys(chromedp.CSS("#try-text"), "hello"), chromedp.Click(chromedp.CSS("#try-send")),
+		chromedp.SendKeys(chromedp.CSS("#try-text"), "wifi"), chromedp.Click(chromedp.CSS("#try-send")),
 		chromedp.WaitVisible(chromedp.CSS("#answer-rule")))
-	if got := read("#answer-rule"); got != "greeting" {
-		t.Errorf("hello is answered by %q, want greeting", got)
+	if got := read("#answer-rule"); got != "wifi" {
+		t.Errorf("wifi is answered by %q, want wifi", got)
 	}
-	if got := read("#reply-text"); !strings.Contains(got, "Demo") { // one of three greetings, at random
-		t.Errorf("the phone shows %q, want the greeting", got)
+	if got := read("#reply-text"); !strings.Contains(got, "Wi-Fi: BlueBottle-Guest — the password is at the bottom of your receipt.") {
+		t.Errorf("the phone shows %q, want the Wi-Fi's name", got)
 	}
-	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(loc, "/try?text=hello") {
-		t.Errorf("the result is at %s, want /try?text=hello", loc)
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(loc, "/try?text=wifi") {
+		t.Errorf("the result is at %s, want /try?text=wifi", loc)
 	}
 	shoot("try")
 
