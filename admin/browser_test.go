@@ -57,6 +57,10 @@ func TestInABrowser(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no example rules in ../examples/rules")
 	}
+	pkg, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
 	root := t.TempDir()
 	t.Chdir(root)
 	dir := "examples/rules"
@@ -93,7 +97,7 @@ func TestInABrowser(t *testing.T) {
 			}
 			path := filepath.Join(d, "admin-"+name+".png")
 			if !filepath.IsAbs(path) {
-				path = filepath.Join(root, "..", path) // -screenshots is relative to the package, not to root
+				path = filepath.Join(pkg, path) // as given on the command line, not in root
 			}
 			if err := os.WriteFile(path, png, 0o644); err != nil {
 				t.Fatal(err)
