@@ -241,7 +241,9 @@ func TestOverview(t *testing.T) {
 	f.push("something else again") // the fallback is cooling down for this user
 	page = text(f.get("/"))
 	mustContain(t, "the overview after three pushes", page, "3 Pushes in the last minute", "3 Pushes since start",
-		"replied replied 2", `no_rule no rule matched (answered "success") 1`)
+		"replied a rule answered 2", `no_rule no rule matched (answered "success") 1`)
+	// The chart's last bar, the minute now, is the busiest: full height.
+	mustContain(t, "the chart", f.get("/"), `<rect x="590" y="0" width="8" height="80"><title>-0 min: 3</title></rect></svg>`)
 }
 
 func TestRules(t *testing.T) {

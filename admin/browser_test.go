@@ -128,7 +128,25 @@ func TestInABrowser(t *testing.T) {
 	if got := read("#total"); got != "8" {
 		t.Errorf("the overview shows %s pushes since start, want 8", got)
 	}
+	// The style sheet and the chart came through the page's
+	// Content-Security-Policy: the minute now, the busiest, is drawn full.
+	if h, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector("#chart rect:last-of-type").getBoundingClientRect().height`)); err != nil || h < 70 {
+		t.Errorf("the chart's last bar is %v px high (%v), want the chart's 80", h, err)
+	}
+	if bg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector("header.top")).backgroundColor`)); bg != "rgb(32, 38, 45)" {
+		t.Errorf("the header's background is %q: the style sheet did not apply", bg)
+	}
 	shoot("overview")
+
+	// The filter works as one types, with the page's script.
+	do("filtering the rules", chromedp.Navigate(ts.URL+"/rules"), chromedp.WaitVisible(chromedp.CSS("#filter")),
+		chromedp.SendKeys(chromedp.CSS("#filter"), "wi-fi"))
+	if got := read("#shown"); !strings.HasPrefix(got, "1 of ") {
+		t.Errorf("after typing wi-fi the filter says %q, want 1 of ...", got)
+	}
+	if visible, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll("li.rule")].filter(li => !li.hidden).length`)); visible != 1 {
+		t.Errorf("%d rules shown after typing wi-fi, want 1", visible)
+	}
 
 	// The form answers with the rule, the reply, and a link to the result.
 	do("trying a text", chromedp.Navigate(ts.URL+"/try"), chromedp.WaitVisible(chromedp.CSS("#try-text")),

@@ -132,7 +132,7 @@ var words = map[string][2]string{
 	"outcomes.none":    {"No push yet.", "还没有推送。"},
 	"outcome":          {"Outcome", "结果"},
 	"count":            {"Count", "次数"},
-	"outcome.replied":  {"replied", "已回复"},
+	"outcome.replied":  {"a rule answered", "规则已回复"},
 	"outcome.no_rule":  {"no rule matched (answered \"success\")", "无规则匹配（回复 success）"},
 	"outcome.retry":    {"WeChat's retry, answered as the first", "微信重试，与首次回复相同"},
 	"outcome.deadline": {"rules too slow (answered \"success\")", "规则超时（回复 success）"},

@@ -102,15 +102,24 @@ type overviewView struct {
 	Disabled              int
 	LastMinute, Total     uint64
 	Bars                  []bar
+	ChartWidth            int
 	Outcomes              []outcomeCount
 	Flash, FlashKind      string
 }
 
+// bar is one minute of the chart, drawn in SVG: attributes, not inline
+// styles, which the page's Content-Security-Policy refuses.
 type bar struct {
-	Height int // percent of the busiest minute
-	N      uint64
-	Label  string
+	X, Y, Height int
+	Label        string
 }
+
+// The chart's size in SVG units: a bar and a gap per minute.
+const (
+	chartBar    = 8
+	chartGap    = 2
+	chartHeight = 80
+)
 
 type outcomeCount struct {
 	Outcome string
@@ -132,8 +141,10 @@ func (p *Page) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	for i, n := range st.PerMinute {
 		ago := len(st.PerMinute) - 1 - i
-		v.Bars = append(v.Bars, bar{Height: int(n * 100 / most), N: n, Label: fmt.Sprintf("-%d min: %d", ago, n)})
+		h := max(1, int(n*chartHeight/most)) // a line for an empty minute
+		v.Bars = append(v.Bars, bar{X: i * (chartBar + chartGap), Y: chartHeight - h, Height: h, Label: fmt.Sprintf("-%d min: %d", ago, n)})
 	}
+	v.ChartWidth = len(st.PerMinute)*(chartBar+chartGap) - chartGap
 	if len(st.PerMinute) > 0 {
 		v.LastMinute = st.PerMinute[len(st.PerMinute)-1]
 	}
