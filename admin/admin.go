@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -115,7 +116,7 @@ func New(opts Options) *Page {
 
 func cacheFor(d time.Duration, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age="+stringInt(int(d.Seconds())))
+		w.Header().Set("Cache-Control", "max-age="+strconv.Itoa(int(d.Seconds())))
 		h.ServeHTTP(w, r)
 	})
 }
@@ -274,7 +275,7 @@ type loginView struct {
 
 // view is what every page's template gets.
 type view struct {
-	L      L
+	L      words
 	Page   string // the template's name, for the navigation
 	CSRF   string
 	Switch string // this page in the other language
@@ -289,8 +290,10 @@ func (p *Page) render(w http.ResponseWriter, r *http.Request, status int, name s
 	if picked {
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600, SameSite: http.SameSiteLaxMode, Secure: secure(r)})
 	}
-	v := view{L: L{lang}, Page: name, CSRF: csrfToken(w, r), Switch: switchURL(r, lang), Body: body}
-	if name != "login" && name != "message" || p.allowed(r) {
+	v := view{L: words{lang}, Page: name, CSRF: csrfToken(w, r), Switch: switchURL(r, lang), Body: body}
+	// The rules' state is for those who may see the page: not on the
+	// login form, nor on a refusal.
+	if (name != "login" && name != "message") || p.allowed(r) {
 		v.Reload = p.reloadStatus()
 		_, err := r.Cookie(sessionCookie)
 		v.Logout = p.opts.Token != "" && err == nil

@@ -79,14 +79,18 @@ func disabledIn(file string, src []byte) []ruleView {
 		if n := mapValue(rn, "priority"); n != nil {
 			v.Priority, _ = strconv.Atoi(n.Value)
 		}
-		for _, key := range []string{"msgtype", "event", "event_key", "keywords", "regex", "when"} {
+		for _, key := range []string{"msgtype", "event", "event_key", "keywords", "when"} {
 			if n := mapValue(rn, key); n != nil {
 				v.Matches = append(v.Matches, key+": "+scalarOrList(n))
 			}
 		}
-		if n := mapValue(rn, "reply"); n != nil && n.Kind == yaml.MappingNode && len(n.Content) >= 2 {
-			v.Kind = n.Content[0].Value
-			v.Preview = cut(firstScalar(n.Content[1]), 160)
+		reply := mapValue(rn, "reply")
+		if replies := mapValue(rn, "replies"); reply == nil && replies != nil && replies.Kind == yaml.SequenceNode && len(replies.Content) > 0 {
+			reply, v.Alternatives = replies.Content[0], len(replies.Content)
+		}
+		if reply != nil && reply.Kind == yaml.MappingNode && len(reply.Content) >= 2 {
+			v.Kind = reply.Content[0].Value
+			v.Preview = cut(firstScalar(reply.Content[1]), 160)
 		}
 		out = append(out, v)
 	}

@@ -67,14 +67,14 @@ func switchURL(r *http.Request, lang string) string {
 	return u.String()
 }
 
-// L is the page's words in one language; templates call {{.L.T "key"}}.
-type L struct{ lang string }
+// words is the page's words in one language; templates call {{.L.T "key"}}.
+type words struct{ lang string }
 
 // T returns the words of key in the page's language, formatted with args
 // as fmt.Sprintf does. A key without words is shown as it is, so that a
 // missing translation shows rather than breaking the page.
-func (l L) T(key string, args ...any) string {
-	w, ok := words[key]
+func (l words) T(key string, args ...any) string {
+	w, ok := dictionary[key]
 	s := key
 	if ok {
 		s = w[0]
@@ -89,15 +89,15 @@ func (l L) T(key string, args ...any) string {
 }
 
 // Lang is the page's language, for <html lang>.
-func (l L) Lang() string {
+func (l words) Lang() string {
 	if l.lang == chinese {
 		return "zh-CN"
 	}
 	return "en"
 }
 
-// words holds, by key, the English and the Chinese.
-var words = map[string][2]string{
+// dictionary holds, by key, the English and the Chinese.
+var dictionary = map[string][2]string{
 	"title":            {"wxreply admin", "wxreply 管理"},
 	"nav.overview":     {"Overview", "概览"},
 	"nav.rules":        {"Rules", "规则"},

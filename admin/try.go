@@ -98,7 +98,7 @@ func (p *Page) try(w http.ResponseWriter, r *http.Request) {
 	v := tryView{Form: f, Events: engine.Events}
 	if f.given() {
 		v.Ran = true
-		if err := p.explain(f, &v, L{lang(r)}); err != nil {
+		if err := p.explain(f, &v, words{lang(r)}); err != nil {
 			v.Err = err.Error()
 		}
 		v.Link = "/try?" + f.query()
@@ -152,7 +152,7 @@ func (p *Page) push(f tryForm) (*engine.Event, time.Time, error) {
 }
 
 // explain fills v with what the rules answer, as `wxreply explain` says it.
-func (p *Page) explain(f tryForm, v *tryView, l L) error {
+func (p *Page) explain(f tryForm, v *tryView, l words) error {
 	ev, now, err := p.push(f)
 	if err != nil {
 		return err

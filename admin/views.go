@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,8 +18,6 @@ import (
 var funcs = template.FuncMap{
 	"add": func(a, b int) int { return a + b },
 }
-
-func stringInt(n int) string { return strconv.Itoa(n) }
 
 // reloadView is the state of the rules, shown on every page: the banner
 // when the files on disk do not load.
@@ -127,7 +124,7 @@ type outcomeCount struct {
 }
 
 func (p *Page) overview(w http.ResponseWriter, r *http.Request) {
-	l := L{lang(r)}
+	l := words{lang(r)}
 	st := p.opts.Stats()
 	v := overviewView{Account: p.opts.Account, Mode: p.opts.Mode, Folder: p.opts.Dir}
 	if !st.Started.IsZero() {
@@ -215,7 +212,7 @@ type rulesView struct {
 }
 
 func (p *Page) rulesPage(w http.ResponseWriter, r *http.Request) {
-	l := L{lang(r)}
+	l := words{lang(r)}
 	rs := p.opts.Engine.RuleSet()
 	stats := p.opts.Stats()
 	loc := p.opts.Engine.Location()
@@ -266,7 +263,7 @@ func since(d time.Duration) string {
 }
 
 // describe is the rules page's row of an enabled rule.
-func describe(r *engine.Rule, l L) ruleView {
+func describe(r *engine.Rule, l words) ruleView {
 	v := ruleView{ID: r.ID, Description: r.Description, Source: r.Source.String(), Priority: r.Priority, Enabled: true, pos: r.Source}
 	if r.MsgType != "" {
 		v.Matches = append(v.Matches, "msgtype: "+r.MsgType)
