@@ -190,7 +190,11 @@ func (p *Page) guard(next http.Handler) http.Handler {
 				w.Header().Set("WWW-Authenticate", `Basic realm="wxreply admin"`)
 				http.Error(w, "the admin token is wrong: give --admin-token's value as the password\n", http.StatusUnauthorized)
 			default:
-				p.render(w, r, http.StatusUnauthorized, "login", loginView{Next: r.URL.RequestURI()})
+				next := "/"
+				if r.Method == http.MethodGet {
+					next = r.URL.RequestURI() // back where they were going, once logged in
+				}
+				p.render(w, r, http.StatusUnauthorized, "login", loginView{Next: next})
 			}
 			return
 		}
