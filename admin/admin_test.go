@@ -549,3 +549,23 @@ func TestNotFound(t *testing.T) {
 	}
 	mustContain(t, "a page that is not there", text(rec.Body.String()), "No such page.")
 }
+
+// TestTryDrawsTheReply: each kind of reply is drawn as the phone shows it,
+// media as a placeholder with its media id.
+func TestTryDrawsTheReply(t *testing.T) {
+	f := serve(t, "../examples/rules", false, time.Now)
+	for _, tc := range []struct {
+		query string
+		wants []string
+	}{
+		{"text=wifi", []string{`<div class="bubble them" id="reply-text">Wi-Fi：BlueBottle-Guest，密码印在你的小票底部 🧾`}},
+		{"event=subscribe", []string{`<div class="news" id="reply-news">`, `<div class="title">欢迎来到蓝瓶咖啡 Demo 店 · Welcome to Blue Bottle Demo</div>`}},
+		{"text=menu", []string{`<span class="media-kind">Image</span><code>media_id PtYgjmUhBel31iEl2hpChYgCfrL1spNxnyVmihA_2O7</code>`}},
+		{"event=CLICK&key=MENU_LATTE_ART", []string{`<span class="media-kind">Video</span>`, `media_id _hBKqFYY_kv5ZJr3J1TWDtkwtDDb-xHKas1VOqg6YYZ`}},
+		{"event=CLICK&key=MENU_PLAYLIST", []string{`<span class="media-kind">Music</span>`, `thumbnail Yn9ZhyiA4uoRgnatmUdjAWtGSU8po-799NksnRH9ucA`}},
+		{"text=%E4%BA%BA%E5%B7%A5&time=2024-06-12+12:00", []string{`id="reply-transfer">Handed to customer service`}},
+	} {
+		body := f.get("/try?" + tc.query)
+		mustContain(t, "/try?"+tc.query, body, tc.wants...)
+	}
+}
