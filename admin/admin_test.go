@@ -558,14 +558,48 @@ func TestTryDrawsTheReply(t *testing.T) {
 		query string
 		wants []string
 	}{
-		{"text=wifi", []string{`<div class="bubble them" id="reply-text">Wi-Fi：BlueBottle-Guest，密码印在你的小票底部 🧾`}},
-		{"event=subscribe", []string{`<div class="news" id="reply-news">`, `<div class="title">欢迎来到蓝瓶咖啡 Demo 店 · Welcome to Blue Bottle Demo</div>`}},
+		{"text=wifi", []string{`<div class="bubble them reply-text">Wi-Fi：BlueBottle-Guest，密码印在你的小票底部 🧾`}},
+		{"event=subscribe", []string{`<div class="news reply-news">`, `<div class="title">欢迎来到蓝瓶咖啡 Demo 店 · Welcome to Blue Bottle Demo</div>`}},
 		{"text=menu", []string{`<span class="media-kind">Image</span><code>media_id PtYgjmUhBel31iEl2hpChYgCfrL1spNxnyVmihA_2O7</code>`}},
 		{"event=CLICK&key=MENU_LATTE_ART", []string{`<span class="media-kind">Video</span>`, `media_id _hBKqFYY_kv5ZJr3J1TWDtkwtDDb-xHKas1VOqg6YYZ`}},
 		{"event=CLICK&key=MENU_PLAYLIST", []string{`<span class="media-kind">Music</span>`, `thumbnail Yn9ZhyiA4uoRgnatmUdjAWtGSU8po-799NksnRH9ucA`}},
-		{"text=%E4%BA%BA%E5%B7%A5&time=2024-06-12+12:00", []string{`id="reply-transfer">Handed to customer service`}},
+		{"text=%E4%BA%BA%E5%B7%A5&time=2024-06-12+12:00", []string{`reply-transfer">Handed to customer service`}},
 	} {
 		body := f.get("/try?" + tc.query)
 		mustContain(t, "/try?"+tc.query, body, tc.wants...)
+	}
+}
+
+// TestTryPickAllAndBackend: a rule with pick: all shows every reply in
+// order; a rule with a backend says the page does not call it, shows its
+// stand-in and on_error replies, and never the backend's path or query.
+func TestTryPickAllAndBackend(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "more.yaml"), `rules:
+  - id: opening
+    keywords: [hours]
+    pick: all
+    replies:
+      - text: "We open at 8."
+      - text: "And close at 20."
+  - id: order-status
+    keywords: [order]
+    backend:
+      url: https://orders.example.com/wechat?key=s3cret-key
+    reply: { text: "Looking up your order…" }
+    on_error: { text: "Orders are down, sorry." }
+`)
+	f := serve(t, dir, false, func() time.Time { return now })
+	page := text(f.get("/try?text=hours"))
+	mustContain(t, "a try of pick: all", page, "Answered by: opening", "all 2 replies, in order (pick: all)", "We open at 8. And close at 20.")
+
+	body := f.get("/try?text=order")
+	mustContain(t, "a try of a backend's rule", text(body), "Answered by: order-status",
+		"Answered by the account's service at https://orders.example.com: the page does not call it.",
+		"if the service is late Looking up your order…", "if the service fails (on_error) Orders are down, sorry.")
+	rules := f.get("/rules")
+	mustContain(t, "the rules page", text(rules), "all 2, in order", "backend: https://orders.example.com", "on_error: text: Orders are down, sorry.")
+	for what, page := range map[string]string{"the try": body, "the rules page": rules} {
+		mustNotContain(t, what, page, "s3cret-key", "/wechat?")
 	}
 }

@@ -155,7 +155,7 @@ func TestInABrowser(t *testing.T) {
 	if got := read("#answer-rule"); got != "wifi" {
 		t.Errorf("wifi is answered by %q, want wifi", got)
 	}
-	if got := read("#reply-text"); !strings.Contains(got, "Wi-Fi: BlueBottle-Guest — the password is at the bottom of your receipt.") {
+	if got := read(".reply-text"); !strings.Contains(got, "Wi-Fi: BlueBottle-Guest — the password is at the bottom of your receipt.") {
 		t.Errorf("the phone shows %q, want the Wi-Fi's name", got)
 	}
 	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(loc, "/try?text=wifi") {

@@ -65,15 +65,28 @@ type tryView struct {
 	RuleSource string
 	Pick       string
 	Reply      *phoneReply
+	More       []*phoneReply // pick: all, after Reply
+	Backend    string        // the scheme and host of the rule's backend
+	OnError    *phoneReply   // what answers when the backend fails
 	Then       []string
 	NotMatched []stepView
 	OtherKind  int
+}
+
+// Replies are what the phone shows, in order: the reply, then those of
+// pick: all.
+func (v tryView) Replies() []*phoneReply {
+	if v.Reply == nil {
+		return v.More
+	}
+	return append([]*phoneReply{v.Reply}, v.More...)
 }
 
 type stepView struct{ ID, Source, Reason string }
 
 // phoneReply is the reply drawn as WeChat shows it.
 type phoneReply struct {
+	L        words
 	Kind     string
 	Text     string
 	Articles []article
@@ -173,10 +186,24 @@ func (p *Page) explain(f tryForm, v *tryView, l words) error {
 	d := p.opts.Engine.RuleSet().Match(ev, opts)
 	if d.Rule != nil {
 		v.Rule, v.RuleSource = d.Rule.ID, d.Rule.Source.String()
-		if n := len(d.Rule.Replies); n > 1 {
+		switch n := len(d.Rule.Replies); {
+		case d.Rule.Pick == engine.PickAll && n > 1:
+			v.Pick = l.T("try.pickall", n)
+		case n > 1:
 			v.Pick = l.T("try.pick", d.Alternative+1, n)
 		}
-		v.Reply = phone(d.Reply)
+		if d.Reply != nil { // nil for a backend's rule without a stand-in reply
+			v.Reply = phone(d.Reply, l)
+		}
+		for _, r := range d.More {
+			v.More = append(v.More, phone(r, l))
+		}
+		if d.Rule.Backend != nil {
+			v.Backend = backendHost(d.Rule.Backend.URL)
+			if d.OnError != nil {
+				v.OnError = phone(d.OnError, l)
+			}
+		}
 		v.Then = then(d)
 	}
 	tried := d.Trace
@@ -196,6 +223,16 @@ func (p *Page) explain(f tryForm, v *tryView, l words) error {
 		}
 	}
 	return nil
+}
+
+// backendHost is the scheme and host of a backend's URL: its path, query
+// or user may hold a key, which the page does not show.
+func backendHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "?"
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // then says what the answer changes in the user's state, as explain's
@@ -221,8 +258,8 @@ func then(d engine.Decision) []string {
 }
 
 // phone lays a rendered reply out for drawing.
-func phone(r *engine.Reply) *phoneReply {
-	pr := &phoneReply{Kind: string(r.Kind)}
+func phone(r *engine.Reply, l words) *phoneReply {
+	pr := &phoneReply{L: l, Kind: string(r.Kind)}
 	switch r.Kind {
 	case engine.KindText:
 		pr.Text = r.Text()

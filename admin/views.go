@@ -197,6 +197,7 @@ type ruleView struct {
 	Kind                    string
 	Preview                 string
 	Alternatives            int
+	PickAll                 bool
 	Effects                 []string
 	Hits                    uint64
 	LastHit                 string
@@ -283,9 +284,17 @@ func describe(r *engine.Rule, l words) ruleView {
 	if len(v.Matches) == 0 {
 		v.Matches = []string{l.T("any")}
 	}
-	v.Alternatives = len(r.Replies)
+	v.Alternatives, v.PickAll = len(r.Replies), r.Pick == engine.PickAll
 	if len(r.Replies) > 0 {
 		v.Kind, v.Preview = preview(r.Replies[0])
+	}
+	if r.Backend != nil {
+		// Its host only: a backend's path or query may hold a key.
+		v.Effects = append(v.Effects, "backend: "+backendHost(r.Backend.URL))
+		if r.OnError != nil {
+			kind, text := preview(r.OnError)
+			v.Effects = append(v.Effects, "on_error: "+kind+": "+text)
+		}
 	}
 	if r.Cooldown > 0 {
 		v.Effects = append(v.Effects, "cooldown: "+engine.FormatDuration(r.Cooldown))
