@@ -114,6 +114,8 @@ func New(opts Options) *Page {
 	return p
 }
 
+// cacheFor lets browsers keep what h serves for d: the embedded assets,
+// which change only with the binary.
 func cacheFor(d time.Duration, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age="+strconv.Itoa(int(d.Seconds())))
