@@ -588,6 +588,9 @@ func TestTryPickAllAndBackend(t *testing.T) {
       url: https://orders.example.com/wechat?key=s3cret-key
     reply: { text: "Looking up your order…" }
     on_error: { text: "Orders are down, sorry." }
+  - id: ask
+    keywords: [ask]
+    backend: { url: "https://answers.example.com/" }
 `)
 	f := serve(t, dir, false, func() time.Time { return now })
 	page := text(f.get("/try?text=hours"))
@@ -597,6 +600,9 @@ func TestTryPickAllAndBackend(t *testing.T) {
 	mustContain(t, "a try of a backend's rule", text(body), "Answered by: order-status",
 		"Answered by the account's service at https://orders.example.com: the page does not call it.",
 		"if the service is late Looking up your order…", "if the service fails (on_error) Orders are down, sorry.")
+	// A backend's rule without a stand-in reply: nothing until it answers.
+	mustContain(t, "a try of a backend's rule without a reply", text(f.get("/try?text=ask")), "Answered by: ask",
+		"Nothing while the service answers late")
 	rules := f.get("/rules")
 	mustContain(t, "the rules page", text(rules), "all 2, in order", "backend: https://orders.example.com", "on_error: text: Orders are down, sorry.")
 	for what, page := range map[string]string{"the try": body, "the rules page": rules} {
