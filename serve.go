@@ -24,7 +24,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/netutil"
 
+	"github.com/wxreply/wxreply/admin"
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/examples"
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server"
 	"github.com/wxreply/wxreply/server/backend"
@@ -97,7 +99,7 @@ func serveFlags(fs *flag.FlagSet) *settings {
 	set := newSettings(fs)
 	set.add("config", "", "a YAML file of settings, keyed by flag name with _ for -")
 	set.add("listen", "127.0.0.1:8080", "address of the callback listener: the callback path, /healthz and a bare /readyz")
-	set.add("admin-listen", "127.0.0.1:9091", "address of the admin listener: /metrics, /readyz with details, POST /-/reload")
+	set.add("admin-listen", "127.0.0.1:9091", "address of the admin listener: the admin page, /metrics, /readyz with details, POST /-/reload")
 	set.add("trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client; from elsewhere the client is the connection's peer")
 	set.add("max-conns", strconv.Itoa(defaultMaxConns), "connections the callback listener serves at once; more wait to be accepted")
 	set.add("path", server.DefaultPath, "the callback path, as in the URL given to WeChat")
@@ -394,6 +396,7 @@ func runUntilSignalled(ctx context.Context, ss serveSettings, hup <-chan os.Sign
 	if err != nil {
 		return fmt.Errorf("--%v", err)
 	}
+	srv.MountAdminPage(adminPage(ss, srv, eng, watcher, dir))
 
 	ln, err := net.Listen("tcp", ss.listen)
 	if err != nil {
@@ -538,6 +541,19 @@ func shutdown(logger *slog.Logger, srv *server.Server, servers []*http.Server, s
 // opens a few; each costs some 10 KB (buffers, goroutine) while its headers
 // are read, so a thousand stay within 10–20 MB.
 const defaultMaxConns = 1024
+
+// adminPage is the admin page for the rules of dir, or for the examples
+// built into the binary when dir is "".
+func adminPage(ss serveSettings, srv *server.Server, eng *engine.Engine, watcher *rules.Watcher, dir string) *admin.Page {
+	opts := admin.Options{Engine: eng, Stats: srv.PushStats, Account: ss.opts.Account, Mode: string(srv.Mode()),
+		Token: ss.opts.AdminToken, Logger: ss.opts.Logger}
+	if watcher != nil {
+		opts.Reloader, opts.Dir = watcher, filepath.ToSlash(dir)
+	} else {
+		opts.FS, opts.Dir = examples.Rules(), defaultRulesDir
+	}
+	return admin.New(opts)
+}
 
 // adminMaxConns bounds the admin listener's: probes, scrapes and an
 // operator's reloads need few.

@@ -5,7 +5,8 @@
 // A Server has two handlers, for two listeners: Handler, the callback
 // listener that faces WeChat (the callback path, /healthz and a bare
 // /readyz), and AdminHandler, for operators and Prometheus (/metrics,
-// /readyz with details, POST /-/reload). Everything a stranger's traffic
+// /readyz with details, POST /-/reload, and the admin page that main mounts
+// with MountAdminPage, reading PushStats). Everything a stranger's traffic
 // can grow is capped: the retry store, the replay cache and the pushes
 // matched at once.
 //

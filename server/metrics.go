@@ -3,6 +3,7 @@ package server
 import (
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -13,33 +14,34 @@ import (
 
 // metrics are the server's Prometheus series, all named wxreply_*.
 type metrics struct {
-	requests   *prometheus.CounterVec
+	requests   *pushVec
 	rejected   *prometheus.CounterVec
-	ruleHits   *prometheus.CounterVec
+	ruleHits   *hitVec
 	ruleErrors *prometheus.CounterVec
 	overBudget *prometheus.CounterVec
 	truncated  *prometheus.CounterVec
 	shed       prometheus.Counter
 	duration   prometheus.Histogram
+	started    time.Time
 	// backend and backendDuration are the calls to rules' backends.
 	backend         *prometheus.CounterVec
 	backendDuration prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher Reloader, caches cacheCollector, build BuildInfo) *metrics {
+func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher Reloader, caches cacheCollector, build BuildInfo, now func() time.Time) *metrics {
 	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		requests: &pushVec{now: now, CounterVec: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_requests_total",
 			Help: "Authenticated pushes from WeChat, by MsgType, Event and outcome (replied, no_rule, retry, deadline, shed, shutdown, error).",
-		}, []string{"msgtype", "event", "outcome"}),
+		}, []string{"msgtype", "event", "outcome"})},
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_requests_rejected_total",
 			Help: "Requests refused before the rules saw them, by reason.",
 		}, []string{"reason"}),
-		ruleHits: prometheus.NewCounterVec(prometheus.CounterOpts{
+		ruleHits: &hitVec{now: now, CounterVec: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_rule_hits_total",
 			Help: "Pushes answered, by the id of the rule that answered.",
-		}, []string{"rule"}),
+		}, []string{"rule"})},
 		ruleErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_rule_errors_total",
 			Help: "Rules skipped because their condition or reply failed at run time, by rule id.",
@@ -61,8 +63,9 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher Reloader,
 			Help:    "Time to answer an authenticated push. WeChat gives up after 5 s.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 4, 5},
 		}),
+		started: now(),
 	}
-	reg.MustRegister(m.requests, m.rejected, &ruleHits{vec: m.ruleHits, eng: eng}, m.ruleErrors, m.overBudget, m.truncated, m.shed, m.duration,
+	reg.MustRegister(m.requests, m.rejected, &ruleHits{vec: m.ruleHits.CounterVec, eng: eng}, m.ruleErrors, m.overBudget, m.truncated, m.shed, m.duration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "wxreply_rules_loaded",
 			Help: "Rules in the rule set now answering.",

@@ -236,7 +236,7 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 		replay:       replay,
 		inflight:     make(chan struct{}, opts.MaxInflight),
 		backendCalls: make(chan struct{}, opts.MaxBackendCalls),
-		metrics:      newMetrics(opts.Registry, eng, opts.Watcher, cacheCollector{opts.Store, replay}, opts.Build),
+		metrics:      newMetrics(opts.Registry, eng, opts.Watcher, cacheCollector{opts.Store, replay}, opts.Build, opts.Now),
 	}
 	s.stopping, s.stop = context.WithCancel(context.Background())
 	healthz := func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }

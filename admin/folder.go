@@ -1,0 +1,188 @@
+package admin
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/wxreply/wxreply/rules"
+	"github.com/wxreply/wxreply/rules/ruletest"
+)
+
+// folder is the rule folder on disk, or the examples in the binary.
+func (p *Page) folder() fs.FS {
+	if p.opts.FS != nil {
+		return p.opts.FS
+	}
+	return os.DirFS(p.opts.Dir)
+}
+
+// disabledRules lists the rules written with enabled: false, which are
+// not in the rule set: read from the files as they are now, for their id,
+// description, priority and place. A file that does not parse is skipped;
+// the reload's error says why.
+func (p *Page) disabledRules() ([]ruleView, error) {
+	if p.opts.Dir == "" && p.opts.FS == nil {
+		return nil, nil
+	}
+	fsys := p.folder()
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, fmt.Errorf("rule folder %s: %w", p.opts.Dir, err)
+	}
+	var out []ruleView
+	for _, e := range entries {
+		if !rules.IsRuleFile(e.Name()) {
+			continue
+		}
+		src, err := fs.ReadFile(fsys, e.Name())
+		if err != nil || len(src) > rules.MaxFileSize {
+			continue
+		}
+		out = append(out, disabledIn(path.Join(p.opts.Dir, e.Name()), src)...)
+	}
+	return out, nil
+}
+
+// disabledIn finds the rules with enabled: false in one rule file.
+func disabledIn(file string, src []byte) []ruleView {
+	var doc yaml.Node
+	if yaml.NewDecoder(bytes.NewReader(src)).Decode(&doc) != nil || len(doc.Content) == 0 {
+		return nil
+	}
+	list := mapValue(doc.Content[0], "rules")
+	if list == nil || list.Kind != yaml.SequenceNode {
+		return nil
+	}
+	var out []ruleView
+	for _, rn := range list.Content {
+		if rn.Kind != yaml.MappingNode {
+			continue
+		}
+		if en := mapValue(rn, "enabled"); en == nil || en.Value != "false" {
+			continue
+		}
+		pos := rules.Pos{File: file, Line: rn.Line, Col: rn.Column}
+		v := ruleView{Source: pos.String(), pos: pos}
+		if n := mapValue(rn, "id"); n != nil {
+			v.ID = n.Value
+		}
+		if n := mapValue(rn, "description"); n != nil {
+			v.Description = n.Value
+		}
+		if n := mapValue(rn, "priority"); n != nil {
+			v.Priority, _ = strconv.Atoi(n.Value)
+		}
+		for _, key := range []string{"msgtype", "event", "event_key", "keywords", "when"} {
+			if n := mapValue(rn, key); n != nil {
+				v.Matches = append(v.Matches, key+": "+scalarOrList(n))
+			}
+		}
+		reply := mapValue(rn, "reply")
+		if replies := mapValue(rn, "replies"); reply == nil && replies != nil && replies.Kind == yaml.SequenceNode && len(replies.Content) > 0 {
+			reply, v.Alternatives = replies.Content[0], len(replies.Content)
+		}
+		if reply != nil && reply.Kind == yaml.MappingNode && len(reply.Content) >= 2 {
+			v.Kind = reply.Content[0].Value
+			v.Preview = cut(firstScalar(reply.Content[1]), 160)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// mapValue is the value of key in mapping n, or nil.
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func scalarOrList(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode {
+		return n.Value
+	}
+	var b bytes.Buffer
+	for i, c := range n.Content {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(firstScalar(c))
+	}
+	return b.String()
+}
+
+// firstScalar is the first scalar value in n, depth first.
+func firstScalar(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode {
+		return n.Value
+	}
+	for i, c := range n.Content {
+		if n.Kind == yaml.MappingNode && i%2 == 0 {
+			continue // a key
+		}
+		if s := firstScalar(c); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+type testsView struct {
+	Run       *testRun
+	Ran       string
+	Coverage  float64
+	Uncovered []string
+}
+
+func (p *Page) testsPage(w http.ResponseWriter, r *http.Request) {
+	p.testsMu.Lock()
+	run := p.lastRun
+	p.testsMu.Unlock()
+	p.render(w, r, http.StatusOK, "tests", p.testsView(run))
+}
+
+func (p *Page) testsView(run *testRun) testsView {
+	v := testsView{Run: run}
+	if run == nil {
+		return v
+	}
+	v.Ran = run.At.In(p.opts.Engine.Location()).Format(timeLayout)
+	if run.Report != nil {
+		v.Coverage = run.Report.Coverage() * 100
+		for _, r := range run.Report.Uncovered {
+			v.Uncovered = append(v.Uncovered, r.ID+" ("+r.Source.String()+")")
+		}
+	}
+	return v
+}
+
+// runTests runs the folder's rule tests as `wxreply test` does, with
+// coverage, and shows the report. One run at a time: a second waits.
+func (p *Page) runTests(w http.ResponseWriter, r *http.Request) {
+	p.testsMu.Lock()
+	var out bytes.Buffer
+	opts := ruletest.Options{Coverage: true}
+	run := &testRun{At: p.opts.Now()}
+	if p.opts.FS != nil {
+		run.Report, run.Err = ruletest.RunFS(&out, opts, p.opts.FS, p.opts.Dir)
+	} else {
+		run.Report, run.Err = ruletest.Run(&out, opts, p.opts.Dir)
+	}
+	run.Output = out.String()
+	p.lastRun = run
+	p.testsMu.Unlock()
+	p.render(w, r, http.StatusOK, "tests", p.testsView(run))
+}

@@ -1,0 +1,172 @@
+package server
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// PushStats is what the server has answered since it started, for the
+// admin page: the same counts as /metrics, plus what a counter cannot say
+// (when each rule last answered, and the pushes of each recent minute).
+type PushStats struct {
+	// Started is when the server was made.
+	Started time.Time
+	// Outcomes counts the authentic pushes by outcome, as the outcome label
+	// of wxreply_requests_total: replied, no_rule, retry, shed, ...
+	Outcomes map[string]uint64
+	// PerMinute counts the pushes of each of the last PushMinutes minutes,
+	// oldest first; the last is the minute now running.
+	PerMinute []uint64
+	// Rules holds, by rule id, the pushes each rule answered and when it
+	// last did; a rule that never answered is not in it.
+	Rules map[string]RuleStats
+}
+
+// RuleStats is what one rule answered since the server started.
+type RuleStats struct {
+	Hits    uint64
+	LastHit time.Time
+}
+
+// PushMinutes is how many minutes PushStats.PerMinute covers.
+const PushMinutes = 60
+
+// PushStats reports what the server has answered since it started. It is
+// read from the counters the push path keeps anyway, at the time of the
+// call: it costs the pushes nothing.
+func (s *Server) PushStats() PushStats {
+	m := s.metrics
+	st := PushStats{
+		Started:   m.started,
+		Outcomes:  map[string]uint64{},
+		PerMinute: m.requests.perMinute(s.opts.Now()),
+		Rules:     map[string]RuleStats{},
+	}
+	ch := make(chan prometheus.Metric)
+	go func() {
+		m.requests.Collect(ch)
+		close(ch)
+	}()
+	for metric := range ch {
+		var pb dto.Metric
+		if metric.Write(&pb) != nil {
+			continue
+		}
+		for _, l := range pb.GetLabel() {
+			if l.GetName() == "outcome" {
+				st.Outcomes[l.GetValue()] += uint64(pb.GetCounter().GetValue())
+			}
+		}
+	}
+	m.ruleHits.rules.Range(func(id, v any) bool {
+		h := v.(*ruleHit)
+		if n := h.hits.Load(); n > 0 {
+			st.Rules[id.(string)] = RuleStats{Hits: n, LastHit: time.Unix(0, h.last.Load())}
+		}
+		return true
+	})
+	return st
+}
+
+// hitVec is wxreply_rule_hits_total that also keeps, for each rule, its
+// hits and when it last answered, for the admin page. Its WithLabelValues
+// is the counter's, so the push path counts a hit as it always has; the
+// extra work is a map lookup and two atomic writes per answered push.
+type hitVec struct {
+	*prometheus.CounterVec
+	now   func() time.Time
+	rules sync.Map // rule id → *ruleHit; ids of rules since removed stay, a few bytes each
+}
+
+type ruleHit struct {
+	hits atomic.Uint64
+	last atomic.Int64 // Unix nanoseconds
+}
+
+// hitCounter is one rule's counter, noting the hit for the admin page too.
+type hitCounter struct {
+	prometheus.Counter
+	hit *ruleHit
+	now func() time.Time
+}
+
+func (c hitCounter) Inc() {
+	c.Counter.Inc()
+	c.hit.hits.Add(1)
+	c.hit.last.Store(c.now().UnixNano())
+}
+
+// WithLabelValues returns the counter of the rule with that id.
+func (v *hitVec) WithLabelValues(id string) hitCounter {
+	h, ok := v.rules.Load(id)
+	if !ok {
+		h, _ = v.rules.LoadOrStore(id, new(ruleHit))
+	}
+	return hitCounter{Counter: v.CounterVec.WithLabelValues(id), hit: h.(*ruleHit), now: v.now}
+}
+
+// pushVec is wxreply_requests_total that also counts the pushes of each of
+// the last PushMinutes minutes, for the admin page's pushes per minute: a
+// rate Prometheus would compute, for whoever has no Prometheus.
+type pushVec struct {
+	*prometheus.CounterVec
+	now     func() time.Time
+	minutes [PushMinutes]minuteCount // by Unix minute modulo PushMinutes
+}
+
+type minuteCount struct {
+	minute atomic.Int64 // the Unix minute counted in n
+	n      atomic.Uint64
+}
+
+// pushCounter is one series of wxreply_requests_total, counting the push in
+// its minute too.
+type pushCounter struct {
+	prometheus.Counter
+	v *pushVec
+}
+
+func (c pushCounter) Inc() {
+	c.Counter.Inc()
+	c.v.count(c.v.now())
+}
+
+// WithLabelValues returns the counter of the pushes with those labels.
+func (v *pushVec) WithLabelValues(lvs ...string) pushCounter {
+	return pushCounter{Counter: v.CounterVec.WithLabelValues(lvs...), v: v}
+}
+
+// count adds a push in the minute of now. The slot of a minute gone by is
+// taken over by the first push of the new one; a push counted by another
+// goroutine in that instant may be lost, which a rate shown to people can
+// bear better than pushes waiting on a lock.
+func (v *pushVec) count(now time.Time) {
+	minute := now.Unix() / 60
+	slot := &v.minutes[minute%PushMinutes]
+	if old := slot.minute.Load(); old != minute && slot.minute.CompareAndSwap(old, minute) {
+		slot.n.Store(0)
+	}
+	slot.n.Add(1)
+}
+
+// perMinute lists the pushes of the last PushMinutes minutes up to now,
+// oldest first.
+func (v *pushVec) perMinute(now time.Time) []uint64 {
+	out := make([]uint64, PushMinutes)
+	current := now.Unix() / 60
+	for i := range out {
+		minute := current - int64(PushMinutes-1-i)
+		if minute < 0 {
+			continue
+		}
+		slot := &v.minutes[minute%PushMinutes]
+		if slot.minute.Load() == minute {
+			out[i] = slot.n.Load()
+		}
+	}
+	return out
+}
