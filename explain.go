@@ -221,6 +221,11 @@ func writeExplanation(w io.Writer, ev *engine.Event, d engine.Decision, cooldown
 	} else {
 		fmt.Fprintf(w, "rule: %s (%s)\n", d.Rule.ID, d.Rule.Source)
 		switch {
+		case d.Reply == nil:
+			// A backend rule with no reply of its own.
+			fmt.Fprintf(w, "reply: what the backend at %s answers; none (\"success\") if it is late\n", d.Rule.Backend.URL)
+		case d.Rule.Backend != nil:
+			fmt.Fprintf(w, "reply: what the backend at %s answers; this if it is late:\n", d.Rule.Backend.URL)
 		case d.Rule.Pick == engine.PickAll:
 			fmt.Fprintf(w, "reply 1 of %d (pick: all):\n", len(d.Rule.Replies))
 		case len(d.Rule.Replies) > 1:
@@ -228,7 +233,9 @@ func writeExplanation(w io.Writer, ev *engine.Event, d engine.Decision, cooldown
 		default:
 			fmt.Fprintf(w, "reply:\n")
 		}
-		fmt.Fprint(w, text.Indent(d.Reply.String(), "  "))
+		if d.Reply != nil {
+			fmt.Fprint(w, text.Indent(d.Reply.String(), "  "))
+		}
 		for i, r := range d.More {
 			fmt.Fprintf(w, "reply %d of %d, sent after it through the customer-service API:\n", i+2, len(d.Rule.Replies))
 			fmt.Fprint(w, text.Indent(r.String(), "  "))

@@ -259,3 +259,18 @@ func TestExplainFolder(t *testing.T) {
 		t.Errorf("two folders: exit %d, %q", code, errOut)
 	}
 }
+
+// TestBackendRuleInExplainAndTest: a rule answered by its backend is
+// explained, and tested for its rule, without calling the backend; a test
+// that checks its reply says why it cannot.
+func TestBackendRuleInExplainAndTest(t *testing.T) {
+	dir := "testdata/backend-rules"
+	code, out, errOut := runCLI(t, "explain", dir, "--text", "order 1")
+	if code != exitOK || !strings.Contains(out, `reply: what the backend at https://api.example.com/order answers; none ("success") if it is late`) {
+		t.Errorf("explain: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, "test", dir)
+	if code != exitFailure || !strings.Contains(out, `"order text cannot be checked": rule "order" answers from its backend, which tests do not call`) || !strings.Contains(out, "2 passed, 1 failed") {
+		t.Errorf("test: exit %d\n%s", code, out)
+	}
+}

@@ -136,6 +136,8 @@ func (c *step) failure(probs []problem, d engine.Decision, alts []*engine.Reply,
 	} else {
 		fmt.Fprintf(&b, "    rule: %s (%s)\n", d.Rule.ID, d.Rule.Source)
 		switch {
+		case d.Reply == nil:
+			fmt.Fprintf(&b, "    reply: what the backend at %s answers (tests do not call it)\n", d.Rule.Backend.URL)
 		case d.Rule.Pick == engine.PickAll:
 			fmt.Fprintf(&b, "    reply 1 of %d (pick: all; want checks this one):\n", len(d.Rule.Replies))
 			b.WriteString(text.Indent(d.Reply.String(), "      "))

@@ -174,6 +174,8 @@ func (c *step) run(rs *engine.RuleSet, opts engine.MatchOptions, random func(int
 	case d.Rule == nil && c.want.rule != "" || d.Rule != nil && d.Rule.ID != c.want.rule:
 		probs = append(probs, c.ruleProblem(d))
 		why = c.why(rs, d, opts)
+	case d.Rule != nil && d.Reply == nil && c.want.checksReply():
+		probs = append(probs, problem{pos: c.want.pos, msg: fmt.Sprintf("rule %q answers from its backend, which tests do not call: want only its rule, or give the rule a reply for a late backend and check that", d.Rule.ID)})
 	case d.Rule != nil && c.want.checksReply():
 		var altErrs []string
 		if n := len(d.Rule.Replies); n > 1 && d.Rule.Pick != engine.PickAll {
