@@ -10,40 +10,22 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/syncbuf"
 	"github.com/wxreply/wxreply/server"
 	"github.com/wxreply/wxreply/server/wxapi"
 	"github.com/wxreply/wxreply/server/wxapi/wxapitest"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the fake's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // runFake runs fakeapi with args until the test ends, and returns its URL
 // and output.
-func runFake(t *testing.T, args ...string) (string, *lockedBuffer) {
+func runFake(t *testing.T, args ...string) (string, *syncbuf.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() { done <- fakeAPI(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...), &stdout, &stderr) }()
 	t.Cleanup(func() {
@@ -186,7 +168,7 @@ func TestServeShutdownCountsDropped(t *testing.T) {
 `), 0o644)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- serve(ctx, []string{"--rules", dir, "--appid", appID, "--api-base", fake.URL, "--shutdown-timeout", "1s",

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/syncbuf"
 	"github.com/wxreply/wxreply/rules"
 )
 
@@ -89,24 +90,6 @@ func replyText(eng *engine.Engine) string {
 	return d.Reply.Text()
 }
 
-// syncBuffer is a log destination safe for the watcher's goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // watched is a rule folder with a Watcher keeping an engine up to date.
 type watched struct {
 	t    *testing.T
@@ -114,7 +97,7 @@ type watched struct {
 	opts rules.WatcherOptions
 	eng  *engine.Engine
 	w    *rules.Watcher
-	log  *syncBuffer
+	log  *syncbuf.Buffer
 }
 
 // newWatched writes files into a new folder, loads it and makes a Watcher
@@ -134,7 +117,7 @@ func newWatchedIn(t *testing.T, dir string, opts rules.WatcherOptions) *watched 
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &watched{t: t, dir: dir, opts: opts, eng: engine.New(res.RuleSet, nil), log: &syncBuffer{}}
+	h := &watched{t: t, dir: dir, opts: opts, eng: engine.New(res.RuleSet, nil), log: &syncbuf.Buffer{}}
 	opts.Logger = slog.New(slog.NewTextHandler(h.log, nil))
 	h.w = rules.NewWatcher(dir, h.eng, res, opts)
 	return h
@@ -1041,7 +1024,7 @@ func TestWatcherLogsErrorPlacesAsFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var log syncBuffer
+	var log syncbuf.Buffer
 	w := rules.NewWatcher(dir, engine.New(res.RuleSet, nil), res, rules.WatcherOptions{Logger: slog.New(slog.NewJSONHandler(&log, nil))})
 	writeFile(t, filepath.Join(dir, "shop.yaml"), badFile)
 	if _, _, err := w.Reload("test"); err == nil {

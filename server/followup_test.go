@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/syncbuf"
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server"
 	"github.com/wxreply/wxreply/server/backend"
@@ -67,24 +67,7 @@ type followServer struct {
 	fake   *wxapitest.Server
 	outbox *outbox.Outbox
 	reg    *prometheus.Registry
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	logs   *syncbuf.Buffer
 }
 
 func newFollowServer(t *testing.T, backend server.Backend) *followServer {
@@ -102,7 +85,7 @@ func newFollowServerWith(t *testing.T, src string, backend server.Backend) *foll
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := &followServer{fake: wxapitest.NewServer(t, followAppID, followSecret), reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	fs := &followServer{fake: wxapitest.NewServer(t, followAppID, followSecret), reg: prometheus.NewRegistry(), logs: &syncbuf.Buffer{}}
 	logger := slog.New(slog.NewTextHandler(fs.logs, nil))
 	fs.outbox = outbox.New(&wxapi.Client{AppID: followAppID, Secret: followSecret, BaseURL: fs.fake.URL},
 		outbox.Options{Registry: fs.reg, Logger: logger})

@@ -10,11 +10,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/syncbuf"
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server/wxcrypto"
 	"github.com/wxreply/wxreply/store"
@@ -112,7 +112,7 @@ func TestStopAnswersPushesInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	ws := waitingStore{store.NewMemory(store.MemoryOptions{RetryTTL: time.Hour}), make(chan string, 1)}
-	var log lockedLog
+	var log syncbuf.Buffer
 	now := time.Unix(1718170200, 0)
 	s, err := New(Options{Token: "t", Store: ws, Deadline: time.Hour,
 		Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(&log, nil))}, engine.New(res.RuleSet, nil))
@@ -158,22 +158,4 @@ func TestStopAnswersPushesInFlight(t *testing.T) {
 	if !strings.Contains(log.String(), "outcome=shutdown") {
 		t.Errorf("no push logged with outcome=shutdown:\n%s", log.String())
 	}
-}
-
-// lockedLog is a log destination safe for concurrent writers.
-type lockedLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

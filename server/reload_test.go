@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/syncbuf"
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server"
 	"github.com/wxreply/wxreply/server/wxcrypto"
@@ -63,24 +64,6 @@ var reloadBadPositions = []string{
 // replyPattern is a reply of one version: "v{n} {n}".
 var replyPattern = regexp.MustCompile(`^v(\d+) (\d+)$`)
 
-// lockedBuffer is a log destination safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // reloadFixture is a server answering with the rule folder dir, which a
 // Watcher reloads.
 type reloadFixture struct {
@@ -88,12 +71,12 @@ type reloadFixture struct {
 	eng *engine.Engine
 	w   *rules.Watcher
 	srv *server.Server
-	log *lockedBuffer // the watcher's log
+	log *syncbuf.Buffer // the watcher's log
 }
 
 func newReloadFixture(t *testing.T, opts server.Options, wopts rules.WatcherOptions) *reloadFixture {
 	t.Helper()
-	f := &reloadFixture{dir: t.TempDir(), log: &lockedBuffer{}}
+	f := &reloadFixture{dir: t.TempDir(), log: &syncbuf.Buffer{}}
 	f.write(t, reloadRules(1))
 	res, err := rules.Load(f.dir)
 	if err != nil {
@@ -568,7 +551,7 @@ func TestProxyHeadersGrantNothing(t *testing.T) {
 	for _, h := range headers {
 		for _, peer := range []string{"192.0.2.10:41000", "127.0.0.1:41000"} {
 			t.Run(h+" from "+peer, func(t *testing.T) {
-				var log lockedBuffer
+				var log syncbuf.Buffer
 				f := newReloadFixture(t, server.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))}, rules.WatcherOptions{})
 				f.write(t, reloadRules(2))
 				req := httptest.NewRequest(http.MethodPost, "/-/reload", nil)
@@ -609,7 +592,7 @@ func TestTrustedProxies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var log lockedBuffer
+			var log syncbuf.Buffer
 			opts := server.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))}
 			if tt.trusted {
 				opts.TrustedProxies = []*net.IPNet{proxies}

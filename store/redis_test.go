@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wxreply/wxreply/internal/redistest"
+	"github.com/wxreply/wxreply/internal/syncbuf"
 	"github.com/wxreply/wxreply/server/wxapi"
 	"github.com/wxreply/wxreply/server/wxapi/wxapitest"
 )
@@ -218,24 +218,6 @@ func (p *proxy) up() {
 	p.listen(p.addr)
 }
 
-// lockedBuffer is a log other goroutines write to.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestRedisDegrades: while Redis is gone, or hangs, each operation is
 // answered from memory within the timeout, the failures are counted, and
 // the store logs one line when it degrades and one when Redis is back; it
@@ -247,7 +229,7 @@ func TestRedisDegrades(t *testing.T) {
 	}
 	p := newProxy(t, o.Addr)
 	url := strings.Replace(redistest.URL(t), o.Addr, p.addr, 1)
-	var log lockedBuffer
+	var log syncbuf.Buffer
 	// Near the default 200 ms, with room for a busy machine running the
 	// race detector.
 	const timeout = 300 * time.Millisecond
@@ -347,7 +329,7 @@ func TestRedisStartsDegraded(t *testing.T) {
 	}
 	closed := ln.Addr().String()
 	ln.Close()
-	var log lockedBuffer
+	var log syncbuf.Buffer
 	start := time.Now()
 	r, err := OpenRedis(t.Context(), "redis://:s3cret-pw@"+closed+"/0", RedisOptions{Logger: slog.New(slog.NewTextHandler(&log, nil))})
 	if err != nil {

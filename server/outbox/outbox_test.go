@@ -1,7 +1,6 @@
 package outbox_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/internal/syncbuf"
 	"github.com/wxreply/wxreply/server/outbox"
 	"github.com/wxreply/wxreply/server/wxapi"
 	"github.com/wxreply/wxreply/server/wxapi/wxapitest"
@@ -51,30 +51,13 @@ func counts(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	return out
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // newFake is the fake API and an outbox sending to it.
-func newFake(t *testing.T, opts outbox.Options) (*wxapitest.Server, *outbox.Outbox, *prometheus.Registry, *syncBuffer) {
+func newFake(t *testing.T, opts outbox.Options) (*wxapitest.Server, *outbox.Outbox, *prometheus.Registry, *syncbuf.Buffer) {
 	t.Helper()
 	fake := wxapitest.NewServer(t, appID, secret)
 	fake.SendLimit = 100
 	reg := prometheus.NewRegistry()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	opts.Registry = reg
 	opts.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	ob := outbox.New(&wxapi.Client{AppID: appID, Secret: secret, BaseURL: fake.URL}, opts)
@@ -194,7 +177,7 @@ func (g *gated) Typing(context.Context, string, string) error { return nil }
 func TestQueueFull(t *testing.T) {
 	api := &gated{release: make(chan struct{})}
 	reg := prometheus.NewRegistry()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	ob := outbox.New(api, outbox.Options{Users: 1, PerUser: 2, Workers: 1, Registry: reg, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if n := ob.Send(outbox.Push{ToUser: "oA", Rule: "many", Replies: texts("a", 3)}); n != 2 {
 		t.Errorf("queued %d, want 2 (PerUser)", n)
@@ -217,7 +200,7 @@ func TestQueueFull(t *testing.T) {
 func TestCloseCountsWhatIsLeft(t *testing.T) {
 	api := &gated{delay: 40 * time.Millisecond}
 	reg := prometheus.NewRegistry()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	ob := outbox.New(api, outbox.Options{Workers: 1, Registry: reg, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	for _, u := range []string{"oA", "oB"} {
 		ob.Send(outbox.Push{ToUser: u, Rule: "slow-" + u, Replies: texts(u, 5)})

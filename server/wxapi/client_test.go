@@ -1,7 +1,6 @@
 package wxapi_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxreply/wxreply/internal/syncbuf"
 	"github.com/wxreply/wxreply/server/wxapi"
 	"github.com/wxreply/wxreply/server/wxapi/wxapitest"
 )
@@ -49,7 +49,7 @@ func setup(t *testing.T) (*wxapitest.Server, *wxapi.Client, *clock) {
 	t.Helper()
 	fake := wxapitest.NewServer(t, appID, secret)
 	clk := newClock()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	c := &wxapi.Client{
 		AppID: appID, Secret: secret, BaseURL: fake.URL,
 		Timeout: 2 * time.Second, Now: clk.Now,
@@ -64,23 +64,6 @@ func setup(t *testing.T) (*wxapitest.Server, *wxapi.Client, *clock) {
 		}
 	})
 	return fake, c, clk
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 var testMenu = map[string]any{"button": []any{
