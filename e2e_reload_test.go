@@ -367,7 +367,9 @@ func TestE2EShutdownDuringSlowReload(t *testing.T) {
 
 	var slow strings.Builder
 	slow.WriteString("rules:\n")
-	for i := range 600 {
+	// Some 10 s of loading: far longer than the bound below, which leaves
+	// room for a busy machine.
+	for i := range 1500 {
 		fmt.Fprintf(&slow, "  - id: slow%d\n    msgtype: text\n    when: 'len(filter(1..30000, # %% 3 == %d)) > 0'\n    reply: { text: slow }\n", i, i%3)
 	}
 	saveRules(t, dir, slow.String())
@@ -382,7 +384,7 @@ func TestE2EShutdownDuringSlowReload(t *testing.T) {
 	}
 	select {
 	case <-s.done:
-	case <-time.After(timeout + time.Second):
+	case <-time.After(timeout + 3*time.Second):
 		t.Fatalf("still running %s after SIGTERM with --shutdown-timeout %s\n%s", time.Since(start), timeout, s.output())
 	}
 	if code := s.exitCode(); code != 0 || !strings.Contains(s.stderr.String(), "msg=stopped") {
