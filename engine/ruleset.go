@@ -22,6 +22,7 @@ type RuleSet struct {
 	// sessionNames are the names the rules set, sorted: every push's
 	// Session has them.
 	sessionNames []string
+	noSession    map[string]string // every name "": the session of a user with none
 	usesState    bool
 
 	// The rules worth trying for a push (see index.go): by message type and
@@ -87,6 +88,12 @@ func NewRuleSet(rules []*Rule, vars map[string]any, version string) *RuleSet {
 		}
 	}
 	slices.Sort(rs.sessionNames)
+	if len(rs.sessionNames) > 0 {
+		rs.noSession = make(map[string]string, len(rs.sessionNames))
+		for _, name := range rs.sessionNames {
+			rs.noSession[name] = ""
+		}
+	}
 	if rs.keys.contains != nil {
 		rs.keys.contains.build()
 	}
@@ -191,7 +198,8 @@ type Decision struct {
 	// Change is what Rule's answer changes in the sender's state: nil when
 	// nothing.
 	Change *StateChange
-	// Session is the session the rules saw: nil when no rule reads one.
+	// Session is the session the rules saw: nil when no rule reads one. It
+	// must not be modified.
 	Session map[string]string
 }
 
@@ -330,8 +338,11 @@ func (rs *RuleSet) candidatesFor(msgType, event string) []int32 {
 // session is the Session a push's rules see: every name the rules set, ""
 // unless stored holds it. Nil when no rule sets a name and none is stored.
 func (rs *RuleSet) session(stored map[string]string) map[string]string {
-	if len(rs.sessionNames) == 0 && len(stored) == 0 {
+	switch {
+	case len(rs.sessionNames) == 0 && len(stored) == 0:
 		return nil
+	case len(stored) == 0:
+		return rs.noSession // most pushes: shared, as nothing writes it
 	}
 	s := make(map[string]string, len(rs.sessionNames)+len(stored))
 	for _, name := range rs.sessionNames {

@@ -23,6 +23,46 @@ var ErrRenderTooLarge = fmt.Errorf("reply renders to more than %d bytes", MaxRen
 type Template struct {
 	src  string
 	tmpl *template.Template
+	// constant is what the template renders to whatever the push, when it
+	// reads nothing but Vars (see WithVars): it renders once, at load.
+	constant *string
+}
+
+// WithVars returns t ready to answer with vars as the rule set's Vars: when
+// all t reads is Vars ({{ .Vars.site }}/menu), a copy that holds its output,
+// rendered once now rather than for every push; otherwise t itself. The
+// copy has the same Source.
+func (t *Template) WithVars(vars map[string]any) *Template {
+	if t == nil || t.tmpl == nil || t.constant != nil || !readsOnlyVars(t.tmpl.Tree.Root) {
+		return t
+	}
+	out, err := t.Render(&Env{Vars: vars})
+	if err != nil {
+		return t // the push's render reports it, as it would have
+	}
+	return &Template{src: t.src, tmpl: t.tmpl, constant: &out}
+}
+
+// readsOnlyVars reports whether the template is text and {{ .Vars.name }}
+// actions alone: its output is then the same for every push of a rule set.
+func readsOnlyVars(list *parse.ListNode) bool {
+	for _, n := range list.Nodes {
+		switch n := n.(type) {
+		case *parse.TextNode:
+		case *parse.ActionNode:
+			p := n.Pipe
+			if len(p.Decl) > 0 || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
+				return false
+			}
+			f, ok := p.Cmds[0].Args[0].(*parse.FieldNode)
+			if !ok || len(f.Ident) < 2 || f.Ident[0] != "Vars" {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // templateFuncs are the functions reply templates may call besides
@@ -284,7 +324,10 @@ func (t *Template) Source() string { return t.src }
 // (DefaultBudget when env comes from no push). A render over budget fails
 // with a *BudgetError.
 func (t *Template) Render(env *Env) (string, error) {
-	if t.tmpl == nil {
+	switch {
+	case t.constant != nil:
+		return *t.constant, nil
+	case t.tmpl == nil:
 		return t.src, nil
 	}
 	if env.meter == nil {
@@ -397,6 +440,30 @@ func emptyRequired(s *KindSchema, r *Reply) string {
 		}
 	}
 	return ""
+}
+
+// WithVars returns a copy of rt with each template made ready for vars, as
+// Template.WithVars does.
+func (rt *ReplyTemplate) WithVars(vars map[string]any) *ReplyTemplate {
+	if rt == nil {
+		return nil
+	}
+	out := &ReplyTemplate{Kind: rt.Kind, Values: withVars(rt.Values, vars)}
+	for _, item := range rt.Items {
+		out.Items = append(out.Items, withVars(item, vars))
+	}
+	return out
+}
+
+func withVars(ts []*Template, vars map[string]any) []*Template {
+	if ts == nil {
+		return nil
+	}
+	out := make([]*Template, len(ts))
+	for i, t := range ts {
+		out[i] = t.WithVars(vars)
+	}
+	return out
 }
 
 // Templates lists every field template of the reply, for checks that visit them all.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wxreply/wxreply/engine"
 )
@@ -290,5 +291,47 @@ func TestReplyTemplate_Templates(t *testing.T) {
 	plain := engine.NewReplyTemplate(engine.KindText, map[string]*engine.Template{"text": text})
 	if got := plain.Templates(); len(got) != 1 || got[0] != text {
 		t.Errorf("Templates() = %v, want [text]", got)
+	}
+}
+
+// TestTemplateWithVars: a template that reads only Vars is rendered once,
+// for the rule set; any other keeps rendering for each push.
+func TestTemplateWithVars(t *testing.T) {
+	vars := map[string]any{"site": "https://example.com", "n": 3}
+	for _, tc := range []struct {
+		src      string
+		constant bool
+	}{
+		{"{{ .Vars.site }}/menu", true},
+		{"{{.Vars.site}} has {{ .Vars.n }} shops", true},
+		{"no action", false}, // a literal already
+		{"{{ .Content }}", false},
+		{"{{ .Vars.site }}{{ .Now.Year }}", false},
+		{"{{ upper .Vars.site }}", false},
+		{"{{ if .Vars.n }}x{{ end }}", false},
+		{"{{ $x := .Vars.site }}{{ $x }}", false},
+	} {
+		tmpl, err := engine.CompileTemplate("t", tc.src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		frozen := tmpl.WithVars(vars)
+		if got := frozen != tmpl; got != tc.constant {
+			t.Errorf("%q: rendered once: %v, want %v", tc.src, got, tc.constant)
+		}
+		if frozen.Source() != tc.src {
+			t.Errorf("%q: Source() = %q", tc.src, frozen.Source())
+		}
+		env := engine.NewEnv(&engine.Event{MsgType: "text", Content: "hi"}, vars, time.Date(2024, 6, 12, 10, 0, 0, 0, engine.DefaultLocation))
+		want, err1 := tmpl.Render(env)
+		got, err2 := frozen.Render(env)
+		if got != want || (err1 == nil) != (err2 == nil) {
+			t.Errorf("%q: renders %q, %v once frozen; %q, %v before", tc.src, got, err2, want, err1)
+		}
+	}
+	// A Vars key the set lacks stays an error for each push, as before.
+	tmpl, _ := engine.CompileTemplate("t", "{{ .Vars.missing }}")
+	if tmpl.WithVars(vars) != tmpl {
+		t.Error("a template whose render fails was frozen")
 	}
 }

@@ -81,8 +81,24 @@ func (c *compiler) compile(files []*parsedFile, version string) {
 	// so that one pass reports all there is to fix.
 	c.dryRun(allSet)
 	if len(c.errs) == 0 {
+		for _, r := range good {
+			withVars(r, vars)
+		}
 		c.set = engine.NewRuleSet(good, vars, version)
 		c.unreachable()
+	}
+}
+
+// withVars renders once, now, what of the rule's templates reads only Vars
+// (engine.Template.WithVars): the rule set answers with the output. The
+// dry run, which reports problems by template, has run by then.
+func withVars(r *engine.Rule, vars map[string]any) {
+	for i, rt := range r.Replies {
+		r.Replies[i] = rt.WithVars(vars)
+	}
+	r.OnError = r.OnError.WithVars(vars)
+	for i := range r.Set {
+		r.Set[i].Value = r.Set[i].Value.WithVars(vars)
 	}
 }
 
