@@ -415,7 +415,8 @@ func runUntilSignalled(ctx context.Context, ss serveSettings, hup <-chan os.Sign
 	if ss.devMode {
 		logger.Warn("development mode: no --token given, so the token is " + devToken + "; never point a real account here")
 		self := selfCommand()
-		fmt.Fprintf(stdout, "wxreply is answering on %s with %d rules.\nTry it from another terminal:\n\n  %s send --url %s --text hello\n  %s send --url %s --event subscribe\n\n", url, len(res.RuleSet.Rules()), self, url, self, url)
+		fmt.Fprintf(stdout, "wxreply is answering on %s with %d rules.\nTry it from another terminal:\n\n  %s send --url %s --text hello\n  %s send --url %s --event subscribe\n\nor in a browser on this machine: %s/ shows the rules, their hits, and what a message would get.\n\n",
+			url, len(res.RuleSet.Rules()), self, url, self, url, adminURL)
 	}
 	logger.Info("wxreply serving", "url", url, "admin", adminURL, "mode", srv.Mode(), "rules", len(res.RuleSet.Rules()), "rules_version", res.Version, "rule_files", len(res.Files))
 
