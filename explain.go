@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -163,18 +162,9 @@ func userState(rs *engine.RuleSet, session, cooling pairFlag, now time.Time) (ma
 
 // writeState says what the user's state was when the push came.
 func writeState(w io.Writer, d engine.Decision, cooldowns map[string]time.Time, now time.Time) {
-	var set []string
-	for _, name := range slices.Sorted(maps.Keys(d.Session)) {
-		if v := d.Session[name]; v != "" {
-			set = append(set, fmt.Sprintf("%s=%q", name, v))
-		}
-	}
+	set, cooling := engine.DescribeState(d.Session, cooldowns, now)
 	if len(set) > 0 {
 		fmt.Fprintf(w, "session: %s\n", strings.Join(set, ", "))
-	}
-	var cooling []string
-	for _, id := range slices.Sorted(maps.Keys(cooldowns)) {
-		cooling = append(cooling, fmt.Sprintf("%s (for %s more)", id, engine.FormatDuration(cooldowns[id].Sub(now).Round(time.Second))))
 	}
 	if len(cooling) > 0 {
 		fmt.Fprintf(w, "cooling down: %s\n", strings.Join(cooling, ", "))
@@ -183,23 +173,9 @@ func writeState(w io.Writer, d engine.Decision, cooldowns map[string]time.Time, 
 
 // writeChange says what the answer changes in the user's state.
 func writeChange(w io.Writer, d engine.Decision) {
-	c := d.Change
-	if c == nil {
-		return
+	if then := d.Change.Describe(); len(then) > 0 {
+		fmt.Fprintf(w, "then: %s\n", strings.Join(then, "; "))
 	}
-	var then []string
-	for _, name := range slices.Sorted(maps.Keys(c.Set)) {
-		then = append(then, fmt.Sprintf("sets %s=%q", name, c.Set[name]))
-	}
-	for _, name := range c.Unset {
-		if _, set := c.Set[name]; !set {
-			then = append(then, "unsets "+name)
-		}
-	}
-	if c.Cooldown > 0 {
-		then = append(then, fmt.Sprintf("does not answer this user again for %s", engine.FormatDuration(c.Cooldown)))
-	}
-	fmt.Fprintf(w, "then: %s\n", strings.Join(then, "; "))
 }
 
 func writeExplanation(w io.Writer, ev *engine.Event, d engine.Decision, cooldowns map[string]time.Time, now time.Time) {

@@ -2,10 +2,8 @@ package admin
 
 import (
 	"fmt"
-	"maps"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -204,7 +202,7 @@ func (p *Page) explain(f tryForm, v *tryView, l words) error {
 				v.OnError = phone(d.OnError, l)
 			}
 		}
-		v.Then = then(d)
+		v.Then = d.Change.Describe()
 	}
 	tried := d.Trace
 	if d.Rule != nil && len(tried) > 0 {
@@ -233,28 +231,6 @@ func backendHost(raw string) string {
 		return "?"
 	}
 	return u.Scheme + "://" + u.Host
-}
-
-// then says what the answer changes in the user's state, as explain's
-// "then:" line.
-func then(d engine.Decision) []string {
-	c := d.Change
-	if c == nil {
-		return nil
-	}
-	var out []string
-	for _, name := range slices.Sorted(maps.Keys(c.Set)) {
-		out = append(out, fmt.Sprintf("sets %s=%q", name, c.Set[name]))
-	}
-	for _, name := range c.Unset {
-		if _, set := c.Set[name]; !set {
-			out = append(out, "unsets "+name)
-		}
-	}
-	if c.Cooldown > 0 {
-		out = append(out, "does not answer this user again for "+engine.FormatDuration(c.Cooldown))
-	}
-	return out
 }
 
 // phone lays a rendered reply out for drawing.

@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -175,20 +173,9 @@ func (c *step) failure(probs []problem, d engine.Decision, alts []*engine.Reply,
 // cases of rules that keep one: the session values that are set, and the
 // rules cooling down.
 func writeState(b *strings.Builder, session map[string]string, cooldowns map[string]time.Time, now time.Time) {
-	var set []string
-	for _, name := range slices.Sorted(maps.Keys(session)) {
-		if v := session[name]; v != "" {
-			set = append(set, fmt.Sprintf("%s=%q", name, v))
-		}
-	}
+	set, cooling := engine.DescribeState(session, cooldowns, now)
 	if len(set) > 0 {
 		fmt.Fprintf(b, "  session: %s\n", strings.Join(set, ", "))
-	}
-	var cooling []string
-	for _, rule := range slices.Sorted(maps.Keys(cooldowns)) {
-		if until := cooldowns[rule]; now.Before(until) {
-			cooling = append(cooling, fmt.Sprintf("%s (for %s more)", rule, engine.FormatDuration(until.Sub(now).Round(time.Second))))
-		}
 	}
 	if len(cooling) > 0 {
 		fmt.Fprintf(b, "  cooling down: %s\n", strings.Join(cooling, ", "))
