@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/wxreply/wxreply/internal/heapcost"
 )
 
 // TestReplayCache: a query is a replay only with another body, within its
@@ -46,7 +48,7 @@ func TestReplayCacheEntryCost(t *testing.T) {
 	const n = 50_000
 	var c *replayCache
 	now := time.Now()
-	cost := heapPerEntry(n, func(n int) {
+	cost := heapcost.PerEntry(n, func(n int) {
 		c = newReplayCache(10*time.Minute, n)
 		for i := range n {
 			ts := strconv.Itoa(1718170000 + i)
@@ -58,16 +60,4 @@ func TestReplayCacheEntryCost(t *testing.T) {
 	if cost > 150 {
 		t.Errorf("an entry costs %.0f bytes; replayCache's doc says about 100", cost)
 	}
-}
-
-// heapPerEntry fills a fresh cache with n entries through fill and returns
-// the heap bytes each one costs.
-func heapPerEntry(n int, fill func(n int)) float64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	fill(n)
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	return float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
 }

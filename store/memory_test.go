@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wxreply/wxreply/internal/heapcost"
 )
 
 func TestMemoryRetries(t *testing.T) {
@@ -126,18 +128,6 @@ func retryKeyOf(i int) string {
 	return fmt.Sprintf("msg\x00gh_5e8a1c2f9b3d\x00oWx7Tb2LkQ9mZr5pYc3N%08d\x00%019d", i, 7382914650123456701+i)
 }
 
-// heapPerEntry fills a fresh cache with n entries through add and returns
-// the heap bytes each one costs.
-func heapPerEntry(n int, fill func(n int)) float64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	fill(n)
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	return float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
-}
-
 // success is the server's "no reply" answer, shared by every push it
 // answers so.
 var success = []byte("success")
@@ -148,7 +138,7 @@ var success = []byte("success")
 func TestMemoryRetryEntryCost(t *testing.T) {
 	const n = 50_000
 	var s *Memory
-	cost := heapPerEntry(n, func(n int) {
+	cost := heapcost.PerEntry(n, func(n int) {
 		s = NewMemory(MemoryOptions{RetryEntries: n})
 		for i := range n {
 			key := retryKeyOf(i)
@@ -182,7 +172,7 @@ func TestMemoryUserCost(t *testing.T) {
 	const n = 50_000
 	now := time.Unix(1718170000, 0)
 	var s *Memory
-	cost := heapPerEntry(n, func(n int) {
+	cost := heapcost.PerEntry(n, func(n int) {
 		s = NewMemory(MemoryOptions{UserEntries: n})
 		for i := range n {
 			s.SaveUser(context.Background(), userKeyOf(i), typicalChange(now))
