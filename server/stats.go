@@ -46,36 +46,46 @@ func (s *Server) PushStats() PushStats {
 		PerMinute: m.requests.perMinute(s.opts.Now()),
 		Rules:     map[string]RuleStats{},
 	}
-	ch := make(chan prometheus.Metric)
-	go func() {
-		m.requests.Collect(ch)
-		close(ch)
-	}()
-	for metric := range ch {
-		var pb dto.Metric
-		if metric.Write(&pb) != nil {
-			continue
+	collect(m.requests, func(labels map[string]string, n uint64) { st.Outcomes[labels["outcome"]] += n })
+	collect(m.ruleHits, func(labels map[string]string, n uint64) {
+		if n == 0 {
+			return // a series made for a rule that never answered
 		}
-		for _, l := range pb.GetLabel() {
-			if l.GetName() == "outcome" {
-				st.Outcomes[l.GetValue()] += uint64(pb.GetCounter().GetValue())
-			}
+		id := labels["rule"]
+		var last time.Time
+		if h, ok := m.ruleHits.rules.Load(id); ok {
+			last = time.Unix(0, h.(*ruleHit).last.Load())
 		}
-	}
-	m.ruleHits.rules.Range(func(id, v any) bool {
-		h := v.(*ruleHit)
-		if n := h.hits.Load(); n > 0 {
-			st.Rules[id.(string)] = RuleStats{Hits: n, LastHit: time.Unix(0, h.last.Load())}
-		}
-		return true
+		st.Rules[id] = RuleStats{Hits: n, LastHit: last}
 	})
 	return st
 }
 
-// hitVec is wxreply_rule_hits_total that also keeps, for each rule, its
-// hits and when it last answered, for the admin page. Its WithLabelValues
-// is the counter's, so the push path counts a hit as it always has; the
-// extra work is a map lookup and two atomic writes per answered push.
+// collect reads each counter of c with its labels.
+func collect(c prometheus.Collector, each func(labels map[string]string, n uint64)) {
+	ch := make(chan prometheus.Metric)
+	go func() {
+		c.Collect(ch)
+		close(ch)
+	}()
+	for metric := range ch {
+		var pb dto.Metric
+		if metric.Write(&pb) != nil || pb.GetCounter() == nil {
+			continue
+		}
+		labels := map[string]string{}
+		for _, l := range pb.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		each(labels, uint64(pb.GetCounter().GetValue()))
+	}
+}
+
+// hitVec is wxreply_rule_hits_total that also keeps, for each rule, when it
+// last answered, for the admin page (the hits are the counter's). Its
+// WithLabelValues is the counter's, so the push path counts a hit as it
+// always has; the extra work is a map lookup and an atomic write per
+// answered push.
 type hitVec struct {
 	*prometheus.CounterVec
 	now   func() time.Time
@@ -83,7 +93,6 @@ type hitVec struct {
 }
 
 type ruleHit struct {
-	hits atomic.Uint64
 	last atomic.Int64 // Unix nanoseconds
 }
 
@@ -96,7 +105,6 @@ type hitCounter struct {
 
 func (c hitCounter) Inc() {
 	c.Counter.Inc()
-	c.hit.hits.Add(1)
 	c.hit.last.Store(c.now().UnixNano())
 }
 
