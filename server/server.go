@@ -724,7 +724,7 @@ func (s *Server) loadUser(ctx context.Context, user string, opts *engine.MatchOp
 		return true
 	}
 	opts.Session, opts.Cooldowns = u.Session, u.Cooldowns
-	return s.store.Health().Degraded
+	return s.store.Degraded()
 }
 
 // saveUser stores what the answer changes in the sender's state, before the

@@ -261,6 +261,8 @@ func TestHealthReadyAndMetrics(t *testing.T) {
 // failed.
 type degradedStore struct{ *store.Memory }
 
+func (degradedStore) Degraded() bool { return true }
+
 func (degradedStore) Health() store.Health {
 	return store.Health{Backend: "redis", Degraded: true, Since: testNow, LastError: "dial tcp 10.0.0.7:6379: connect: connection refused",
 		Errors: map[string]uint64{"claim": 3, "save_user": 0}}

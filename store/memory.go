@@ -347,6 +347,9 @@ func (s *Memory) unlink(u *memoryUser) {
 // Health implements Store: memory never fails.
 func (s *Memory) Health() Health { return Health{Backend: "memory"} }
 
+// Degraded implements Store: memory never fails.
+func (s *Memory) Degraded() bool { return false }
+
 // Close implements Store; there is nothing to release.
 func (s *Memory) Close() error { return nil }
 

@@ -225,7 +225,7 @@ func ParseRedisURL(rawURL string) (*redis.Options, error) {
 // is degraded or fn failed, and the caller should ask the fallback instead;
 // err is ctx's error when the caller's own context ended first.
 func (r *Redis) try(ctx context.Context, op string, fn func(ctx context.Context) error) (ok bool, err error) {
-	if r.isDegraded() {
+	if r.Degraded() {
 		return false, nil
 	}
 	octx, cancel := context.WithTimeout(ctx, r.timeout)
@@ -247,7 +247,8 @@ func (r *Redis) try(ctx context.Context, op string, fn func(ctx context.Context)
 	return false, nil
 }
 
-func (r *Redis) isDegraded() bool {
+// Degraded implements Store.
+func (r *Redis) Degraded() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.degraded
@@ -295,7 +296,7 @@ func (r *Redis) probe(ctx context.Context, interval time.Duration) {
 			return
 		case <-tick.C:
 		}
-		if !r.isDegraded() {
+		if !r.Degraded() {
 			continue
 		}
 		pctx, cancel := context.WithTimeout(ctx, r.timeout)
@@ -332,9 +333,6 @@ func (r *Redis) Close() error {
 	<-r.probeDone
 	return r.client.Close()
 }
-
-// Fallback is the Memory that serves while Redis fails.
-func (r *Redis) Fallback() *Memory { return r.fallback }
 
 // Stats says how full the fallback is: what this process holds in memory.
 func (r *Redis) Stats() MemoryStats { return r.fallback.Stats() }

@@ -21,6 +21,9 @@ type Store interface {
 	// Health says whether the store works as configured, for /readyz and
 	// the metrics.
 	Health() Health
+	// Degraded is Health().Degraded without the copy of the counts: what a
+	// push asks.
+	Degraded() bool
 	// Close releases the store's connections.
 	Close() error
 }
