@@ -26,6 +26,8 @@ func TestCompileCondition_refusesWhatCannotBeBounded(t *testing.T) {
 		{`Text matches "` + strings.Repeat("a|", 600) + `a"`, "a pattern may have at most 1024"},
 		{`Text matches "(x{1,1000}){1,1000}"`, "invalid repeat count"},
 		{`Text matches "` + strings.Repeat("[a-z]{1000}", 5) + `"`, "a rule's patterns may have at most 4096 together"},
+		// Each within the limit, over it together.
+		{`Text matches "` + strings.Repeat("[a-z]{1000}", 3) + `x" or Text matches "` + strings.Repeat("[a-z]{1000}", 3) + `y"`, "the condition's patterns compile to 6006 instructions up to this one"},
 		// The checks do not hide expr's own errors.
 		{`Contnt contains "x"`, "unknown name Contnt (1:1)"},
 		{`lower(Contnt) == "x"`, "unknown name Contnt (1:7)"},
@@ -60,6 +62,9 @@ func TestCondition_budget(t *testing.T) {
 		{`any(1..60000, {Text contains "zz"})`, engine.BudgetWork, false},
 		{`any(1..60000, {Text in Vars.words})`, engine.BudgetWork, false},
 		{`Text matches Text`, "pattern", false},
+		// A constant pattern is charged for the text it scans, as any other.
+		{`Text matches "` + strings.Repeat("[a-z]{1000}", 4) + `x"`, engine.BudgetWork, false},
+		{`Text matches "^咖啡"`, "", true},
 		// What ordinary rules do holds, on the longest text too.
 		{`lower(Text) contains "coffee"`, "", true},
 		{`upper(Text) startsWith "咖啡" && MsgType == "text"`, "", true},
@@ -199,5 +204,32 @@ func TestMatch_pushTimeBudget(t *testing.T) {
 		if be := engine.AsBudgetError(e); be == nil || be.Budget != engine.BudgetTime {
 			t.Fatalf("rule %s: %v, want the time budget", e.Rule.ID, e.Err)
 		}
+	}
+}
+
+// TestMatch_regexKeywordsCharged: a regex keyword's scan of a long text is
+// charged before it runs, so a rule of heavy patterns is skipped over its
+// work budget, not left to run for seconds.
+func TestMatch_regexKeywordsCharged(t *testing.T) {
+	heavy := strings.Repeat("[a-z]{1000}", 4) + "x"
+	rs := engine.NewRuleSet([]*engine.Rule{
+		{ID: "heavy", Keywords: mustKeywords(t, engine.MatchRegex, heavy), Replies: textReplies(t, "heavy")},
+		{ID: "light", Keywords: mustKeywords(t, engine.MatchRegex, "coffee"), Replies: textReplies(t, "light")},
+	}, nil, "v")
+	start := time.Now()
+	d := rs.Match(textMsg(t, strings.Repeat("a", 60<<10)+" coffee"), engine.MatchOptions{Now: testNow, Budget: noTimeLimit})
+	if len(d.Errors) != 1 || engine.AsBudgetError(d.Errors[0]) == nil || engine.AsBudgetError(d.Errors[0]).Budget != engine.BudgetWork {
+		t.Fatalf("errors %v, want heavy over its work budget", d.Errors)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("the push took %s: the scan ran instead of being charged first", took)
+	}
+	if ruleID(d) != "" {
+		// "coffee" is past the first 8 KiB the patterns scan.
+		t.Errorf("rule %s answered; the text's coffee is past what a pattern scans", ruleID(d))
+	}
+	d = rs.Match(textMsg(t, "a coffee please"), engine.MatchOptions{Now: testNow})
+	if ruleID(d) != "light" || len(d.Errors) != 0 {
+		t.Errorf("a short text: rule %s, errors %v; want light, and heavy tried within its budget", ruleID(d), d.Errors)
 	}
 }

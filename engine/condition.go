@@ -216,6 +216,7 @@ type Keywords struct {
 	words []string // as written
 	lower []string
 	res   []*regexp.Regexp
+	insts int // of res together: what scanning a byte may cost
 }
 
 // KeywordError is a keyword that does not compile in regex mode.
@@ -253,6 +254,7 @@ func NewKeywords(mode KeywordMode, words []string) (*Keywords, error) {
 			}
 			k.res = append(k.res, re)
 		}
+		k.insts = insts
 	default:
 		return nil, fmt.Errorf("unknown match mode %q: use contains, equal, prefix or regex", mode)
 	}
@@ -264,6 +266,15 @@ func (k *Keywords) Mode() KeywordMode { return k.mode }
 
 // Words are the keywords as written.
 func (k *Keywords) Words() []string { return k.words }
+
+// matchMetered is Match for a push, its patterns' scan charged to the push's
+// meter before they run.
+func (k *Keywords) matchMetered(m *matchState) bool {
+	if k.mode == MatchRegex {
+		m.env.meter.chargeScan(min(len(m.text), MaxScannedText), k.insts)
+	}
+	return k.Match(m.text, m.loweredText)
+}
 
 // Match reports whether text, trimmed, matches a keyword. lowered is the same
 // text trimmed and lower-cased, computed once per message by the caller.

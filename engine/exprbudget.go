@@ -333,18 +333,53 @@ func meteredMatches(args ...any) (any, error) {
 	if !ok1 || !ok2 {
 		return nil, fmt.Errorf("invalid operation: %T matches %T", args[1], args[2])
 	}
-	if err := CheckPattern(pattern); err != nil {
+	p, err := compilePattern(m, pattern)
+	if err != nil {
 		return nil, fmt.Errorf("matches: %w", err)
 	}
-	insts, _ := PatternSize(pattern)
-	m.alloc(int64(64 * insts))
+	subject = text.Cut(subject, MaxScannedText)
+	m.chargeScan(len(subject), p.insts)
+	return p.re.MatchString(subject), nil
+}
+
+// compiledPattern is a pattern compiled, with its size.
+type compiledPattern struct {
+	re    *regexp.Regexp
+	insts int
+}
+
+// rulePatterns holds the patterns rule files wrote as constants, compiled
+// once: their number is bounded by the rule files. A pattern built from a
+// message is compiled for its push, charged, and not kept.
+var rulePatterns sync.Map // string → *compiledPattern
+
+// notePattern compiles a constant pattern of a condition for every push to
+// use; CompileCondition has checked it.
+func notePattern(pattern string) {
+	if _, ok := rulePatterns.Load(pattern); ok {
+		return
+	}
+	if re, err := regexp.Compile(pattern); err == nil {
+		rulePatterns.Store(pattern, &compiledPattern{re: re, insts: programSize(re)})
+	}
+}
+
+// compilePattern returns pattern compiled: a rule's from rulePatterns, any
+// other checked, charged to m and compiled now.
+func compilePattern(m *meter, pattern string) (*compiledPattern, error) {
+	if p, ok := rulePatterns.Load(pattern); ok {
+		return p.(*compiledPattern), nil
+	}
+	if err := CheckPattern(pattern); err != nil {
+		return nil, err
+	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
 		return nil, err
 	}
-	subject = text.Cut(subject, MaxScannedText)
-	m.chargeBytes(len(subject) * insts / 8)
-	return re.MatchString(subject), nil
+	p := &compiledPattern{re: re, insts: programSize(re)}
+	m.alloc(int64(64 * p.insts))
+	return p, nil
 }
 
 // programSize is the number of instructions of re's compiled program: what
@@ -410,9 +445,7 @@ func patchBinary(n *ast.BinaryNode) ast.Node {
 		}
 		return call(inFunc, n.Left, n.Right)
 	case "matches":
-		if isConstant(n.Right) {
-			return nil
-		}
+		// A constant pattern too: what it costs grows with the text.
 		return call(matchesFunc, n.Left, n.Right)
 	}
 	return nil
@@ -483,6 +516,7 @@ func checkBudgetable(src string, b Budget) error {
 
 type budgetChecker struct {
 	budget Budget
+	insts  int // of the constant patterns so far
 	err    *file.Error
 }
 
@@ -511,6 +545,12 @@ func (v *budgetChecker) Visit(node *ast.Node) {
 			if p, ok := n.Right.(*ast.StringNode); ok {
 				if err := CheckPattern(p.Value); err != nil {
 					fail("matches: %v", err)
+					return
+				}
+				notePattern(p.Value)
+				insts, _ := PatternSize(p.Value)
+				if v.insts += insts; v.insts > MaxPatternInsts {
+					fail("matches: the condition's patterns compile to %d instructions up to this one; a rule's patterns may have at most %d together: make them simpler, or split them across rules", v.insts, MaxPatternInsts)
 				}
 			}
 		}

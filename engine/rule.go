@@ -137,7 +137,7 @@ func (r *Rule) check(m *matchState) (condition, error) {
 		return failedEventKey, nil
 	case r.Keywords != nil && !hasText(ev.MsgType):
 		return failedTextless, nil
-	case r.Keywords != nil && !r.Keywords.Match(m.text, m.loweredText):
+	case r.Keywords != nil && !r.Keywords.matchMetered(m):
 		return failedKeywords, nil
 	case r.Cooldown > 0 && m.env.Now.Before(m.cooldowns[r.ID]):
 		return failedCooldown, nil
