@@ -294,7 +294,13 @@ type automaton struct {
 	root   [256]int32 // the state after the root on each byte; 0 stays at the root
 	edges  [][]edge   // the other states' transitions
 	fail   []int32
-	output [][]int32 // rule positions whose keyword ends here, with those of its fail chain
+	output [][]int32 // rule positions whose keyword ends here
+	// dict is the nearest state down the fail chain with an output of its
+	// own (0: none): the other keywords that end where this state does.
+	// Following it, rather than copying each chain's outputs into every
+	// state, keeps the automaton and a push's hits as large as the
+	// keywords, not their square.
+	dict []int32
 }
 
 type edge struct {
@@ -303,7 +309,7 @@ type edge struct {
 }
 
 func newAutomatonBuilder() *automaton {
-	return &automaton{edges: [][]edge{nil}, fail: []int32{0}, output: [][]int32{nil}}
+	return &automaton{edges: [][]edge{nil}, fail: []int32{0}, output: [][]int32{nil}, dict: []int32{0}}
 }
 
 // step is the transition from s on c, or -1.
@@ -331,6 +337,7 @@ func (a *automaton) add(word string, pos int32) {
 			a.edges = append(a.edges, nil)
 			a.fail = append(a.fail, 0)
 			a.output = append(a.output, nil)
+			a.dict = append(a.dict, 0)
 			if s == 0 {
 				a.root[word[i]] = t
 			} else {
@@ -365,7 +372,11 @@ func (a *automaton) build() {
 				}
 				f = a.fail[f]
 			}
-			a.output[e.to] = append(a.output[e.to], a.output[a.fail[e.to]]...)
+			if f := a.fail[e.to]; len(a.output[f]) > 0 {
+				a.dict[e.to] = f
+			} else {
+				a.dict[e.to] = a.dict[f] // f is nearer the root: set already
+			}
 			queue = append(queue, e.to)
 		}
 	}
@@ -386,9 +397,11 @@ func (a *automaton) match(out []int32, text string, seen []uint64) []int32 {
 			}
 			s = a.fail[s]
 		}
-		if len(a.output[s]) > 0 && seen[s/64]&(1<<(s%64)) == 0 {
-			seen[s/64] |= 1 << (s % 64)
-			out = append(out, a.output[s]...)
+		// The keywords ending here: this state's and its dictionary chain's.
+		// A state seen before had its whole chain emitted then.
+		for x := s; x != 0 && seen[x/64]&(1<<(x%64)) == 0; x = a.dict[x] {
+			seen[x/64] |= 1 << (x % 64)
+			out = append(out, a.output[x]...)
 		}
 	}
 	return out
