@@ -34,10 +34,10 @@ type Backend interface {
 // goroutine and a connection for up to its rule's timeout.
 const DefaultMaxBackendCalls = 256
 
-// NeedsAPI lists the rules of rs that send through WeChat's
+// needsAPI lists the rules of rs that send through WeChat's
 // customer-service API, and so need the AppID and AppSecret: pick: all with
 // more than one reply, and rules with a backend.
-func NeedsAPI(rs *engine.RuleSet) []*engine.Rule {
+func needsAPI(rs *engine.RuleSet) []*engine.Rule {
 	var out []*engine.Rule
 	for _, r := range rs.Rules() {
 		if r.Backend != nil || (r.Pick == engine.PickAll && len(r.Replies) > 1) {
@@ -55,7 +55,7 @@ var ErrNeedsAPI = errors.New("rules send through WeChat's customer-service API, 
 // that need the API, when the server has none (hasAPI false); nil
 // otherwise. At most 10 rules are named.
 func CheckAPI(rs *engine.RuleSet, hasAPI bool) error {
-	rules := NeedsAPI(rs)
+	rules := needsAPI(rs)
 	if hasAPI || len(rules) == 0 {
 		return nil
 	}

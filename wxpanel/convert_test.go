@@ -2,6 +2,7 @@ package wxpanel_test
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -145,7 +146,7 @@ func TestConvertNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := wxpanel.Convert(a, wxpanel.Options{}); err == nil || !strings.Contains(err.Error(), "no auto-reply") {
+	if _, err := wxpanel.Convert(a, wxpanel.Options{}); !errors.Is(err, wxpanel.ErrNothing) || !strings.Contains(err.Error(), "no auto-reply") {
 		t.Errorf("Convert of an empty panel: %v, want an error saying there is nothing", err)
 	}
 }

@@ -33,9 +33,6 @@ const (
 	Invalid Outcome = "invalid"
 )
 
-// Outcomes lists every outcome, for a metric to start each label at zero.
-var Outcomes = []Outcome{OK, Timeout, Canceled, Unreachable, Status, Invalid}
-
 // OutcomeOf returns the outcome of a call that returned err: OK for nil,
 // the Error's outcome, or Unreachable for an error that is not an *Error.
 func OutcomeOf(err error) Outcome {

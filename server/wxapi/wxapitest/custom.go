@@ -56,8 +56,7 @@ type customState struct {
 }
 
 // CloseWindow makes sends and typing to openID answer 45015, as for a user
-// who unfollowed or last wrote more than 48 h ago; OpenWindow undoes it and
-// forgets the user's count.
+// who unfollowed or last wrote more than 48 h ago.
 func (s *Server) CloseWindow(openID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -67,14 +66,6 @@ func (s *Server) CloseWindow(openID string) {
 	if len(s.custom.closed) < maxUsers {
 		s.custom.closed[openID] = true
 	}
-}
-
-// OpenWindow lets openID get messages again, with a fresh count.
-func (s *Server) OpenWindow(openID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.custom.closed, openID)
-	delete(s.custom.window, openID)
 }
 
 // Sent lists the messages accepted for openID ("" for everyone), oldest
