@@ -717,6 +717,8 @@ func TestE2EBadStaticConfig(t *testing.T) {
 			names: []string{"--replay-entries"}, lines: 1},
 		{name: "session-ttl without a unit", args: []string{"--session-ttl", "30"},
 			names: []string{"--session-ttl", "not a duration"}, lines: 1},
+		{name: "session-ttl of years", args: []string{"--session-ttl", "3650d"},
+			names: []string{"--session-ttl", "more than 30d"}, lines: 1},
 		{name: "user-entries zero", args: []string{"--user-entries", "0"},
 			names: []string{"--user-entries"}, lines: 1},
 		{name: "deadline not a duration", args: []string{"--deadline", "soon"},

@@ -214,6 +214,9 @@ func (ss *serveSettings) parseLimits(set *settings) error {
 	if ss.opts.SessionTTL, err = engine.ParseDuration(set.get("session-ttl")); err != nil {
 		return fmt.Errorf("--session-ttl: %v", err)
 	}
+	if ss.opts.SessionTTL > engine.MaxSessionTTL {
+		return fmt.Errorf("--session-ttl: %s is more than %s, the longest a user's state is kept", engine.FormatDuration(ss.opts.SessionTTL), engine.FormatDuration(engine.MaxSessionTTL))
+	}
 	if ss.opts.TimestampWindow == 0 {
 		ss.opts.TimestampWindow = -1 // 0 turns the check off here; the server reads 0 as the default
 	}

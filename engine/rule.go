@@ -76,6 +76,14 @@ type Backend struct {
 	Timeout, PassiveWait time.Duration
 }
 
+// MaxCooldown and MaxSessionTTL bound how long a rule file may have a user's
+// state kept: a cooldown or a session of years would keep a key per user in
+// Redis, or an entry in memory, for that long.
+const (
+	MaxCooldown   = 30 * 24 * time.Hour
+	MaxSessionTTL = 30 * 24 * time.Hour
+)
+
 // The backend's defaults and bounds. PassiveWait leaves the server time to
 // send its passive reply within WeChat's 5 s.
 const (

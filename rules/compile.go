@@ -142,6 +142,9 @@ func (c *compiler) settings(files []*parsedFile) {
 		}
 		where = p
 		d, err := engine.ParseDuration(f.def.Settings.SessionTTL)
+		if err == nil && d > engine.MaxSessionTTL {
+			err = fmt.Errorf("%s is more than %s", engine.FormatDuration(d), engine.FormatDuration(engine.MaxSessionTTL))
+		}
 		if err != nil {
 			c.errs = append(c.errs, &Error{Pos: p, Err: fmt.Errorf("settings.session_ttl: %w", err)})
 			continue
@@ -208,7 +211,7 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 			r.OnError = c.reply(f, s.name, "on_error", n)
 		}
 	}
-	r.Cooldown = s.duration("cooldown")
+	r.Cooldown = s.duration("cooldown", engine.MaxCooldown)
 	r.Set = s.sets()
 	r.Unset = s.unset()
 	if n := yamlpos.Lookup(rn, "unset"); n != nil {
@@ -219,7 +222,7 @@ func (c *compiler) rule(f *parsedFile, i int, def ruleDef, rn *yaml.Node, vars m
 		if r.Set == nil && r.Unset == nil {
 			s.fail(n, "session_ttl applies to set and unset, and this rule has neither")
 		}
-		r.SessionTTL = s.duration("session_ttl")
+		r.SessionTTL = s.duration("session_ttl", engine.MaxSessionTTL)
 	}
 	return r, len(c.errs) == nerrs
 }
@@ -261,7 +264,7 @@ func (s *ruleSite) checkSugar() {
 }
 
 // duration reads the rule's field key as a duration; 0 when absent or wrong.
-func (s *ruleSite) duration(key string) time.Duration {
+func (s *ruleSite) duration(key string, max time.Duration) time.Duration {
 	n := yamlpos.Lookup(s.rn, key)
 	if n == nil {
 		return 0
@@ -271,8 +274,12 @@ func (s *ruleSite) duration(key string) time.Duration {
 		return 0
 	}
 	d, err := engine.ParseDuration(n.Value)
-	if err != nil {
+	switch {
+	case err != nil:
 		s.fail(n, "%s: %v", key, err)
+	case d > max:
+		s.fail(n, "%s: %s is more than %s, the longest a user's state is kept", key, engine.FormatDuration(d), engine.FormatDuration(max))
+		return 0
 	}
 	return d
 }

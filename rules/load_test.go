@@ -101,6 +101,7 @@ func TestLoadFailure(t *testing.T) {
  | ........^`},
 		{"session_template_typo.bad.yaml", `testdata/session_template_typo.bad.yaml:9:38: rule "hello": reply.text: no rule sets .Session.nmae: did you mean .Session.name? (rendering a sample text message)`},
 		{"cooldown_bad.bad.yaml", `testdata/cooldown_bad.bad.yaml:3:15: rule "anything": cooldown: "60" is not a duration: write a number and a unit, e.g. 90s, 30m, 1h30m or 1d`},
+		{"cooldown_long.bad.yaml", `testdata/cooldown_long.bad.yaml:3:15: rule "anything": cooldown: 365d is more than 30d, the longest a user's state is kept`},
 		{"session_ttl_alone.bad.yaml", `testdata/session_ttl_alone.bad.yaml:4:18: rule "hello": session_ttl applies to set and unset, and this rule has neither`},
 		{"set_name.bad.yaml", `testdata/set_name.bad.yaml:4:12: rule "pick": set: "order-id" is not a session name: use letters, digits and _, starting with a letter (step, order_id)`},
 		{"backend.bad.yaml", `testdata/backend.bad.yaml:9:56: rule "order": on_error.text: <.Vars.nope>: map has no entry for key "nope" (rendering a sample text message)
