@@ -2,15 +2,14 @@ package admin
 
 import (
 	"bytes"
-	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
-	"path"
 	"strconv"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/wxreply/wxreply/internal/yamlpos"
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/rules/ruletest"
 )
@@ -31,21 +30,15 @@ func (p *Page) disabledRules() ([]ruleView, error) {
 	if p.opts.Dir == "" && p.opts.FS == nil {
 		return nil, nil
 	}
-	fsys := p.folder()
-	entries, err := fs.ReadDir(fsys, ".")
+	// Read as a reload reads: regular files only, each at most
+	// rules.MaxFileSize.
+	snap, err := rules.Read(p.folder(), p.opts.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("rule folder %s: %w", p.opts.Dir, err)
+		return nil, err
 	}
 	var out []ruleView
-	for _, e := range entries {
-		if !rules.IsRuleFile(e.Name()) {
-			continue
-		}
-		src, err := fs.ReadFile(fsys, e.Name())
-		if err != nil || len(src) > rules.MaxFileSize {
-			continue
-		}
-		out = append(out, disabledIn(path.Join(p.opts.Dir, e.Name()), src)...)
+	for file, src := range snap.Files() {
+		out = append(out, disabledIn(file, src)...)
 	}
 	return out, nil
 }
@@ -56,7 +49,7 @@ func disabledIn(file string, src []byte) []ruleView {
 	if yaml.NewDecoder(bytes.NewReader(src)).Decode(&doc) != nil || len(doc.Content) == 0 {
 		return nil
 	}
-	list := mapValue(doc.Content[0], "rules")
+	list := yamlpos.Lookup(doc.Content[0], "rules")
 	if list == nil || list.Kind != yaml.SequenceNode {
 		return nil
 	}
@@ -65,27 +58,27 @@ func disabledIn(file string, src []byte) []ruleView {
 		if rn.Kind != yaml.MappingNode {
 			continue
 		}
-		if en := mapValue(rn, "enabled"); en == nil || en.Value != "false" {
+		if en := yamlpos.Lookup(rn, "enabled"); en == nil || en.Value != "false" {
 			continue
 		}
 		pos := rules.Pos{File: file, Line: rn.Line, Col: rn.Column}
 		v := ruleView{Source: pos.String(), pos: pos}
-		if n := mapValue(rn, "id"); n != nil {
+		if n := yamlpos.Lookup(rn, "id"); n != nil {
 			v.ID = n.Value
 		}
-		if n := mapValue(rn, "description"); n != nil {
+		if n := yamlpos.Lookup(rn, "description"); n != nil {
 			v.Description = n.Value
 		}
-		if n := mapValue(rn, "priority"); n != nil {
+		if n := yamlpos.Lookup(rn, "priority"); n != nil {
 			v.Priority, _ = strconv.Atoi(n.Value)
 		}
 		for _, key := range []string{"msgtype", "event", "event_key", "keywords", "when"} {
-			if n := mapValue(rn, key); n != nil {
+			if n := yamlpos.Lookup(rn, key); n != nil {
 				v.Matches = append(v.Matches, key+": "+scalarOrList(n))
 			}
 		}
-		reply := mapValue(rn, "reply")
-		if replies := mapValue(rn, "replies"); reply == nil && replies != nil && replies.Kind == yaml.SequenceNode && len(replies.Content) > 0 {
+		reply := yamlpos.Lookup(rn, "reply")
+		if replies := yamlpos.Lookup(rn, "replies"); reply == nil && replies != nil && replies.Kind == yaml.SequenceNode && len(replies.Content) > 0 {
 			reply, v.Alternatives = replies.Content[0], len(replies.Content)
 		}
 		if reply != nil && reply.Kind == yaml.MappingNode && len(reply.Content) >= 2 {
@@ -95,19 +88,6 @@ func disabledIn(file string, src []byte) []ruleView {
 		out = append(out, v)
 	}
 	return out
-}
-
-// mapValue is the value of key in mapping n, or nil.
-func mapValue(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
 }
 
 func scalarOrList(n *yaml.Node) string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"path"
 	"path/filepath"
@@ -71,6 +72,19 @@ type Snapshot struct {
 	sources  [][]byte
 	errs     Errors // files that could not be read
 	warnings Errors
+}
+
+// Files yields each rule file that could be read, as displayed, with its
+// contents, in the order the folder lists them. The contents must not be
+// modified.
+func (s *Snapshot) Files() iter.Seq2[string, []byte] {
+	return func(yield func(string, []byte) bool) {
+		for i, f := range s.files {
+			if s.sources[i] != nil && !yield(f, s.sources[i]) {
+				return
+			}
+		}
+	}
 }
 
 // Read reads the rule files of the folder fsys; positions show them under
