@@ -61,8 +61,12 @@ type Page struct {
 	// everyone out.
 	session string
 
-	testsMu sync.Mutex // one run of the tests at a time
+	running sync.Mutex // held by the one run of the tests at a time
+	testsMu sync.Mutex // guards lastRun
 	lastRun *testRun   // the last run, shown until the next
+
+	loginMu     sync.Mutex
+	lastFailure time.Time // of a login, from anywhere: one guess a second
 }
 
 //go:embed templates/*.html
@@ -260,7 +264,18 @@ func (p *Page) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
+	// One wrong guess a second, from anywhere, is all a guesser gets (and
+	// all the log gets): the token cannot be tried at the speed of the
+	// network.
+	p.loginMu.Lock()
+	defer p.loginMu.Unlock()
+	if p.opts.Now().Sub(p.lastFailure) < time.Second {
+		w.Header().Set("Retry-After", "1")
+		p.render(w, r, http.StatusTooManyRequests, "login", loginView{Next: next, Wrong: true})
+		return
+	}
 	if r.Header.Get("Sec-Fetch-Site") == "cross-site" || !p.isToken(r.PostFormValue("token")) {
+		p.lastFailure = p.opts.Now()
 		p.opts.Logger.Warn("admin page login refused", "remote", r.RemoteAddr)
 		p.render(w, r, http.StatusUnauthorized, "login", loginView{Next: next, Wrong: true})
 		return

@@ -410,7 +410,11 @@ func TestAccess(t *testing.T) {
 }
 
 func TestLogin(t *testing.T) {
-	f := newFixture(t, true)
+	clock := now
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "shop.yaml"), shopRules)
+	write(t, filepath.Join(dir, "shop_test.yaml"), shopTests)
+	f := serve(t, dir, true, func() time.Time { return clock })
 	login := func(token string) *httptest.ResponseRecorder {
 		form := url.Values{"token": {token}, "next": {"/rules?q=price"}}
 		return f.do(remote(http.MethodPost, "/login", strings.NewReader(form.Encode())))
@@ -424,6 +428,11 @@ func TestLogin(t *testing.T) {
 		t.Error("a wrong token got a session cookie")
 	}
 
+	// One guess a second: within it, even the right token waits.
+	if rec = login(adminToken); rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "1" {
+		t.Fatalf("a second guess at once: %d, Retry-After %q; want 429, 1", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	clock = clock.Add(time.Second)
 	rec = login(adminToken)
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/rules?q=price" {
 		t.Fatalf("login: %d, Location %q", rec.Code, rec.Header().Get("Location"))

@@ -152,7 +152,13 @@ func (p *Page) testsView(run *testRun) testsView {
 // runTests runs the folder's rule tests as `wxreply test` does, with
 // coverage, and shows the report. One run at a time: a second waits.
 func (p *Page) runTests(w http.ResponseWriter, r *http.Request) {
-	p.testsMu.Lock()
+	// One run at a time; a second request while it runs waits for no
+	// one, and shows the last result.
+	if !p.running.TryLock() {
+		http.Redirect(w, r, "/tests", http.StatusSeeOther)
+		return
+	}
+	defer p.running.Unlock()
 	var out bytes.Buffer
 	opts := ruletest.Options{Coverage: true}
 	run := &testRun{At: p.opts.Now()}
@@ -162,6 +168,7 @@ func (p *Page) runTests(w http.ResponseWriter, r *http.Request) {
 		run.Report, run.Err = ruletest.Run(&out, opts, p.opts.Dir)
 	}
 	run.Output = out.String()
+	p.testsMu.Lock()
 	p.lastRun = run
 	p.testsMu.Unlock()
 	p.render(w, r, http.StatusOK, "tests", p.testsView(run))
