@@ -110,14 +110,22 @@ func readAutoreply(path string) (json.RawMessage, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxAutoreplyFile+1))
+	b, err := readSavedAnswer(f, path)
+	if err == nil && !json.Valid(b) {
+		err = errors.New(path + " is not JSON: save the answer of get_current_autoreply_info as it came")
+	}
+	return b, err
+}
+
+// readSavedAnswer reads a saved answer of get_current_autoreply_info from
+// r, named name in errors: at most maxAutoreplyFile bytes.
+func readSavedAnswer(r io.Reader, name string) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxAutoreplyFile+1))
 	switch {
 	case err != nil:
 		return nil, err
 	case len(b) > maxAutoreplyFile:
-		return nil, fmt.Errorf("%s is over %d MB: is it a saved answer of get_current_autoreply_info?", path, maxAutoreplyFile>>20)
-	case !json.Valid(b):
-		return nil, errors.New(path + " is not JSON: save the answer of get_current_autoreply_info as it came")
+		return nil, fmt.Errorf("%s is over %d MB: is it a saved answer of get_current_autoreply_info?", name, maxAutoreplyFile>>20)
 	}
 	return b, nil
 }

@@ -123,7 +123,7 @@ func spaced(err error) string {
 func readPanel(from string, api *apiFlags, in io.Reader, stderr io.Writer) (data []byte, source string, code int) {
 	switch from {
 	case "-":
-		data, err := io.ReadAll(in)
+		data, err := readSavedAnswer(in, "standard input")
 		if err != nil {
 			fmt.Fprintf(stderr, "wxreply import: standard input: %v\n", err)
 			return nil, "", exitFailure
@@ -131,7 +131,11 @@ func readPanel(from string, api *apiFlags, in io.Reader, stderr io.Writer) (data
 		return data, "standard input", exitOK
 	case "":
 	default:
-		data, err := os.ReadFile(from)
+		f, err := os.Open(from)
+		if err == nil {
+			defer f.Close()
+			data, err = readSavedAnswer(f, from)
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "wxreply import: --from: %v\n", err)
 			return nil, "", exitFailure
