@@ -121,21 +121,44 @@ func sortedFields(m map[string]string) []string {
 	return out
 }
 
-// answer is how rs answers p, in words: the rule and every one of its
-// replies (a rule with alternatives answers with any of them), so that the
-// same folder twice never differs by the draw.
+// answer is how rs answers p, in words: the rule, every one of its replies
+// (a rule with alternatives answers with any of them, so that the same
+// folder twice never differs by the draw; pick: all sends them all), the
+// replies a backend is called for, and what the answer changes in the
+// user's state.
 func answer(rs *engine.RuleSet, p diffPush) string {
-	d := rs.Match(p.ev, engine.MatchOptions{Now: p.now, Rand: func(int) int { return 0 }})
+	opts := engine.MatchOptions{Now: p.now, Rand: func(int) int { return 0 }}
+	d := rs.Match(p.ev, opts)
 	if d.Rule == nil {
 		return "no reply\n"
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "rule %s\n", d.Rule.ID)
-	for i := range d.Rule.Replies {
-		alt := rs.Match(p.ev, engine.MatchOptions{Now: p.now, Rand: func(int) int { return i }})
-		if alt.Reply != nil {
-			b.WriteString(alt.Reply.String())
+	if d.Rule.Backend != nil {
+		fmt.Fprintf(&b, "backend %s\n", d.Rule.Backend.URL)
+	}
+	replies := append([]*engine.Reply{d.Reply}, d.More...)
+	if d.Rule.Pick != engine.PickAll {
+		for i := 1; i < len(d.Rule.Replies); i++ {
+			each := opts
+			each.Rand = func(int) int { return i }
+			if alt := rs.Match(p.ev, each); alt.Rule == d.Rule {
+				replies = append(replies, alt.Reply)
+			} else {
+				replies = append(replies, nil) // it does not render
+			}
 		}
+	}
+	for i, r := range replies {
+		switch {
+		case r != nil:
+			b.WriteString(r.String())
+		case i > 0 || d.Rule.Backend == nil:
+			b.WriteString("(does not render)\n")
+		}
+	}
+	for _, c := range d.Change.Describe() {
+		fmt.Fprintf(&b, "then %s\n", c)
 	}
 	return b.String()
 }
@@ -170,11 +193,23 @@ func fingerprint(r *engine.Rule) string {
 	if r.When != nil {
 		b.WriteString(r.When.Source())
 	}
-	for _, rt := range r.Replies {
+	replies := r.Replies
+	if r.OnError != nil {
+		b.WriteString("|on_error")
+		replies = append(slices.Clip(replies), r.OnError)
+	}
+	for _, rt := range replies {
 		fmt.Fprintf(&b, "|%s", rt.Kind)
 		for _, t := range rt.Templates() {
 			fmt.Fprintf(&b, " %q", t.Source())
 		}
+	}
+	fmt.Fprintf(&b, "|pick %s|cooldown %s|unset %q|ttl %s", r.Pick, r.Cooldown, r.Unset, r.SessionTTL)
+	if bk := r.Backend; bk != nil {
+		fmt.Fprintf(&b, "|backend %s %s %s", bk.URL, bk.Timeout, bk.PassiveWait)
+	}
+	for _, set := range r.Set {
+		fmt.Fprintf(&b, "|set %s %q", set.Name, set.Value.Source())
 	}
 	return b.String()
 }

@@ -81,3 +81,29 @@ func TestDiff(t *testing.T) {
 		t.Errorf("a broken folder: exit %d, %q", code, errOut)
 	}
 }
+
+// TestDiffSeesStateAndPickAll: a change to a pick: all rule's later reply,
+// or to what a rule keeps of the user, is a change.
+func TestDiffSeesStateAndPickAll(t *testing.T) {
+	folder := func(second, cooldown string) string {
+		dir := t.TempDir()
+		src := "rules:\n  - id: hello\n    keywords: [hello]\n    pick: all\n    replies:\n      - text: one\n      - text: " + second + "\n    cooldown: " + cooldown + "\n"
+		tests := "tests:\n  - name: hello\n    text: hello\n    want: {rule: hello}\n"
+		for name, data := range map[string]string{"shop.yaml": src, "shop_test.yaml": tests} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	old := folder("two", "1h")
+	for _, tc := range []struct{ name, new, shows string }{
+		{"the second reply of pick: all", folder("deux", "1h"), "deux"},
+		{"the cooldown", folder("two", "2h"), "then does not answer this user again for 2h"},
+	} {
+		code, out, errOut := runCLI(t, "diff", old, tc.new)
+		if code != exitFailure || !strings.Contains(out, "changed: rule hello") || !strings.Contains(out, tc.shows) || !strings.Contains(out, "1 of 1 push answered otherwise") {
+			t.Errorf("%s: exit %d\n%s%s", tc.name, code, out, errOut)
+		}
+	}
+}
