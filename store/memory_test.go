@@ -31,6 +31,14 @@ func TestMemoryRetries(t *testing.T) {
 		defer wg.Done()
 		got, _ = s.Wait(ctx, "msg:1")
 	}()
+	// Finish only once the retry waits (it has made the entry's channel),
+	// so that the waiting, not the finished entry, is what is tested.
+	for waiting := false; !waiting; {
+		s.mu.Lock()
+		waiting = s.entries["msg:1"].done != nil
+		s.mu.Unlock()
+		runtime.Gosched()
+	}
 	s.Finish(ctx, "msg:1", []byte("reply-1"))
 	wg.Wait()
 	if string(got) != "reply-1" {
