@@ -151,6 +151,16 @@ var Kinds = func() []Kind {
 	return out
 }()
 
+// KindNames lists the reply kinds' names, as Kinds does, for messages and
+// "did you mean". The slice is a copy.
+func KindNames() []string {
+	out := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		out[i] = string(k)
+	}
+	return out
+}
+
 // SchemaOf returns the schema of kind k, or nil when there is no such kind.
 func SchemaOf(k Kind) *KindSchema {
 	for _, s := range Schema {

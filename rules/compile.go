@@ -537,10 +537,7 @@ func (c *compiler) reply(f *parsedFile, rule, field string, n *yaml.Node) *engin
 	fail := func(n *yaml.Node, format string, args ...any) {
 		c.errs = append(c.errs, &Error{Pos: f.pos(n), Rule: rule, Err: fmt.Errorf(field+": "+format, args...)})
 	}
-	kindNames := make([]string, len(engine.Kinds))
-	for i, k := range engine.Kinds {
-		kindNames[i] = string(k)
-	}
+	kindNames := engine.KindNames()
 	if n.Kind != yaml.MappingNode && !isNull(n) {
 		fail(n, "want a mapping of one reply kind (%s), got %s", strings.Join(kindNames, ", "), yamlpos.KindOf(n))
 		return nil

@@ -575,10 +575,10 @@ func (p *parser) wantKind(name string, wd wantDef, wn *yaml.Node, w *want) {
 	w.kind, w.kindPos = engine.Kind(wd.Kind), p.pos(yamlpos.Key(wn, "kind"))
 	if !slices.Contains(engine.Kinds, w.kind) {
 		msg := fmt.Sprintf("want.kind: unknown reply kind %q", wd.Kind)
-		if s := text.Suggest(wd.Kind, kindNames()); s != "" {
+		if s := text.Suggest(wd.Kind, engine.KindNames()); s != "" {
 			msg += fmt.Sprintf(": did you mean %q?", s)
 		} else {
-			msg += " (" + strings.Join(kindNames(), ", ") + ")"
+			msg += " (" + strings.Join(engine.KindNames(), ", ") + ")"
 		}
 		p.fail(kn, name, "%s", msg)
 	}
@@ -671,14 +671,6 @@ func (p *parser) items(name string, s *engine.KindSchema, n *yaml.Node) []itemWa
 			}
 		}
 		out = append(out, iw)
-	}
-	return out
-}
-
-func kindNames() []string {
-	out := make([]string, len(engine.Kinds))
-	for i, k := range engine.Kinds {
-		out[i] = string(k)
 	}
 	return out
 }

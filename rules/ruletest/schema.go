@@ -3,6 +3,7 @@ package ruletest
 import (
 	"reflect"
 
+	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/internal/yamlpos"
 	"github.com/wxreply/wxreply/rules"
 )
@@ -14,7 +15,7 @@ func JSONSchema() yamlpos.Schema {
 	want := yamlpos.StructSchema(reflect.TypeFor[wantDef](), func(key string) yamlpos.Schema {
 		switch key {
 		case "kind":
-			return yamlpos.Enum(kindNames()...)
+			return yamlpos.Enum(engine.KindNames()...)
 		case "text_contains":
 			return yamlpos.Schema{"oneOf": []any{yamlpos.Schema{"type": "string", "minLength": 1},
 				yamlpos.Schema{"type": "array", "minItems": 1, "items": yamlpos.Schema{"type": "string", "minLength": 1}}}}

@@ -22,13 +22,7 @@ const MaxReplies = 6
 
 // kindNames lists the reply kinds, for "did you mean" and for saying what
 // a reply may be.
-var kindNames = func() []string {
-	out := make([]string, len(engine.Kinds))
-	for i, k := range engine.Kinds {
-		out[i] = string(k)
-	}
-	return out
-}()
+var kindNames = engine.KindNames()
 
 // parseAnswer reads a backend's answer: a reply in the rule reply format
 // ({"text": "…"}, {"image": {"media_id": "…"}}, {"news": [{"title": "…"}]}),
