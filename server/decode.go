@@ -32,34 +32,11 @@ var ErrNotWeChatXML = errors.New("not WeChat's XML")
 // under an xmlns="...") is refused: WeChat uses none, and taking its local
 // name would let <x:Content> pass for <Content>.
 func DecodeFields(r io.Reader) (map[string]string, error) {
-	body, err := readAll(r)
+	body, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotWeChatXML, err)
 	}
 	return decodeFields(body)
-}
-
-// readAll is io.ReadAll, reading a bytes.Reader or strings.Reader (which
-// say their length) into one buffer of the right size.
-func readAll(r io.Reader) ([]byte, error) {
-	size := 512
-	if l, ok := r.(interface{ Len() int }); ok {
-		size = l.Len() + 1 // + 1: room to see the end without growing
-	}
-	b := make([]byte, 0, size)
-	for {
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-	}
 }
 
 // decodeFields is DecodeFields on a body already read.

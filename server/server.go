@@ -203,9 +203,6 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 	if opts.BodyLimit == 0 {
 		opts.BodyLimit = DefaultBodyLimit
 	}
-	if opts.SessionTTL <= 0 {
-		opts.SessionTTL = store.DefaultSessionTTL
-	}
 	if opts.Store == nil {
 		opts.Store = store.NewMemory(store.MemoryOptions{RetryEntries: opts.RetryEntries, UserEntries: opts.UserEntries})
 	}
@@ -613,7 +610,7 @@ func (s *Server) answer(ctx context.Context, ev *engine.Event, p *push) (reply [
 			s.metrics.shed.Inc()
 			break
 		}
-		if d, outcome = s.decide(ctx, rs, ev, opts, func() { <-s.inflight }); d.Change != nil {
+		if d, outcome = s.decide(rs, ev, opts); d.Change != nil {
 			s.saveUser(ctx, user, d, opts.Now)
 		}
 		// Here, and not for a retry: the messages after the passive reply
@@ -688,9 +685,9 @@ func (s *Server) acquire(ctx context.Context) bool {
 // rule to its budget and the push's rules to --push-time, below the
 // deadline, so matching ends by itself and nothing of it runs on after the
 // answer. A panic, or rules that still took longer than the deadline, yield
-// no reply, never an error the user would see. release gives the push's
+// no reply, never an error the user would see. It gives the push's
 // turn back once the matching is done.
-func (s *Server) decide(_ context.Context, rs *engine.RuleSet, ev *engine.Event, opts engine.MatchOptions, release func()) (engine.Decision, string) {
+func (s *Server) decide(rs *engine.RuleSet, ev *engine.Event, opts engine.MatchOptions) (engine.Decision, string) {
 	start := time.Now() // the real clock: Options.Now may be fixed
 	var d engine.Decision
 	var panicked any
@@ -698,7 +695,7 @@ func (s *Server) decide(_ context.Context, rs *engine.RuleSet, ev *engine.Event,
 		defer func() { panicked = recover() }()
 		d = rs.Match(ev, opts)
 	}()
-	release()
+	<-s.inflight
 	switch {
 	case panicked != nil:
 		s.log.Error("panic while matching; answered success", "panic", fmt.Sprint(panicked))
@@ -733,7 +730,7 @@ func (s *Server) loadUser(ctx context.Context, user string, opts *engine.MatchOp
 func (s *Server) saveUser(ctx context.Context, user string, d engine.Decision, now time.Time) {
 	change := store.ChangeOf(d, now)
 	if change.SessionTTL <= 0 {
-		change.SessionTTL = s.opts.SessionTTL
+		change.SessionTTL = s.opts.SessionTTL // the store's default when 0 too
 	}
 	if err := s.store.SaveUser(context.WithoutCancel(ctx), user, change); err != nil {
 		s.log.Warn("user state not saved", "rule", d.Rule.ID, "error", err.Error())
