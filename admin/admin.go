@@ -11,7 +11,6 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -42,7 +41,7 @@ type Options struct {
 	Account string
 	Mode    string
 	// Token is the admin token (--admin-token). Without it only clients on
-	// this machine (server.SameMachine) get the page; with it every client
+	// this machine (server.AdminAllowed) get the page; with it every client
 	// must give it.
 	Token string
 	// Now is the clock; nil means time.Now.
@@ -137,50 +136,18 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mux.ServeHTTP(w, r)
 }
 
-// allowed reports whether r may see the page (see Options.Token).
+// allowed reports whether r may see the page (see Options.Token): as the
+// admin listener allows, or with the session cookie of a login.
 func (p *Page) allowed(r *http.Request) bool {
-	if p.opts.Token == "" {
-		return server.SameMachine(r) && localHost(r.Host)
-	}
-	if c, err := r.Cookie(sessionCookie); err == nil && subtle.ConstantTimeCompare([]byte(c.Value), []byte(p.session)) == 1 {
+	if server.AdminAllowed(r, p.opts.Token) {
 		return true
 	}
-	return p.headerAuth(r)
-}
-
-// headerAuth reports whether r gives the token in its Authorization
-// header: as the password of HTTP Basic, or as a bearer token.
-func (p *Page) headerAuth(r *http.Request) bool {
-	if p.opts.Token == "" {
-		return false
-	}
-	if _, pass, ok := r.BasicAuth(); ok {
-		return p.isToken(pass)
-	}
-	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		return p.isToken(token)
-	}
-	return false
+	c, err := r.Cookie(sessionCookie)
+	return p.opts.Token != "" && err == nil && subtle.ConstantTimeCompare([]byte(c.Value), []byte(p.session)) == 1
 }
 
 func (p *Page) isToken(s string) bool {
 	return subtle.ConstantTimeCompare([]byte(s), []byte(p.opts.Token)) == 1
-}
-
-// localHost reports whether the Host a request names is this machine's: a
-// web page elsewhere whose name is made to resolve to 127.0.0.1 (DNS
-// rebinding) must not reach the page that the loopback check leaves open.
-func localHost(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // guard refuses whom allowed does not allow, and a POST without the CSRF
@@ -220,7 +187,7 @@ func (p *Page) csrfOK(r *http.Request) bool {
 	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 		return false
 	}
-	if p.headerAuth(r) {
+	if server.AdminTokenGiven(r, p.opts.Token) {
 		return true
 	}
 	c, err := r.Cookie(csrfCookie)

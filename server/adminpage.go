@@ -1,7 +1,10 @@
 package server
 
 import (
+	"crypto/subtle"
+	"net"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -9,14 +12,47 @@ import (
 // MountAdminPage serves page on the admin listener for every path the
 // listener does not answer itself (/metrics, /readyz, /healthz,
 // POST /-/reload): the admin page, at /. Call it before the listener
-// serves. The page does its own access checks: see SameMachine.
+// serves. The page does its own access checks: see AdminAllowed.
 func (s *Server) MountAdminPage(page http.Handler) {
 	h := echo.WrapHandler(page)
 	s.admin.Any("/", h)
 	s.admin.Any("/*", h)
 }
 
-// SameMachine reports whether r comes straight from a loopback address,
-// through no proxy: the clients the admin listener trusts without the
-// admin token.
-func SameMachine(r *http.Request) bool { return sameMachine(r) }
+// AdminAllowed reports whether r may use the admin listener: with an admin
+// token, when it gives it (AdminTokenGiven); without one, when it comes
+// straight from this machine, through no proxy, and names this machine as
+// its Host (a page elsewhere whose name is made to resolve to 127.0.0.1 —
+// DNS rebinding — must not pass). POST /-/reload and the admin page both
+// ask it.
+func AdminAllowed(r *http.Request, token string) bool {
+	if token != "" {
+		return AdminTokenGiven(r, token)
+	}
+	return sameMachine(r) && localHost(r.Host)
+}
+
+// AdminTokenGiven reports whether r gives token, which must not be empty,
+// in its Authorization header: as a bearer token, or as the password of
+// HTTP Basic (curl -u :TOKEN).
+func AdminTokenGiven(r *http.Request, token string) bool {
+	given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		_, given, ok = r.BasicAuth()
+	}
+	return ok && token != "" && subtle.ConstantTimeCompare([]byte(given), []byte(token)) == 1
+}
+
+// localHost reports whether the Host a request names is this machine's.
+func localHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,10 +1,8 @@
 package server
 
 import (
-	"crypto/subtle"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -113,18 +111,9 @@ var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip", "X-Clie
 // check decides, and KeyAuth would refuse a request with no key first.
 func (s *Server) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !s.adminAllowed(c) {
+		if !AdminAllowed(c.Request(), s.opts.AdminToken) {
 			return refuse("admin_refused", errors.New("POST /-/reload needs a loopback client or the admin token"))
 		}
 		return next(c)
 	}
-}
-
-func (s *Server) adminAllowed(c echo.Context) bool {
-	req := c.Request()
-	if s.opts.AdminToken != "" {
-		token, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
-		return ok && subtle.ConstantTimeCompare([]byte(token), []byte(s.opts.AdminToken)) == 1
-	}
-	return sameMachine(req)
 }

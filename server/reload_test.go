@@ -135,6 +135,7 @@ func (f *reloadFixture) admin(req *http.Request) *httptest.ResponseRecorder {
 // when authz is not empty.
 func (f *reloadFixture) reload(remoteAddr, authz string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, "/-/reload", nil)
+	req.Host = "127.0.0.1:9091" // the admin listener, as a client here names it
 	req.RemoteAddr = remoteAddr
 	if authz != "" {
 		req.Header.Set("Authorization", authz)
@@ -330,6 +331,7 @@ func TestReloadEndpointAccess(t *testing.T) {
 			f := newReloadFixture(t, server.Options{AdminToken: tt.adminToken}, rules.WatcherOptions{})
 			f.write(t, reloadRules(2))
 			req := httptest.NewRequest(http.MethodPost, "/-/reload", nil)
+			req.Host = "127.0.0.1:9091" // the admin listener, as a client here names it
 			req.RemoteAddr = tt.remoteAddr
 			for k, v := range tt.header {
 				req.Header.Set(k, v)
@@ -365,6 +367,7 @@ func TestReloadEndpointAccess(t *testing.T) {
 			t.Fatal(err)
 		}
 		req := httptest.NewRequest(http.MethodPost, "/-/reload", nil)
+		req.Host = "127.0.0.1:9091" // the admin listener, as a client here names it
 		req.RemoteAddr = "127.0.0.1:41000"
 		rec := httptest.NewRecorder()
 		srv.AdminHandler().ServeHTTP(rec, req)
@@ -558,6 +561,7 @@ func TestProxyHeadersGrantNothing(t *testing.T) {
 				f := newReloadFixture(t, server.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))}, rules.WatcherOptions{})
 				f.write(t, reloadRules(2))
 				req := httptest.NewRequest(http.MethodPost, "/-/reload", nil)
+				req.Host = "127.0.0.1:9091" // the admin listener, as a client here names it
 				req.RemoteAddr = peer
 				req.Header.Set(h, "127.0.0.1")
 				rec := f.admin(req)
@@ -677,4 +681,25 @@ func TestReloadSuspiciousSaves(t *testing.T) {
 		t.Errorf("/readyz after a normal edit: %v", r)
 	}
 	hasLines(t, "/metrics after a normal edit", f.metrics(t), "wxreply_rules_shrunk_total 1\n")
+}
+
+// TestReloadRefusesRebinding: a POST from this machine that names another
+// host (a web page whose name was made to resolve to 127.0.0.1) does not
+// reload, as it does not reach the admin page.
+func TestReloadRefusesRebinding(t *testing.T) {
+	f := newReloadFixture(t, server.Options{}, rules.WatcherOptions{})
+	req := httptest.NewRequest(http.MethodPost, "/-/reload", nil)
+	req.RemoteAddr = "127.0.0.1:50000"
+	req.Host = "attacker.example:9091"
+	rec := httptest.NewRecorder()
+	f.srv.AdminHandler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("a loopback POST naming attacker.example: %d, want 403", rec.Code)
+	}
+	req.Host = "localhost:9091"
+	rec = httptest.NewRecorder()
+	f.srv.AdminHandler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Errorf("a loopback POST naming localhost: %d %s, want 200", rec.Code, rec.Body)
+	}
 }
