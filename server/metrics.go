@@ -65,7 +65,7 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher Reloader,
 		}),
 		started: now(),
 	}
-	reg.MustRegister(m.requests, m.rejected, &ruleHits{vec: m.ruleHits.CounterVec, eng: eng}, m.ruleErrors, m.overBudget, m.truncated, m.shed, m.duration,
+	reg.MustRegister(m.requests, m.rejected, &ruleHits{vec: m.ruleHits.CounterVec, last: &m.ruleHits.rules, eng: eng}, m.ruleErrors, m.overBudget, m.truncated, m.shed, m.duration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "wxreply_rules_loaded",
 			Help: "Rules in the rule set now answering.",
@@ -208,8 +208,9 @@ type BuildInfo struct {
 // set now answering, 0 until it answers, so that a rule that never answers
 // can be found; the series of a rule a reload removed goes with it.
 type ruleHits struct {
-	vec *prometheus.CounterVec
-	eng *engine.Engine
+	vec  *prometheus.CounterVec
+	last *sync.Map // the hitVec's last hits, dropped with the series
+	eng  *engine.Engine
 
 	mu     sync.Mutex
 	synced *engine.RuleSet // the set whose rules have series
@@ -240,6 +241,7 @@ func (h *ruleHits) sync() {
 		for _, r := range h.synced.Rules() {
 			if !ids[r.ID] {
 				h.vec.DeleteLabelValues(r.ID)
+				h.last.Delete(r.ID)
 			}
 		}
 	}

@@ -89,7 +89,7 @@ func collect(c prometheus.Collector, each func(labels map[string]string, n uint6
 type hitVec struct {
 	*prometheus.CounterVec
 	now   func() time.Time
-	rules sync.Map // rule id → *ruleHit; ids of rules since removed stay, a few bytes each
+	rules sync.Map // rule id → *ruleHit; ruleHits drops a rule's with its series
 }
 
 type ruleHit struct {
