@@ -163,6 +163,7 @@ func (s *Server) askBackend(ctx context.Context, ev *engine.Event, d engine.Deci
 		return d
 	case <-timer.C:
 	case <-ctx.Done():
+	case <-s.stopping.Done():
 	}
 	// Late: the push is answered now; the answer follows when it comes.
 	if s.opts.Sender != nil {

@@ -28,7 +28,7 @@ import (
 func readFields(body []byte) (map[string]string, error) {
 	s := scanners.Get().(*scanner)
 	defer s.release()
-	s.b, s.fields = body, make(map[string]string, 8)
+	s.b, s.doc, s.fields = body, string(body), make(map[string]string, 8)
 	return s.read()
 }
 
@@ -52,6 +52,9 @@ func (s *scanner) release() {
 type scanner struct {
 	b []byte // the document
 	i int    // the next byte of b to read
+	// doc is b as one string: a field's text as sent is a slice of it, so
+	// that a push costs one string rather than one a field.
+	doc string
 
 	fields   map[string]string
 	elements int // start tags read
@@ -777,16 +780,17 @@ func (s *scanner) closeElement(raw []byte) error {
 	s.open = s.open[:len(s.open)-1]
 	if len(s.open) > 0 && top.leaf {
 		key := s.intern(s.path)
-		value := s.val
-		if s.inSpan {
-			value = s.b[s.span[0]:s.span[1]]
-		}
-		v, known := "", false
-		if key == "MsgType" || key == "Event" {
-			v, known = knownValues[string(value)]
-		}
-		if !known {
-			v = string(value)
+		var v string
+		switch {
+		case s.inSpan:
+			v = s.doc[s.span[0]:s.span[1]]
+		case key == "MsgType" || key == "Event":
+			var known bool
+			if v, known = knownValues[string(s.val)]; !known {
+				v = string(s.val)
+			}
+		default:
+			v = string(s.val)
 		}
 		s.fields[key] = v
 	}

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -239,17 +238,19 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 	healthz := func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") }
 	// The callback listener faces the internet: WeChat's callback, and the
 	// bare health and readiness a load balancer asks for.
+	// A panic answers 500 rather than cutting the connection (the
+	// callback answers a push that panicked "success" itself, in
+	// respond). recoverRequests is put on each route rather than with
+	// echo's Use, whose middleware echo composes anew for every request.
 	s.echo = s.newEcho()
-	s.echo.GET(opts.Path, chain(s.verifyURL, s.verifyQuery))
-	// The checks in the order G1 asks: the query, how the push comes,
-	// then its body, and only then anything of the rules. A panic past
-	// them answers the authentic push "success".
-	s.echo.POST(opts.Path, chain(s.callback, s.startPush, s.verifyQuery, s.checkEncryption, s.readPush, s.openPush, s.recoverPush()))
-	s.echo.GET("/healthz", healthz)
-	s.echo.GET("/readyz", s.readyStatus)
+	s.echo.GET(opts.Path, chain(s.verifyURL, s.recoverRequests))
+	s.echo.POST(opts.Path, chain(s.callback, s.recoverRequests))
+	s.echo.GET("/healthz", chain(healthz, s.recoverRequests))
+	s.echo.GET("/readyz", chain(s.readyStatus, s.recoverRequests))
 	// The admin listener says what the rules are, how reloads went, and
 	// reloads them: for operators and Prometheus, not for the internet.
 	s.admin = s.newEcho()
+	s.admin.Use(s.recoverRequests)
 	s.admin.GET("/healthz", healthz)
 	s.admin.GET("/readyz", s.ready)
 	s.admin.POST("/-/reload", chain(s.reload, s.adminOnly))
@@ -275,15 +276,6 @@ func (s *Server) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	// A panic anywhere else answers 500 rather than cutting the
-	// connection; the callback's own recoverPush answers pushes "success".
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
-		DisableStackAll: true,
-		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			s.log.Error("panic while answering a request", "method", c.Request().Method, "path", c.Path(), "panic", err.Error(), "stack", string(stack))
-			return err
-		},
-	}))
 	e.IPExtractor = echo.ExtractIPDirect()
 	if len(s.opts.TrustedProxies) > 0 {
 		// Only the networks given: echo trusts loopback, link-local and
@@ -324,60 +316,110 @@ func clientAttrs(c echo.Context) []any {
 // Mode is the encryption mode the server runs in.
 func (s *Server) Mode() Mode { return s.opts.Mode }
 
-// signedParams are the query parameters WeChat sends that the server reads.
-var signedParams = []string{"signature", "timestamp", "nonce", "msg_signature", "encrypt_type", "echostr"}
-
-// verifyQuery is middleware that checks the query's signature and
-// timestamp, before anything else of the request is read.
-func (s *Server) verifyQuery(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if err := s.checkQuery(c.QueryParams()); err != nil {
-			return err
-		}
-		return next(c)
-	}
+// query is what the server reads of a callback's query: WeChat's
+// parameters, unescaped.
+type query struct {
+	signature, timestamp, nonce string
+	msgSignature, encryptType   string // encrypted pushes
+	echostr                     string // the URL check
 }
 
-// checkQuery returns the refusal of a query WeChat did not sign, or sign
-// lately; nil when it did.
-func (s *Server) checkQuery(q url.Values) error {
-	// Two values of one parameter: the signature could be checked on one
-	// and another used, by us or a proxy that reads the other.
-	for _, name := range signedParams {
-		if len(q[name]) > 1 {
-			return refuse("repeated_param", fmt.Errorf("%s appears %d times in the query", name, len(q[name])))
+// parseQuery reads WeChat's parameters from a raw query as url.ParseQuery
+// reads any, without building its map: a pair with a semicolon or a bad
+// escape is skipped, and names WeChat does not send are ignored. A
+// parameter given twice is refused: the signature could be checked on one
+// value and another used, by us or by a proxy that reads the other.
+func parseQuery(raw string) (query, error) {
+	var q query
+	var seen [6]bool
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
 		}
+		name, value, _ := strings.Cut(pair, "=")
+		name, err := unescape(name)
+		if err != nil {
+			continue
+		}
+		var i int
+		var into *string
+		switch name {
+		case "signature":
+			i, into = 0, &q.signature
+		case "timestamp":
+			i, into = 1, &q.timestamp
+		case "nonce":
+			i, into = 2, &q.nonce
+		case "msg_signature":
+			i, into = 3, &q.msgSignature
+		case "encrypt_type":
+			i, into = 4, &q.encryptType
+		case "echostr":
+			i, into = 5, &q.echostr
+		default:
+			continue
+		}
+		if value, err = unescape(value); err != nil {
+			continue
+		}
+		if seen[i] {
+			return query{}, refuse("repeated_param", fmt.Errorf("%s appears more than once in the query", name))
+		}
+		seen[i], *into = true, value
 	}
-	signature, timestamp, nonce := q.Get("signature"), q.Get("timestamp"), q.Get("nonce")
-	if signature == "" || timestamp == "" || nonce == "" {
-		return refuse("missing_param", errors.New("signature, timestamp and nonce are required"))
+	return q, nil
+}
+
+// unescape is url.QueryUnescape, which it calls only for what needs it:
+// WeChat's values never do.
+func unescape(s string) (string, error) {
+	if strings.ContainsAny(s, "%+") {
+		return url.QueryUnescape(s)
 	}
-	if !wxcrypto.Verify(signature, s.opts.Token, timestamp, nonce) {
-		return refuse("bad_signature", nil)
+	return s, nil
+}
+
+// checkQuery reads the query, and refuses it when WeChat did not sign it,
+// or signed it too long ago.
+func (s *Server) checkQuery(raw string) (query, error) {
+	q, err := parseQuery(raw)
+	if err != nil {
+		return query{}, err
 	}
-	ts, err := strconv.ParseInt(timestamp, 10, 64)
+	if q.signature == "" || q.timestamp == "" || q.nonce == "" {
+		return query{}, refuse("missing_param", errors.New("signature, timestamp and nonce are required"))
+	}
+	if !wxcrypto.Verify(q.signature, s.opts.Token, q.timestamp, q.nonce) {
+		return query{}, refuse("bad_signature", nil)
+	}
+	ts, err := strconv.ParseInt(q.timestamp, 10, 64)
 	if err != nil || ts < 0 {
-		return refuse("bad_timestamp", fmt.Errorf("timestamp %.20q is not a Unix time", timestamp))
+		return query{}, refuse("bad_timestamp", fmt.Errorf("timestamp %.20q is not a Unix time", q.timestamp))
 	}
 	if s.opts.TimestampWindow > 0 {
 		skew := s.opts.Now().Sub(time.Unix(ts, 0))
 		if skew > s.opts.TimestampWindow || skew < -s.opts.TimestampWindow {
-			return refuse("stale_timestamp", fmt.Errorf("timestamp is %s from now; the window is %s", skew.Round(time.Second), s.opts.TimestampWindow))
+			return query{}, refuse("stale_timestamp", fmt.Errorf("timestamp is %s from now; the window is %s", skew.Round(time.Second), s.opts.TimestampWindow))
 		}
 	}
-	return nil
+	return q, nil
 }
 
 // verifyURL answers WeChat's check of the callback URL: the echostr back,
-// only when the signature holds (verifyQuery).
+// only when the signature holds.
 func (s *Server) verifyURL(c echo.Context) error {
-	echostr := c.QueryParam("echostr")
-	if echostr == "" || len(echostr) > maxEchostr {
-		return refuse("bad_echostr", fmt.Errorf("echostr of %d bytes", len(echostr)))
+	q, err := s.checkQuery(c.Request().URL.RawQuery)
+	if err != nil {
+		return err
+	}
+	if q.echostr == "" || len(q.echostr) > maxEchostr {
+		return refuse("bad_echostr", fmt.Errorf("echostr of %d bytes", len(q.echostr)))
 	}
 	s.log.Info("callback URL verified", clientAttrs(c)...)
 	c.Response().Header().Set("X-Content-Type-Options", "nosniff")
-	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(echostr))
+	return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(q.echostr))
 }
 
 // sealed says how a push came in, so that its reply goes out the same way.
@@ -386,105 +428,97 @@ type sealed struct {
 	nonce string
 }
 
-// push is what the callback's middleware learn of a push, kept in the
-// request's echo.Context under pushKey.
+// push is what the server learns of a push on the way to its answer.
 type push struct {
 	start time.Time
-	body  []byte // as received (readPush)
-	plain []byte // the XML, decrypted (openPush)
+	body  []byte // as received (readBody)
+	plain []byte // the XML, decrypted (open)
 	seal  sealed
 	// localState is set when the rules read the sender's state from this
 	// process alone, the shared store being down.
 	localState bool
 }
 
-// The keys of the callback's values in echo.Context.
-const (
-	pushKey  = "wxreply.push"
-	eventKey = "wxreply.event" // the *engine.Event, once decoded
-)
-
-func pushOf(c echo.Context) *push { return c.Get(pushKey).(*push) }
-
-// startPush is middleware that notes when the push came, before it is
-// checked, for the latency logged and measured.
-func (s *Server) startPush(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		c.Set(pushKey, &push{start: s.opts.Now()})
-		return next(c)
+// callback answers one push. The checks come in the order G1 asks: the
+// query, how the push comes, then its body, and only then anything of the
+// rules. Each refusal is an error, which handleError answers.
+func (s *Server) callback(c echo.Context) error {
+	p := push{start: s.opts.Now()}
+	q, err := s.checkQuery(c.Request().URL.RawQuery)
+	if err != nil {
+		return err
 	}
+	if err := s.checkEncryption(q); err != nil {
+		return err
+	}
+	if p.body, err = s.readBody(c, q); err != nil {
+		return err
+	}
+	if err := s.open(q, &p); err != nil {
+		return err
+	}
+	return s.respond(c, &p)
 }
 
-// checkEncryption is middleware that decides from the query alone whether
-// the push comes the way the mode allows, before its body is read.
-func (s *Server) checkEncryption(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		q := c.QueryParams()
-		encrypted := q.Get("encrypt_type") == "aes"
-		switch {
-		case !encrypted && s.opts.Mode == ModeSafe:
-			return refuse("plaintext_refused", errors.New("safe mode accepts encrypted pushes only"))
-		case encrypted && s.opts.Mode == ModePlain:
-			return refuse("unexpected_encryption", errors.New("an encrypted push, but the server runs in plain mode: set mode and aes-key"))
-		case encrypted && q.Get("msg_signature") == "":
-			return refuse("missing_param", errors.New("msg_signature is required for an encrypted push"))
-		}
-		return next(c)
+// checkEncryption decides from the query alone whether the push comes the
+// way the mode allows, before its body is read.
+func (s *Server) checkEncryption(q query) error {
+	encrypted := q.encryptType == "aes"
+	switch {
+	case !encrypted && s.opts.Mode == ModeSafe:
+		return refuse("plaintext_refused", errors.New("safe mode accepts encrypted pushes only"))
+	case encrypted && s.opts.Mode == ModePlain:
+		return refuse("unexpected_encryption", errors.New("an encrypted push, but the server runs in plain mode: set mode and aes-key"))
+	case encrypted && q.msgSignature == "":
+		return refuse("missing_param", errors.New("msg_signature is required for an encrypted push"))
 	}
+	return nil
 }
 
-// readPush is middleware that reads the body, up to BodyLimit, and refuses
-// a signed query seen before with another body.
+// readBody reads the body, up to BodyLimit, and refuses a signed query seen
+// before with another body.
 //
 // Not echo's middleware.BodyLimit: http.MaxBytesReader also has net/http
 // close the connection after the 413, rather than read the rest of an
 // oversized body, and its error is told apart from a failed read here, so
 // that both come out as refusals with their reasons.
-func (s *Server) readPush(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		req := c.Request()
-		if req.ContentLength > s.opts.BodyLimit {
-			return refuse("body_too_large", fmt.Errorf("Content-Length %d", req.ContentLength))
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.opts.BodyLimit))
-		if err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				return refuse("body_too_large", err)
-			}
-			return refuse("read_failed", err)
-		}
-		q := c.QueryParams()
-		if s.replay.seen(queryKey(q.Get("timestamp"), q.Get("nonce"), q.Get("signature")), body, s.opts.Now()) {
-			return refuse("replayed_query", errors.New("this signed query came before with another body"))
-		}
-		pushOf(c).body = body
-		return next(c)
+func (s *Server) readBody(c echo.Context, q query) ([]byte, error) {
+	req := c.Request()
+	if req.ContentLength > s.opts.BodyLimit {
+		return nil, refuse("body_too_large", fmt.Errorf("Content-Length %d", req.ContentLength))
 	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.opts.BodyLimit))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, refuse("body_too_large", err)
+		}
+		return nil, refuse("read_failed", err)
+	}
+	if s.replay.seen(queryKey(q.timestamp, q.nonce, q.signature), body, s.opts.Now()) {
+		return nil, refuse("replayed_query", errors.New("this signed query came before with another body"))
+	}
+	return body, nil
 }
 
-// openPush is middleware that finds the push's plaintext XML, decrypting it
-// in compat and safe mode.
-func (s *Server) openPush(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		p := pushOf(c)
-		q := c.QueryParams()
-		if q.Get("encrypt_type") != "aes" {
-			p.plain = p.body
-			return next(c)
-		}
-		plain, key, err := s.decrypt(q, p.body)
-		if err != nil {
-			return err
-		}
-		p.plain, p.seal = plain, sealed{key: key, nonce: q.Get("nonce")}
-		return next(c)
+// open finds the push's plaintext XML, decrypting it in compat and safe
+// mode.
+func (s *Server) open(q query, p *push) error {
+	if q.encryptType != "aes" {
+		p.plain = p.body
+		return nil
 	}
+	plain, key, err := s.decrypt(q, p.body)
+	if err != nil {
+		return err
+	}
+	p.plain, p.seal = plain, sealed{key: key, nonce: q.nonce}
+	return nil
 }
 
 // decrypt opens an encrypted push's envelope with the key, or the previous
 // key, that it was sealed with.
-func (s *Server) decrypt(q url.Values, body []byte) ([]byte, *wxcrypto.Key, error) {
+func (s *Server) decrypt(q query, body []byte) ([]byte, *wxcrypto.Key, error) {
 	// The envelope is read by the same strict decoder as a plaintext push,
 	// so that <x:Encrypt> or a DOCTYPE is refused here as well.
 	envelope, err := readFields(body)
@@ -495,7 +529,7 @@ func (s *Server) decrypt(q url.Values, body []byte) ([]byte, *wxcrypto.Key, erro
 	if encrypt == "" {
 		return nil, nil, refuse("malformed_xml", errors.New("no <Encrypt> element"))
 	}
-	if !wxcrypto.Verify(q.Get("msg_signature"), s.opts.Token, q.Get("timestamp"), q.Get("nonce"), encrypt) {
+	if !wxcrypto.Verify(q.msgSignature, s.opts.Token, q.timestamp, q.nonce, encrypt) {
 		return nil, nil, refuse("bad_msg_signature", nil)
 	}
 	var failed error // the error that says what to fix
@@ -516,70 +550,101 @@ func (s *Server) decrypt(q url.Values, body []byte) ([]byte, *wxcrypto.Key, erro
 	return nil, nil, refuse(wxcrypto.Reason(failed), failed)
 }
 
-// recoverPush is middleware that answers an authentic push whose answering
-// panicked (encoding, sealing, a store) "success", as any failure past the
-// checks is answered, and counts it as outcome "error". Matching has its
-// own recover, in decide.
-func (s *Server) recoverPush() echo.MiddlewareFunc {
-	return middleware.RecoverWithConfig(middleware.RecoverConfig{
-		DisableStackAll: true,
-		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			msgType, event := "other", ""
-			if ev, ok := c.Get(eventKey).(*engine.Event); ok {
-				msgType, event = msgTypeLabel(ev), eventLabel(ev)
-			}
-			s.metrics.requests.WithLabelValues(msgType, event, "error").Inc()
-			s.log.Error("panic while answering a push; answered success", "panic", err.Error(), "stack", string(stack))
-			if c.Response().Committed {
-				return nil
-			}
-			if err := c.Blob(http.StatusOK, "text/plain; charset=utf-8", Success); err != nil {
-				s.log.Warn("success not written after a panic", "error", err.Error())
-			}
-			return nil
-		},
-	})
-}
+// The response's content types, as header values shared by every
+// response: net/http only reads them, and setting a fresh one would cost
+// each push an allocation.
+var (
+	xmlContentType  = []string{"application/xml; charset=utf-8"}
+	textContentType = []string{"text/plain; charset=utf-8"}
+)
 
-// callback answers one push, verified, read and opened by the route's
-// middleware.
-func (s *Server) callback(c echo.Context) error {
-	p := pushOf(c)
+// respond decodes the authentic push, answers it and writes the answer. A
+// panic past the checks (encoding, sealing, a store) answers "success",
+// as any failure there is answered, and is counted as outcome "error";
+// matching has its own recover, in decide.
+func (s *Server) respond(c echo.Context, p *push) (err error) {
+	var ev *engine.Event
+	defer func() {
+		if r := recover(); r != nil {
+			err = s.answerPanic(c, ev, r)
+		}
+	}()
 	fields, err := decodeFields(p.plain)
 	if err != nil {
 		return refuse("malformed_xml", err)
 	}
-	ev, err := engine.NewEvent(fields, s.engine.Location())
-	if err != nil {
+	if ev, err = engine.NewEvent(fields, s.engine.Location()); err != nil {
 		return refuse("bad_field", err)
 	}
 	if s.opts.Account != "" && ev.ToUserName != s.opts.Account {
 		return refuse("wrong_account", fmt.Errorf("ToUserName %.40q is not this account", ev.ToUserName))
 	}
-	c.Set(eventKey, ev)
 	reply, d, outcome := s.answer(c.Request().Context(), ev, p)
 	s.logPush(ev, d, outcome, p)
+	w := c.Response()
 	if sameMachine(c.Request()) {
 		// For wxreply send and tests on this machine: whether the answer
 		// is a retry's (the reply of an earlier push), and so on.
-		c.Response().Header().Set(OutcomeHeader, outcome)
+		w.Header().Set(OutcomeHeader, outcome)
 	}
-	contentType := "text/plain; charset=utf-8"
-	if !bytes.Equal(reply, Success) {
-		contentType = "application/xml; charset=utf-8"
+	w.Header()["Content-Type"] = xmlContentType
+	if bytes.Equal(reply, Success) {
+		w.Header()["Content-Type"] = textContentType
 	}
-	return c.Blob(http.StatusOK, contentType, reply)
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(reply)
+	return err
+}
+
+// answerPanic answers "success" to the push whose answering panicked with
+// r, and logs and counts it. ev is nil when the push was not decoded yet.
+func (s *Server) answerPanic(c echo.Context, ev *engine.Event, r any) error {
+	if r == http.ErrAbortHandler {
+		panic(r) // net/http's way to cut a response: not ours to answer
+	}
+	msgType, event := "other", ""
+	if ev != nil {
+		msgType, event = msgTypeLabel(ev), eventLabel(ev)
+	}
+	s.metrics.requests.WithLabelValues(msgType, event, "error").Inc()
+	s.log.Error("panic while answering a push; answered success", "panic", fmt.Sprint(r), "stack", string(stackOf()))
+	if c.Response().Committed {
+		return nil
+	}
+	if err := c.Blob(http.StatusOK, "text/plain; charset=utf-8", Success); err != nil {
+		s.log.Warn("success not written after a panic", "error", err.Error())
+	}
+	return nil
+}
+
+// recoverRequests is middleware that answers a request whose handler
+// panicked 500 rather than cutting the connection, and logs the panic.
+// Not echo's middleware.Recover, which costs every request an allocation.
+func (s *Server) recoverRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				s.log.Error("panic while answering a request", "method", c.Request().Method, "path", c.Path(), "panic", fmt.Sprint(r), "stack", string(stackOf()))
+				err = fmt.Errorf("panic: %v", r)
+			}
+		}()
+		return next(c)
+	}
+}
+
+// stackOf is the panicking goroutine's stack, its first 4 KiB.
+func stackOf() []byte {
+	stack := make([]byte, 4<<10)
+	return stack[:runtime.Stack(stack, false)]
 }
 
 // answer finds the reply to ev: the first delivery's for a retry, else the
 // rules', sealed like the push and kept for the retries. outcome is the
 // label of wxreply_requests_total.
 func (s *Server) answer(ctx context.Context, ev *engine.Event, p *push) (reply []byte, d engine.Decision, outcome string) {
-	// ctx ends with the request, or when the server stops: a push still in
-	// flight then is answered "success" at once rather than cut.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(s.stopping, cancel)()
 	key := dedupeKey(ev)
 	claimed, err := s.store.Claim(ctx, key)
 	if err != nil {
@@ -590,7 +655,7 @@ func (s *Server) answer(ctx context.Context, ev *engine.Event, p *push) (reply [
 	outcome = "retry"
 	switch {
 	case !claimed:
-		ctx, cancel := context.WithTimeout(ctx, s.opts.Deadline)
+		ctx, cancel := s.untilStopped(ctx, s.opts.Deadline)
 		reply, _ = s.store.Wait(ctx, key)
 		cancel()
 	case s.stopping.Err() != nil:
@@ -611,7 +676,7 @@ func (s *Server) answer(ctx context.Context, ev *engine.Event, p *push) (reply [
 			break
 		}
 		if d, outcome = s.decide(rs, ev, opts); d.Change != nil {
-			s.saveUser(ctx, user, d, opts.Now)
+			s.saveUser(user, d, opts.Now)
 		}
 		// Here, and not for a retry: the messages after the passive reply
 		// go to the sender's queue once per push; a backend may still
@@ -622,7 +687,7 @@ func (s *Server) answer(ctx context.Context, ev *engine.Event, p *push) (reply [
 		reply = s.encode(d, ev, p.seal)
 		// A background context: the reply is kept for the retries even when
 		// this request's context has ended.
-		if err := s.store.Finish(context.WithoutCancel(ctx), key, reply); err != nil {
+		if err := s.store.Finish(context.Background(), key, reply); err != nil {
 			s.log.Warn("dedupe store failed to keep a reply", "error", err.Error())
 		}
 	}
@@ -632,18 +697,31 @@ func (s *Server) answer(ctx context.Context, ev *engine.Event, p *push) (reply [
 	return reply, d, outcome
 }
 
+// untilStopped is ctx, ended also after d or when the server stops: a push
+// waiting then is answered "success" at once rather than cut. Only the
+// waits that may be long take it; the rest of a push is bounded by itself.
+func (s *Server) untilStopped(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	stop := context.AfterFunc(s.stopping, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
 // logPush counts and logs an answered push, and the rules that failed on it.
 func (s *Server) logPush(ev *engine.Event, d engine.Decision, outcome string, p *push) {
 	elapsed := s.opts.Now().Sub(p.start)
 	s.metrics.requests.WithLabelValues(msgTypeLabel(ev), eventLabel(ev), outcome).Inc()
 	s.metrics.duration.Observe(elapsed.Seconds())
-	// Typed attributes in an array on the stack: the line costs no
-	// allocation of its own on the way to the handler.
+	// Typed attributes in an array on the stack, and most lines five of
+	// them, as many as a slog.Record holds without allocating: the line
+	// costs no allocation of its own on the way to the handler.
 	var buf [7]slog.Attr
 	attrs := append(buf[:0], slog.String("msgtype", ev.MsgType), slog.String("event", ev.Event), slog.String("outcome", outcome),
-		slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000), slog.Bool("encrypted", p.seal.key != nil))
+		slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000))
 	if d.Rule != nil {
 		attrs = append(attrs, slog.String("rule", d.Rule.ID))
+	}
+	if p.seal.key != nil {
+		attrs = append(attrs, slog.Bool("encrypted", true))
 	}
 	if p.localState {
 		attrs = append(attrs, slog.String("user_state", "local only: the shared store is down"))
@@ -677,6 +755,7 @@ func (s *Server) acquire(ctx context.Context) bool {
 		return true
 	case <-wait.C:
 	case <-ctx.Done():
+	case <-s.stopping.Done():
 	}
 	return false
 }
@@ -727,12 +806,12 @@ func (s *Server) loadUser(ctx context.Context, user string, opts *engine.MatchOp
 // saveUser stores what the answer changes in the sender's state, before the
 // reply goes out, so that the user's next push sees it. The store bounds
 // its own time; a failure is logged and the reply goes out all the same.
-func (s *Server) saveUser(ctx context.Context, user string, d engine.Decision, now time.Time) {
+func (s *Server) saveUser(user string, d engine.Decision, now time.Time) {
 	change := store.ChangeOf(d, now)
 	if change.SessionTTL <= 0 {
 		change.SessionTTL = s.opts.SessionTTL // the store's default when 0 too
 	}
-	if err := s.store.SaveUser(context.WithoutCancel(ctx), user, change); err != nil {
+	if err := s.store.SaveUser(context.Background(), user, change); err != nil {
 		s.log.Warn("user state not saved", "rule", d.Rule.ID, "error", err.Error())
 	}
 }
