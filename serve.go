@@ -27,6 +27,7 @@ import (
 	"github.com/wxreply/wxreply/admin"
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/examples"
+	"github.com/wxreply/wxreply/internal/logbuf"
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server"
 	"github.com/wxreply/wxreply/server/backend"
@@ -52,7 +53,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	set, err := loadSettings(args, stderr)
+	// The log's lines are written a few times a second rather than one
+	// write each (warnings at once): at thousands of pushes a second the
+	// writes cost more than the lines.
+	logs := logbuf.New(stderr, logbuf.DefaultInterval)
+	defer logs.Close()
+	set, err := loadSettings(args, logs)
 	if err == nil {
 		err = runUntilSignalled(ctx, set, hup, stdout)
 	}
@@ -63,7 +69,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &exit):
 		return exit.code
 	}
-	fmt.Fprintf(stderr, "wxreply serve: %v\n", err)
+	fmt.Fprintf(logs, "wxreply serve: %v\n", err)
 	return exitFailure
 }
 
@@ -174,9 +180,9 @@ func loadSettings(args []string, stderr io.Writer) (serveSettings, error) {
 	}
 	switch set.get("log-format") {
 	case "json":
-		ss.logHandler = slog.NewJSONHandler(stderr, nil)
+		ss.logHandler = logbuf.Handler(slog.NewJSONHandler(stderr, nil), stderr)
 	case "text":
-		ss.logHandler = slog.NewTextHandler(stderr, nil)
+		ss.logHandler = logbuf.Handler(slog.NewTextHandler(stderr, nil), stderr)
 	default:
 		return ss, fmt.Errorf("--log-format %q: use text or json", set.get("log-format"))
 	}
