@@ -118,6 +118,8 @@ type Outbox struct {
 	queues  map[string]*queue
 	queued  int  // jobs in all queues
 	closed  bool // Close was called: Send drops
+	// drained is closed when, after Close, the last queue is gone.
+	drained chan struct{}
 	ready   chan string
 	workers sync.WaitGroup
 	// sending ends when Close's context does: sends in flight stop.
@@ -221,7 +223,7 @@ func (o *Outbox) enqueue(b *batch, jobs []job) int {
 			o.ready <- b.toUser
 		}
 		if fit == 0 && len(q.jobs) == 0 && !q.busy {
-			delete(o.queues, b.toUser)
+			o.forget(b.toUser)
 		}
 		if fit < len(jobs) {
 			reason = DroppedQueueFull
@@ -279,13 +281,31 @@ func (o *Outbox) work() {
 		q.busy = false
 		switch {
 		case len(q.jobs) == 0:
-			delete(o.queues, user)
+			o.forget(user)
 		case o.closed && o.sending.Err() != nil:
 			// Close gave up: the jobs left are counted there.
 		default:
 			o.ready <- user
 		}
 		o.mu.Unlock()
+	}
+}
+
+// forget drops the user's queue, which is empty; the last one gone after
+// Close tells Close. o.mu must be held.
+func (o *Outbox) forget(user string) {
+	delete(o.queues, user)
+	if o.closed && len(o.queues) == 0 {
+		o.signalDrained()
+	}
+}
+
+// signalDrained closes o.drained, once. o.mu must be held.
+func (o *Outbox) signalDrained() {
+	select {
+	case <-o.drained:
+	default:
+		close(o.drained)
 	}
 }
 
@@ -343,31 +363,18 @@ func (o *Outbox) Close(ctx context.Context) error {
 		return nil
 	}
 	o.closed = true
+	o.drained = make(chan struct{})
+	if len(o.queues) == 0 {
+		o.signalDrained()
+	}
 	left := o.queued
 	o.mu.Unlock()
 	if left > 0 {
 		o.log.Info("shutting down: sending the customer-service messages waiting", "messages", left)
 	}
-	drained := make(chan struct{})
-	go func() {
-		for {
-			o.mu.Lock()
-			empty := len(o.queues) == 0
-			o.mu.Unlock()
-			if empty {
-				close(drained)
-				return
-			}
-			select {
-			case <-time.After(10 * time.Millisecond):
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
 	var err error
 	select {
-	case <-drained:
+	case <-o.drained:
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
@@ -383,7 +390,7 @@ func (o *Outbox) Close(ctx context.Context) error {
 		o.queued -= len(q.jobs)
 		q.jobs = nil
 		if !q.busy {
-			delete(o.queues, user)
+			o.forget(user)
 		}
 	}
 	o.depth.Set(float64(o.queued))
