@@ -30,7 +30,7 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher Reloader, caches cacheCollector, build BuildInfo, now func() time.Time) *metrics {
 	m := &metrics{
-		requests: &pushVec{now: now, CounterVec: prometheus.NewCounterVec(prometheus.CounterOpts{
+		requests: &pushVec{CounterVec: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_requests_total",
 			Help: "Authenticated pushes from WeChat, by MsgType, Event and outcome (replied, no_rule, retry, deadline, shed, shutdown, error).",
 		}, []string{"msgtype", "event", "outcome"})},
@@ -38,7 +38,7 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher Reloader,
 			Name: "wxreply_requests_rejected_total",
 			Help: "Requests refused before the rules saw them, by reason.",
 		}, []string{"reason"}),
-		ruleHits: &hitVec{now: now, CounterVec: prometheus.NewCounterVec(prometheus.CounterOpts{
+		ruleHits: &hitVec{CounterVec: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "wxreply_rule_hits_total",
 			Help: "Pushes answered, by the id of the rule that answered.",
 		}, []string{"rule"})},

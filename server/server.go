@@ -608,7 +608,7 @@ func (s *Server) answerPanic(c echo.Context, ev *engine.Event, r any) error {
 	if ev != nil {
 		msgType, event = msgTypeLabel(ev), eventLabel(ev)
 	}
-	s.metrics.requests.WithLabelValues(msgType, event, "error").Inc()
+	s.metrics.requests.WithLabelValues(msgType, event, "error").Count(s.opts.Now())
 	s.log.Error("panic while answering a push; answered success", "panic", fmt.Sprint(r), "stack", string(stackOf()))
 	if c.Response().Committed {
 		return nil
@@ -710,8 +710,9 @@ func (s *Server) untilStopped(ctx context.Context, d time.Duration) (context.Con
 
 // logPush counts and logs an answered push, and the rules that failed on it.
 func (s *Server) logPush(ev *engine.Event, d engine.Decision, outcome string, p *push) {
-	elapsed := s.opts.Now().Sub(p.start)
-	s.metrics.requests.WithLabelValues(msgTypeLabel(ev), eventLabel(ev), outcome).Inc()
+	now := s.opts.Now()
+	elapsed := now.Sub(p.start)
+	s.metrics.requests.WithLabelValues(msgTypeLabel(ev), eventLabel(ev), outcome).Count(now)
 	s.metrics.duration.Observe(elapsed.Seconds())
 	// Typed attributes in an array on the stack, and most lines five of
 	// them, as many as a slog.Record holds without allocating: the line
@@ -787,7 +788,7 @@ func (s *Server) decide(rs *engine.RuleSet, ev *engine.Event, opts engine.MatchO
 	case d.Rule == nil:
 		return d, "no_rule"
 	}
-	s.metrics.ruleHits.WithLabelValues(d.Rule.ID).Inc()
+	s.metrics.ruleHits.WithLabelValues(d.Rule.ID).Count(opts.Now)
 	return d, "replied"
 }
 

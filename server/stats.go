@@ -88,7 +88,6 @@ func collect(c prometheus.Collector, each func(labels map[string]string, n uint6
 // answered push.
 type hitVec struct {
 	*prometheus.CounterVec
-	now   func() time.Time
 	rules sync.Map // rule id → *ruleHit; ruleHits drops a rule's with its series
 }
 
@@ -98,14 +97,15 @@ type ruleHit struct {
 
 // hitCounter is one rule's counter, noting the hit for the admin page too.
 type hitCounter struct {
-	prometheus.Counter
-	hit *ruleHit
-	now func() time.Time
+	counter prometheus.Counter
+	hit     *ruleHit
 }
 
-func (c hitCounter) Inc() {
-	c.Counter.Inc()
-	c.hit.last.Store(c.now().UnixNano())
+// Count counts a hit by a push answered at now: the push's own time,
+// which it has, rather than another reading of the clock.
+func (c hitCounter) Count(now time.Time) {
+	c.counter.Inc()
+	c.hit.last.Store(now.UnixNano())
 }
 
 // WithLabelValues returns the counter of the rule with that id.
@@ -114,7 +114,7 @@ func (v *hitVec) WithLabelValues(id string) hitCounter {
 	if !ok {
 		h, _ = v.rules.LoadOrStore(id, new(ruleHit))
 	}
-	return hitCounter{Counter: v.CounterVec.WithLabelValues(id), hit: h.(*ruleHit), now: v.now}
+	return hitCounter{counter: v.CounterVec.WithLabelValues(id), hit: h.(*ruleHit)}
 }
 
 // pushVec is wxreply_requests_total that also counts the pushes of each of
@@ -122,7 +122,6 @@ func (v *hitVec) WithLabelValues(id string) hitCounter {
 // rate Prometheus would compute, for whoever has no Prometheus.
 type pushVec struct {
 	*prometheus.CounterVec
-	now     func() time.Time
 	minutes [PushMinutes]minuteCount // by Unix minute modulo PushMinutes
 }
 
@@ -134,18 +133,19 @@ type minuteCount struct {
 // pushCounter is one series of wxreply_requests_total, counting the push in
 // its minute too.
 type pushCounter struct {
-	prometheus.Counter
-	v *pushVec
+	counter prometheus.Counter
+	v       *pushVec
 }
 
-func (c pushCounter) Inc() {
-	c.Counter.Inc()
-	c.v.count(c.v.now())
+// Count counts a push answered at now.
+func (c pushCounter) Count(now time.Time) {
+	c.counter.Inc()
+	c.v.count(now)
 }
 
 // WithLabelValues returns the counter of the pushes with those labels.
 func (v *pushVec) WithLabelValues(lvs ...string) pushCounter {
-	return pushCounter{Counter: v.CounterVec.WithLabelValues(lvs...), v: v}
+	return pushCounter{counter: v.CounterVec.WithLabelValues(lvs...), v: v}
 }
 
 // count adds a push in the minute of now. The slot of a minute gone by is

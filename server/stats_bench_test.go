@@ -10,8 +10,8 @@ import (
 // BenchmarkPushCounters compares what a push costs the counters the admin
 // page reads with the Prometheus counters alone: a hit and a push counted.
 func BenchmarkPushCounters(b *testing.B) {
-	hits := &hitVec{now: time.Now, CounterVec: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "h"}, []string{"rule"})}
-	pushes := &pushVec{now: time.Now, CounterVec: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "p"}, []string{"msgtype", "event", "outcome"})}
+	hits := &hitVec{CounterVec: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "h"}, []string{"rule"})}
+	pushes := &pushVec{CounterVec: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "p"}, []string{"msgtype", "event", "outcome"})}
 	b.Run("prometheus only", func(b *testing.B) {
 		for b.Loop() {
 			hits.CounterVec.WithLabelValues("welcome").Inc()
@@ -20,15 +20,17 @@ func BenchmarkPushCounters(b *testing.B) {
 	})
 	b.Run("with the admin page's", func(b *testing.B) {
 		for b.Loop() {
-			hits.WithLabelValues("welcome").Inc()
-			pushes.WithLabelValues("text", "", "replied").Inc()
+			now := time.Now()
+			hits.WithLabelValues("welcome").Count(now)
+			pushes.WithLabelValues("text", "", "replied").Count(now)
 		}
 	})
 	b.Run("with the admin page's, in parallel", func(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				hits.WithLabelValues("welcome").Inc()
-				pushes.WithLabelValues("text", "", "replied").Inc()
+				now := time.Now()
+				hits.WithLabelValues("welcome").Count(now)
+				pushes.WithLabelValues("text", "", "replied").Count(now)
 			}
 		})
 	})
