@@ -19,6 +19,9 @@ type settings struct {
 	defs   map[string]string
 	order  []string
 	given  map[string]bool // set by a flag, the environment or the file
+	// shared: the config file is another command's too (serve's), and
+	// may hold settings this one does not read.
+	shared bool
 }
 
 func newSettings(fs *flag.FlagSet) *settings {
@@ -36,6 +39,16 @@ func (s *settings) add(name, def, usage string) {
 
 func envName(flagName string) string {
 	return "WXREPLY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// resolveWithConfig resolves the settings with the config file that the
+// setting "config" names, by flag or environment.
+func (s *settings) resolveWithConfig() error {
+	configFile := *s.values["config"]
+	if configFile == "" {
+		configFile = os.Getenv(envName("config"))
+	}
+	return s.resolve(configFile)
 }
 
 // resolve fills every setting not given as a flag from the environment, then
@@ -58,7 +71,7 @@ func (s *settings) resolve(configFile string) error {
 		}
 		for k, v := range raw {
 			name := strings.ReplaceAll(k, "_", "-")
-			if _, ok := s.values[name]; !ok || name == "config" {
+			if _, ok := s.values[name]; (!ok && !s.shared) || name == "config" {
 				return fmt.Errorf("config file %s: unknown setting %q (known: %s)", configFile, k, strings.Join(s.fileKeys(), ", "))
 			}
 			file[name] = v

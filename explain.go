@@ -30,6 +30,12 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	fs.Var(session, "session", "a value in the user's session, as `NAME=VALUE` (repeatable)")
 	cooling := pairFlag{}
 	fs.Var(cooling, "cooling", "a rule cooling down for the user, as `RULE` or RULE=TIME LEFT, e.g. fallback=20m (repeatable)")
+	// The rules' limits as serve reads them, so that a rule over them
+	// here is one serve skips too.
+	limits := newSettings(fs)
+	limits.shared = true
+	limits.add("config", "", "serve's config file, for the rules' limits below")
+	addBudgetSettings(limits)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: wxreply explain [--rules DIR | DIR] (--text S | --event E [--key K] | --file MSG.xml)\n       [--session NAME=VALUE]... [--cooling RULE[=TIME LEFT]]...\n\nShows the rule that answers the message, its reply, what it changes in the\nuser's session, and why each rule before it did not match.\n\n")
 		fs.PrintDefaults()
@@ -37,6 +43,11 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	dirs, code, ok := parseInterspersed(fs, args)
 	if !ok {
 		return code
+	}
+	budget, err := explainBudget(limits)
+	if err != nil {
+		fmt.Fprintf(stderr, "wxreply explain: %v\n", err)
+		return exitUsage
 	}
 	switch {
 	case len(dirs) > 1 || len(dirs) == 1 && *rulesDir != "":
@@ -99,7 +110,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wxreply explain: %v\n", err)
 		return exitFailure
 	}
-	opts := engine.MatchOptions{Now: now, Explain: true}
+	opts := engine.MatchOptions{Now: now, Explain: true, Budget: budget}
 	if opts.Session, opts.Cooldowns, err = userState(res.RuleSet, session, cooling, now); err != nil {
 		fmt.Fprintf(stderr, "wxreply explain: %v\n", err)
 		return exitUsage
@@ -107,6 +118,15 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	d := res.RuleSet.Match(ev, opts)
 	writeExplanation(stdout, ev, d, opts.Cooldowns, now)
 	return exitOK
+}
+
+// explainBudget reads the limits from flags, the environment and serve's
+// config file.
+func explainBudget(limits *settings) (engine.Budget, error) {
+	if err := limits.resolveWithConfig(); err != nil {
+		return engine.Budget{}, err
+	}
+	return budgetSettings(limits)
 }
 
 // pairFlag collects NAME=VALUE flags; a NAME alone has the value "".

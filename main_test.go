@@ -274,3 +274,50 @@ func TestBackendRuleInExplainAndTest(t *testing.T) {
 		t.Errorf("test: exit %d\n%s", code, out)
 	}
 }
+
+// TestExplainBudget: explain holds the rules to the limits serve would, from
+// its flags, the environment or serve's config file, so that a rule over
+// them is shown skipped, as serve skips it.
+func TestExplainBudget(t *testing.T) {
+	dir := writeRules(t, `rules:
+  - id: costly
+    when: 'Text == "hi" && len(filter(1..200, # % 2 == 0)) > 0'
+    reply:
+      text: costly answered
+  - id: fallback
+    priority: -100
+    reply:
+      text: the fallback answered
+`)
+	config := filepath.Join(t.TempDir(), "wxreply.yaml")
+	if err := os.WriteFile(config, []byte("token: serve-only\nrule_work: \"50\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"the default limits", nil, nil, "rule: costly"},
+		{"--rule-work", nil, []string{"--rule-work", "50"}, "rule: fallback"},
+		{"the environment", map[string]string{"WXREPLY_RULE_WORK": "50"}, nil, "rule: fallback"},
+		{"serve's config file", nil, []string{"--config", config}, "rule: fallback"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			code, out, errOut := runCLI(t, append([]string{"explain", dir, "--text", "hi"}, tc.args...)...)
+			if code != exitOK || !strings.Contains(out, tc.want) {
+				t.Fatalf("exit %d, want %q\n%s%s", code, tc.want, out, errOut)
+			}
+			if tc.want == "rule: fallback" && !strings.Contains(out, "costly") {
+				t.Errorf("the costly rule is not said to be over its budget:\n%s", out)
+			}
+		})
+	}
+	if code, _, errOut := runCLI(t, "explain", dir, "--text", "hi", "--push-time", "soon"); code != exitUsage || !strings.Contains(errOut, `--push-time "soon": give a duration`) {
+		t.Errorf("a bad --push-time: exit %d, %q", code, errOut)
+	}
+}

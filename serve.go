@@ -131,9 +131,7 @@ func serveFlags(fs *flag.FlagSet) *settings {
 	set.add("redis", "", "redis://[:password@]host:port/db: share retries, sessions, cooldowns and the access_token with the other instances through this Redis (prefer the env: ps shows flags); none keeps them in this process")
 	set.add("redis-prefix", store.DefaultRedisPrefix, "start of every Redis key, so that several accounts or programs share one Redis")
 	set.add("replay-entries", strconv.Itoa(server.DefaultReplayEntries), "signed queries remembered to refuse a replay with another body (about 100 bytes each); the oldest go first")
-	set.add("rule-work", strconv.FormatInt(engine.DefaultBudget.Work, 10), "units of work one rule may do for one push (see \"Limits of a rule\" in the README)")
-	set.add("rule-memory", strconv.FormatInt(engine.DefaultBudget.Memory, 10), "bytes of strings and lists one rule may build for one push")
-	set.add("push-time", engine.DefaultBudget.Time.String(), "how long the rules tried for one push may take together")
+	addBudgetSettings(set)
 	set.add("shutdown-timeout", "10s", "on SIGTERM, how long in-flight requests may take to finish")
 	set.add("log-format", "text", "log format: text or json")
 	set.add("admin-token", "", "token POST /-/reload requires (Authorization: Bearer TOKEN); without it only loopback clients may reload, and --admin-listen must be a loopback address")
@@ -157,11 +155,7 @@ func loadSettings(args []string, stderr io.Writer) (serveSettings, error) {
 	if code, ok := parseFlags(fs, args); !ok {
 		return serveSettings{}, exitError{code}
 	}
-	configFile := *set.values["config"]
-	if configFile == "" {
-		configFile = os.Getenv(envName("config"))
-	}
-	if err := set.resolve(configFile); err != nil {
+	if err := set.resolveWithConfig(); err != nil {
 		fmt.Fprintf(stderr, "wxreply serve: %v\n", err)
 		return serveSettings{}, exitError{exitUsage}
 	}
@@ -257,16 +251,8 @@ func (ss *serveSettings) parseNetwork(set *settings) error {
 // parseBudget reads a rule's budget per push, and the shutdown timeout.
 func (ss *serveSettings) parseBudget(set *settings) error {
 	var err error
-	for _, b := range []struct {
-		name string
-		to   *int64
-	}{{"rule-work", &ss.budget.Work}, {"rule-memory", &ss.budget.Memory}} {
-		if *b.to, err = strconv.ParseInt(set.get(b.name), 10, 64); err != nil || *b.to <= 0 {
-			return fmt.Errorf("--%s %q: give a whole number above 0", b.name, set.get(b.name))
-		}
-	}
-	if ss.budget.Time, err = time.ParseDuration(set.get("push-time")); err != nil || ss.budget.Time <= 0 {
-		return fmt.Errorf("--push-time %q: give a duration above 0, such as 500ms", set.get("push-time"))
+	if ss.budget, err = budgetSettings(set); err != nil {
+		return err
 	}
 	// The rules stop at --push-time; below --deadline, nothing of them runs
 	// on once the push is answered.
@@ -277,6 +263,32 @@ func (ss *serveSettings) parseBudget(set *settings) error {
 		return fmt.Errorf("--shutdown-timeout: %v", err)
 	}
 	return nil
+}
+
+// addBudgetSettings declares the rules' limits, which serve holds the
+// rules to and explain shows them under.
+func addBudgetSettings(set *settings) {
+	set.add("rule-work", strconv.FormatInt(engine.DefaultBudget.Work, 10), "units of work one rule may do for one push (see \"Limits of a rule\" in the README)")
+	set.add("rule-memory", strconv.FormatInt(engine.DefaultBudget.Memory, 10), "bytes of strings and lists one rule may build for one push")
+	set.add("push-time", engine.DefaultBudget.Time.String(), "how long the rules tried for one push may take together")
+}
+
+// budgetSettings reads the limits addBudgetSettings declares.
+func budgetSettings(set *settings) (engine.Budget, error) {
+	var b engine.Budget
+	var err error
+	for _, limit := range []struct {
+		name string
+		to   *int64
+	}{{"rule-work", &b.Work}, {"rule-memory", &b.Memory}} {
+		if *limit.to, err = strconv.ParseInt(set.get(limit.name), 10, 64); err != nil || *limit.to <= 0 {
+			return b, fmt.Errorf("--%s %q: give a whole number above 0", limit.name, set.get(limit.name))
+		}
+	}
+	if b.Time, err = time.ParseDuration(set.get("push-time")); err != nil || b.Time <= 0 {
+		return b, fmt.Errorf("--push-time %q: give a duration above 0, such as 500ms", set.get("push-time"))
+	}
+	return b, nil
 }
 
 // parseKeys reads the EncodingAESKeys.
