@@ -114,10 +114,10 @@ type Outbox struct {
 	depth    prometheus.Gauge
 	latency  prometheus.Histogram
 
-	mu      sync.Mutex
-	queues  map[string]*queue
-	queued  int  // jobs in all queues
-	closed  bool // Close was called: Send drops
+	mu     sync.Mutex
+	queues map[string]*queue
+	queued int  // jobs in all queues
+	closed bool // Close was called: Send drops
 	// drained is closed when, after Close, the last queue is gone.
 	drained chan struct{}
 	ready   chan string
