@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -76,17 +75,8 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		}
 		now = t
 	}
-	fields := map[string]string{
-		"ToUserName":   "gh_wxreply_explain",
-		"FromUserName": *from,
-		"CreateTime":   strconv.FormatInt(now.Unix(), 10),
-	}
-	switch {
-	case *text != "":
-		fields["MsgType"], fields["Content"] = "text", *text
-	case *event != "":
-		fields["MsgType"], fields["Event"], fields["EventKey"] = "event", *event, *key
-	default:
+	fields := server.Message{To: "gh_wxreply_explain", From: *from, Time: now, Text: *text, Event: *event, Key: *key}.Fields()
+	if *xmlFile != "" {
 		f, err := os.Open(*xmlFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "wxreply explain: %v\n", err)

@@ -178,28 +178,22 @@ func (f sendFlags) push() ([]byte, int, error) {
 		}
 		return push, exitOK, nil
 	}
-	fields := map[string]string{
-		"ToUserName":   f.to,
-		"FromUserName": f.from,
-		"CreateTime":   strconv.FormatInt(time.Now().Unix(), 10),
-	}
-	if err := f.message(fields); err != nil {
+	fields, err := f.message()
+	if err != nil {
 		return nil, exitUsage, err
 	}
 	return server.EncodeFields(fields), exitOK, nil
 }
 
-// message adds the fields of the one kind of message or event the flags
-// give.
-func (f sendFlags) message(fields map[string]string) error {
+// message is the push of the one kind of message or event the flags give.
+func (f sendFlags) message() (map[string]string, error) {
+	m := server.Message{To: f.to, From: f.from, Time: time.Now(), MsgID: randomMsgID(), Text: f.text, Event: f.event, Key: f.key, Scene: f.scene}
+	fields := m.Fields()
 	msg := func(msgType string) {
 		fields["MsgType"] = msgType
-		fields["MsgId"] = randomMsgID()
+		fields["MsgId"] = m.MsgID
 	}
 	switch {
-	case f.text != "":
-		msg("text")
-		fields["Content"] = f.text
 	case f.image != "":
 		msg("image")
 		fields["PicUrl"], fields["MediaId"] = f.image, "wxreply-send-media"
@@ -209,22 +203,12 @@ func (f sendFlags) message(fields map[string]string) error {
 	case f.location != "":
 		lat, lng, ok := strings.Cut(f.location, ",")
 		if _, err := strconv.ParseFloat(lat, 64); !ok || err != nil {
-			return fmt.Errorf("--location %q: write LAT,LNG, e.g. 31.2304,121.4737", f.location)
+			return nil, fmt.Errorf("--location %q: write LAT,LNG, e.g. 31.2304,121.4737", f.location)
 		}
 		msg("location")
 		fields["Location_X"], fields["Location_Y"], fields["Scale"], fields["Label"] = lat, lng, "15", ""
-	default:
-		fields["MsgType"], fields["Event"], fields["EventKey"] = "event", f.event, f.key
-		if f.scene != "" {
-			switch strings.ToLower(f.event) {
-			case "subscribe":
-				fields["EventKey"] = "qrscene_" + f.scene
-			default:
-				fields["EventKey"] = f.scene
-			}
-		}
 	}
-	return nil
+	return fields, nil
 }
 
 // randomMsgID makes a MsgId as WeChat's look: 19 digits, unique enough that

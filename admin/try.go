@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wxreply/wxreply/engine"
+	"github.com/wxreply/wxreply/server"
 )
 
 // tryForm is what the try form asks; the result's URL carries it, so that
@@ -136,28 +137,13 @@ func (p *Page) push(f tryForm) (*engine.Event, time.Time, error) {
 	if openID == "" {
 		openID = defaultOpenID
 	}
-	fields := map[string]string{
-		"ToUserName":   account,
-		"FromUserName": openID,
-		"CreateTime":   strconv.FormatInt(now.Unix(), 10),
-	}
-	switch {
-	case f.Text != "" && f.Event != "":
+	if f.Text != "" && f.Event != "" {
 		return nil, now, fmt.Errorf("give a text or an event, not both")
-	case f.Text != "":
-		fields["MsgType"], fields["Content"], fields["MsgId"] = "text", f.Text, strconv.FormatInt(now.UnixNano(), 10)
-	default:
-		key := f.Key
-		if f.Scene != "" {
-			// WeChat sends a QR code's scene as qrscene_X when the scan
-			// makes a follower, and as X alone when a follower scans.
-			key = f.Scene
-			if strings.EqualFold(f.Event, "subscribe") {
-				key = "qrscene_" + f.Scene
-			}
-		}
-		fields["MsgType"], fields["Event"], fields["EventKey"] = "event", f.Event, key
 	}
+	fields := server.Message{
+		To: account, From: openID, Time: now, MsgID: strconv.FormatInt(now.UnixNano(), 10),
+		Text: f.Text, Event: f.Event, Key: f.Key, Scene: f.Scene,
+	}.Fields()
 	ev, err := engine.NewEvent(fields, loc)
 	return ev, now, err
 }
