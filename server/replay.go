@@ -29,17 +29,17 @@ const DefaultReplayEntries = 100_000
 // never scans.
 //
 // Queries are kept as SHA-256 hashes cut to 128 bits. Only WeChat makes
-// signed queries, so no one can choose two that collide, and by chance two
-// of the 100,000 held collide once in some 10^28 tries.
+// signed queries, so no one can choose two that collide, and the chance
+// that two of 100,000 do is some 10^-29.
 //
 // Bodies are kept as 64 bits of a hash keyed by a secret of the process
 // (see bodySum). To pass another body as WeChat's retry, a replay would need
 // the same 64 bits as a body it did not choose: a second preimage, some 2^64
-// tries, each a request sent within the window. Unkeyed, 64 bits would let
-// anyone find two bodies with one hash offline (a birthday search, 2^32
-// tries) and send both with each signed query seen; the secret makes that
-// search need the server too. 128 bits would cost 8 more bytes an entry for
-// nothing more.
+// tries, and without the secret each try is a request sent within the
+// window. Unkeyed, 64 bits would let anyone find two bodies with one hash
+// offline (a birthday search, 2^32 tries) and send both with each signed
+// query seen; the secret makes that search need the server too. So 128 bits
+// would cost 8 more bytes an entry for no more safety.
 type replayCache struct {
 	secret [32]byte
 
@@ -66,8 +66,8 @@ func newReplayCache(ttl time.Duration, maxEntries int) *replayCache {
 }
 
 // bodySum is 64 bits of SHA-256(secret, SHA-256(body)): the body is hashed
-// once, as it comes, and the secret goes into a second, one-block hash,
-// without copying the body next to it.
+// once, where it is, and the secret goes into a second hash of 64 bytes, so
+// that the body is not copied next to it.
 func (c *replayCache) bodySum(body []byte) uint64 {
 	var b [64]byte
 	copy(b[:32], c.secret[:])
