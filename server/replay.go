@@ -1,7 +1,9 @@
 package server
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"sync"
 	"time"
 
@@ -20,18 +22,29 @@ const DefaultReplayEntries = 100_000
 // body with it until the timestamp goes stale; WeChat's own retry of a push
 // sends the same query with the same body.
 //
-// Keys and bodies are kept as SHA-256 hashes cut to 128 bits (finding
-// another body with the same one takes some 2^128 tries): an entry costs
-// about 100 bytes whatever the query and body (measured by
-// TestReplayCacheEntryCost), so the default cap bounds the cache near 10 MB.
+// An entry is a slot of a fifo.Set, with no pointer: 16 bytes of query hash,
+// 8 of body hash, 8 of expiry, and its share of the index: about 42 bytes
+// whatever the query and body (measured by TestReplayCacheEntryCost), so
+// the default cap bounds the cache near 4.2 MB, which the garbage collector
+// never scans.
+//
+// Queries are kept as SHA-256 hashes cut to 128 bits. Only WeChat makes
+// signed queries, so no one can choose two that collide, and the chance
+// that two of 100,000 do is some 10^-29.
+//
+// Bodies are kept as 64 bits of a hash keyed by a secret of the process
+// (see bodySum). To pass another body as WeChat's retry, a replay would need
+// the same 64 bits as a body it did not choose: a second preimage, some 2^64
+// tries, and without the secret each try is a request sent within the
+// window. Unkeyed, 64 bits would let anyone find two bodies with one hash
+// offline (a birthday search, 2^32 tries) and send both with each signed
+// query seen; the secret makes that search need the server too. So 128 bits
+// would cost 8 more bytes an entry for no more safety.
 type replayCache struct {
-	ttl int64 // nanoseconds
-	max int
+	secret [32]byte
 
 	mu      sync.Mutex
-	entries map[hash128]replayEntry
-	order   fifo.Queue[hash128]
-	evicted uint64
+	entries *fifo.Set[uint64] // query hash → body hash
 }
 
 // hash128 is the first half of a SHA-256.
@@ -43,16 +56,25 @@ func sum128(b []byte) (h hash128) {
 	return h
 }
 
-type replayEntry struct {
-	body    hash128
-	expires int64 // Unix nanoseconds
-}
-
 func newReplayCache(ttl time.Duration, maxEntries int) *replayCache {
 	if maxEntries <= 0 {
 		maxEntries = DefaultReplayEntries
 	}
-	return &replayCache{ttl: int64(ttl), max: maxEntries, entries: map[hash128]replayEntry{}}
+	c := &replayCache{entries: fifo.NewSet[uint64](ttl, maxEntries, nil)}
+	rand.Read(c.secret[:])
+	return c
+}
+
+// bodySum is 64 bits of SHA-256(secret, SHA-256(body)): the body is hashed
+// once, where it is, and the secret goes into a second hash of 64 bytes, so
+// that the body is not copied next to it.
+func (c *replayCache) bodySum(body []byte) uint64 {
+	var b [64]byte
+	copy(b[:32], c.secret[:])
+	inner := sha256.Sum256(body)
+	copy(b[32:], inner[:])
+	sum := sha256.Sum256(b[:])
+	return binary.LittleEndian.Uint64(sum[:8])
 }
 
 // queryKey names a signed query. NUL cannot occur in a decoded query value
@@ -68,39 +90,19 @@ func queryKey(timestamp, nonce, signature string) hash128 {
 // before with another body: a replay. The same query with the same body is
 // WeChat's retry, and not one.
 func (c *replayCache) seen(query hash128, body []byte, now time.Time) (replayed bool) {
-	sum := sum128(body)
-	t := now.UnixNano()
+	sum := c.bodySum(body)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for c.order.Len() > 0 && t >= c.order.Peek().Expires {
-		c.drop(c.order.Peek(), false)
-		c.order.Pop()
+	v, added := c.entries.Add(fifo.Key(query), now.UnixNano())
+	if !added {
+		return *v != sum
 	}
-	if e, ok := c.entries[query]; ok && t < e.expires {
-		return e.body != sum
-	}
-	for len(c.entries) >= c.max && c.order.Len() > 0 {
-		c.drop(c.order.Peek(), true)
-		c.order.Pop()
-	}
-	c.entries[query] = replayEntry{body: sum, expires: t + c.ttl}
-	c.order.Push(query, t+c.ttl)
+	*v = sum
 	return false
-}
-
-// drop forgets the query an item of the order names, unless it was recorded
-// again since (a clock that went back); evict says before its time.
-func (c *replayCache) drop(it fifo.Item[hash128], evict bool) {
-	if e, ok := c.entries[it.Key]; ok && e.expires == it.Expires {
-		delete(c.entries, it.Key)
-		if evict {
-			c.evicted++
-		}
-	}
 }
 
 func (c *replayCache) stats() (entries int, evicted uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.entries), c.evicted
+	return c.entries.Len(), c.entries.Evictions()
 }

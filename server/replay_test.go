@@ -57,7 +57,7 @@ func TestReplayCacheEntryCost(t *testing.T) {
 	})
 	runtime.KeepAlive(c)
 	t.Logf("replayCache: %.0f bytes an entry", cost)
-	if cost > 150 {
-		t.Errorf("an entry costs %.0f bytes; replayCache's doc says about 100", cost)
+	if cost > 55 {
+		t.Errorf("an entry costs %.0f bytes; replayCache's doc says about 42", cost)
 	}
 }

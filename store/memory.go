@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"maps"
 	"sync"
 	"time"
@@ -20,6 +22,13 @@ const DefaultRetryTTL = time.Minute
 // what an entry costs.
 const DefaultRetryEntries = 20_000
 
+// DefaultRetryReplyBytes is what a retry's reply may take on average in a
+// Memory whose RetryBytes is not set: the replies' bytes are capped at
+// RetryEntries times this. It is a short text reply (some 230 bytes) with
+// its record's 20, so that the cap in entries is what binds until replies
+// grow longer; at the default caps the replies take at most 5 MB.
+const DefaultRetryReplyBytes = 256
+
 // DefaultUserEntries caps the users a Memory keeps state for. See Memory for
 // what a user costs.
 const DefaultUserEntries = 100_000
@@ -35,6 +44,9 @@ type MemoryOptions struct {
 	RetryTTL time.Duration
 	// RetryEntries caps the pushes remembered; 0 means DefaultRetryEntries.
 	RetryEntries int
+	// RetryBytes caps the bytes of the replies remembered, 20 bytes a reply
+	// included; 0 means RetryEntries × DefaultRetryReplyBytes.
+	RetryBytes int
 	// UserEntries caps the users whose state is kept; 0 means
 	// DefaultUserEntries.
 	UserEntries int
@@ -46,14 +58,17 @@ type MemoryOptions struct {
 // Memory is a Store inside one process: enough for one instance, and the
 // fallback of a Redis store while Redis is down.
 //
-// It holds at most its cap of pushes: when full, a new push evicts the
-// oldest (a retry of an evicted push is answered afresh, not refused).
-// Expired pushes are dropped as new ones come, oldest first, so memory
-// follows the traffic of the last TTL. A push costs about 200 bytes plus the
-// reply's length (measured by TestMemoryRetryEntryCost: 192 bytes with a
-// "success" answer and a key of WeChat's usual ids; a short text reply is
-// some 450 bytes more), so the default cap holds the retries near 4 MB of
-// "success" answers, or 13 MB of short text replies.
+// It holds at most its cap of pushes, and of the bytes of their replies:
+// when full, a new push evicts the oldest, and a new reply the replies kept
+// longest, with their pushes (a retry of an evicted push is answered
+// afresh, not refused). Expired pushes are dropped as new ones come, oldest
+// first, so their count follows the traffic of the last TTL. A push costs
+// about 50 bytes, and its reply 20 bytes more than its length in a ring
+// that doubles as it fills, up to its cap (measured by
+// TestMemoryRetryEntryCost: about 90 bytes a push answered "success"; a
+// short text reply is some 230 bytes more). None of it holds a pointer, so
+// the garbage collector never scans it. The default caps bound the retries
+// near 1 MB plus 5 MB of replies.
 //
 // It holds the state of at most its cap of users: when full, the user
 // changed longest ago is dropped. A user whose state has all expired is
@@ -61,15 +76,16 @@ type MemoryOptions struct {
 // with two session values and a cooldown costs about 740 bytes (measured by
 // TestMemoryUserCost), so the default cap bounds users near 75 MB.
 type Memory struct {
-	retryTTL int64 // nanoseconds
-	maxRetry int
 	maxUsers int
 	now      func() time.Time
 
+	// secret keys the hash that names a push (see retryKey).
+	secret [32]byte
+
 	mu       sync.Mutex
-	entries  map[string]*memoryEntry
-	order    fifo.Queue[string]
-	evicted  uint64
+	retries  *fifo.Set[retryEntry]
+	replies  replyRing
+	waiting  map[fifo.Key]*retryWaiter // the retries waiting for their first delivery's reply
 	users    map[string]*memoryUser
 	oldest   *memoryUser // the user changed longest ago; newest is its prev
 	usersOut uint64
@@ -81,22 +97,26 @@ type Memory struct {
 
 var _ Store = (*Memory)(nil)
 
-type memoryEntry struct {
-	// done is made by the first retry that waits for the entry, and closed
-	// by Finish, or when the entry goes unfinished. Most pushes have no
-	// retry: they save the channel's 100 bytes.
-	done     chan struct{}
-	finished bool
-	reply    []byte
-	expires  int64 // Unix nanoseconds
+// retryEntry is a push being answered or answered.
+type retryEntry struct {
+	reply uint64 // the offset of its reply's record in the replies' ring
+	size  uint32 // the reply's length
+	state uint32
 }
 
-// release wakes the retries waiting for e; the lock is held.
-func (e *memoryEntry) release() {
-	if !e.finished && e.done != nil {
-		close(e.done)
-	}
-	e.finished = true
+// The states of a retryEntry.
+const (
+	retryAnswering uint32 = iota
+	retryAnswered
+	retryEmpty // answered with no bytes, and no record
+)
+
+// retryWaiter is made by the first retry that waits for a push, and told
+// the reply, or nil when the push goes unanswered. Most pushes have no
+// retry: they save the channel's 100 bytes.
+type retryWaiter struct {
+	done  chan struct{}
+	reply []byte
 }
 
 // memoryUser is one user's state, in a ring ordered by last change.
@@ -125,104 +145,124 @@ func NewMemory(opts MemoryOptions) *Memory {
 	if opts.RetryEntries <= 0 {
 		opts.RetryEntries = DefaultRetryEntries
 	}
+	if opts.RetryBytes <= 0 {
+		opts.RetryBytes = opts.RetryEntries * DefaultRetryReplyBytes
+	}
 	if opts.UserEntries <= 0 {
 		opts.UserEntries = DefaultUserEntries
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Memory{
-		retryTTL: int64(opts.RetryTTL), maxRetry: opts.RetryEntries, maxUsers: opts.UserEntries, now: opts.Now,
-		entries: map[string]*memoryEntry{}, users: map[string]*memoryUser{},
+	s := &Memory{
+		maxUsers: opts.UserEntries, now: opts.Now,
+		replies: newReplyRing(opts.RetryBytes), waiting: map[fifo.Key]*retryWaiter{}, users: map[string]*memoryUser{},
 	}
+	s.retries = fifo.NewSet(opts.RetryTTL, opts.RetryEntries, s.dropRetry)
+	rand.Read(s.secret[:])
+	return s
+}
+
+// retryKey names a push by 128 bits of SHA-256(secret, key): 16 bytes
+// instead of a string of some 70, and hashes no one can choose, as the
+// index of a fifo.Set needs, though the key's parts come from the push. Two
+// pushes with one name would share a reply; by chance that takes some 2^64
+// pushes, and to anyone who does not know the secret, as many tries
+// against the server.
+func (s *Memory) retryKey(key string) fifo.Key {
+	b := make([]byte, 0, 160) // on the stack, for WeChat's lengths
+	b = append(append(b, s.secret[:]...), key...)
+	sum := sha256.Sum256(b)
+	return fifo.Key(sum[:16])
 }
 
 // Claim implements Retries.
 func (s *Memory) Claim(_ context.Context, key string) (bool, error) {
+	k := s.retryKey(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now().UnixNano()
-	s.expire(now)
-	if e, ok := s.entries[key]; ok && now < e.expires {
-		return false, nil
-	}
-	for len(s.entries) >= s.maxRetry && s.order.Len() > 0 {
-		s.drop(s.order.Peek(), true)
-		s.order.Pop()
-	}
-	e := &memoryEntry{expires: now + s.retryTTL}
-	s.entries[key] = e
-	s.order.Push(key, e.expires)
-	return true, nil
+	_, added := s.retries.Add(k, s.now().UnixNano())
+	return added, nil
 }
 
-// expire drops the entries whose time is up. They all live equally long, so
-// they are the oldest, at the head of the order.
-func (s *Memory) expire(now int64) {
-	for s.order.Len() > 0 {
-		it := s.order.Peek()
-		if now < it.Expires {
-			return
-		}
-		s.drop(it, false)
-		s.order.Pop()
+// dropRetry is called with each push that goes: retries waiting for one
+// that goes unanswered are released, and with no reply, they answer
+// "success".
+func (s *Memory) dropRetry(k fifo.Key, e *retryEntry, _ bool) {
+	if e.state == retryAnswering {
+		s.wake(k, nil)
 	}
 }
 
-// drop forgets the entry an item of the order names, unless the key was
-// claimed again since (a clock that went back). evict says the entry goes
-// before its time, to make room. Retries waiting for an entry that goes
-// unanswered are released: with no reply, they answer "success".
-func (s *Memory) drop(it fifo.Item[string], evict bool) {
-	e, ok := s.entries[it.Key]
-	if !ok || e.expires != it.Expires {
-		return
+// dropReply is called with each reply the replies' ring overwrites: its
+// push goes too, if it is still the push answered with it (not one claimed
+// again since, with the same key).
+func (s *Memory) dropReply(k fifo.Key, off uint64) {
+	if e, ok := s.retries.Get(k); ok && e.state == retryAnswered && e.reply == off {
+		s.retries.Evict(k)
 	}
-	delete(s.entries, it.Key)
-	if evict {
-		s.evicted++
+}
+
+// wake hands reply to the retries waiting for k.
+func (s *Memory) wake(k fifo.Key, reply []byte) {
+	if w := s.waiting[k]; w != nil {
+		w.reply = reply
+		close(w.done)
+		delete(s.waiting, k)
 	}
-	e.release()
 }
 
 // Finish implements Retries.
 func (s *Memory) Finish(_ context.Context, key string, reply []byte) error {
+	k := s.retryKey(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.entries[key]
+	e, ok := s.retries.Get(k)
+	if !ok || e.state != retryAnswering {
+		return nil // expired or evicted while being answered, or answered before
+	}
+	s.wake(k, reply)
+	if len(reply) == 0 {
+		e.state = retryEmpty
+		return nil
+	}
+	// Overwriting older replies evicts their pushes, not this one, which
+	// has no record yet; e stays where it is.
+	off, ok := s.replies.add(k, reply, s.dropReply)
 	if !ok {
-		return nil // expired or evicted while being answered: nobody waits for it
+		s.retries.Evict(k) // a reply larger than all the replies' room
+		return nil
 	}
-	if !e.finished {
-		e.reply = reply
-		e.release()
-	}
+	e.reply, e.size, e.state = off, uint32(len(reply)), retryAnswered
 	return nil
 }
 
 // Wait implements Retries.
 func (s *Memory) Wait(ctx context.Context, key string) ([]byte, error) {
+	k := s.retryKey(key)
 	s.mu.Lock()
-	e, ok := s.entries[key]
+	e, ok := s.retries.Get(k)
 	switch {
 	case !ok:
 		s.mu.Unlock()
 		return nil, nil
-	case e.finished:
-		reply := e.reply
+	case e.state == retryAnswered:
+		reply := s.replies.reply(e.reply, e.size)
 		s.mu.Unlock()
 		return reply, nil
+	case e.state == retryEmpty:
+		s.mu.Unlock()
+		return nil, nil
 	}
-	if e.done == nil {
-		e.done = make(chan struct{})
+	w := s.waiting[k]
+	if w == nil {
+		w = &retryWaiter{done: make(chan struct{})}
+		s.waiting[k] = w
 	}
-	done := e.done
 	s.mu.Unlock()
 	select {
-	case <-done:
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return e.reply, nil
+	case <-w.done:
+		return w.reply, nil // written before done was closed
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -356,7 +396,8 @@ func (s *Memory) Close() error { return nil }
 // MemoryStats is how full a Memory is.
 type MemoryStats struct {
 	// Retries is how many pushes are remembered, and RetryEvictions how
-	// many were forgotten before their TTL to make room.
+	// many were forgotten before their TTL to make room, for a push or for
+	// a reply.
 	Retries        int
 	RetryEvictions uint64
 	// Users is how many users' state is kept, and UserEvictions how many
@@ -369,5 +410,5 @@ type MemoryStats struct {
 func (s *Memory) Stats() MemoryStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return MemoryStats{Retries: len(s.entries), RetryEvictions: s.evicted, Users: len(s.users), UserEvictions: s.usersOut}
+	return MemoryStats{Retries: s.retries.Len(), RetryEvictions: s.retries.Evictions(), Users: len(s.users), UserEvictions: s.usersOut}
 }
