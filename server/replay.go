@@ -12,9 +12,11 @@ import (
 
 // DefaultReplayEntries caps the queries the server remembers to refuse a
 // replay. At the default timestamp window (remembered for twice that, 10
-// minutes) it covers a steady 160 pushes a second; past it the oldest query
-// is forgotten first. See replayCache for what an entry costs.
-const DefaultReplayEntries = 100_000
+// minutes) it covers a steady 80 pushes a second (a busy account gets
+// tens); past it the oldest query is forgotten first, and a query is
+// remembered for less than the window. See replayCache for what an entry
+// costs: about 2 MB at the cap.
+const DefaultReplayEntries = 50_000
 
 // replayCache remembers, for each signed query seen within the timestamp
 // window, a hash of the body that came with it. WeChat signs the query only
@@ -25,7 +27,7 @@ const DefaultReplayEntries = 100_000
 // An entry is a slot of a fifo.Set, with no pointer: 16 bytes of query hash,
 // 8 of body hash, 8 of expiry, and its share of the index: about 42 bytes
 // whatever the query and body (measured by TestReplayCacheEntryCost), so
-// the default cap bounds the cache near 4.2 MB, which the garbage collector
+// the default cap bounds the cache near 2.1 MB, which the garbage collector
 // never scans.
 //
 // Queries are kept as SHA-256 hashes cut to 128 bits. Only WeChat makes

@@ -17,16 +17,16 @@ import (
 const DefaultRetryTTL = time.Minute
 
 // DefaultRetryEntries caps a Memory's retries: at DefaultRetryTTL it
-// remembers every push of a steady 330 a second, while WeChat's retries,
-// which come within 15 s, stay covered up to 1,300 a second. See Memory for
-// what an entry costs.
-const DefaultRetryEntries = 20_000
+// remembers every push of a steady 80 a second, while WeChat's retries,
+// which come within 15 s, stay covered up to 330 a second (a busy account
+// gets tens). See Memory for what an entry costs: about 1.5 MB at the cap.
+const DefaultRetryEntries = 5_000
 
 // DefaultRetryReplyBytes is what a retry's reply may take on average in a
 // Memory whose RetryBytes is not set: the replies' bytes are capped at
 // RetryEntries times this. It is a short text reply (some 230 bytes) with
 // its record's 20, so that the cap in entries is what binds until replies
-// grow longer; at the default caps the replies take at most 5 MB.
+// grow longer; at the default caps the replies take at most 1.3 MB.
 const DefaultRetryReplyBytes = 256
 
 // DefaultUserEntries caps the users a Memory keeps state for. See Memory for
