@@ -94,3 +94,29 @@ func BenchmarkMatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRender renders reply templates as a push's rule does: one that
+// reads a field of the push, the commonest, and others for comparison.
+func BenchmarkRender(b *testing.B) {
+	vars := map[string]any{"shop": "wxreply 小店", "hours": map[string]any{"open": "09:00"}}
+	ev := engine.SampleEvent("event.scancode_push", nil)
+	ev.Content = "hello"
+	for _, c := range []struct{ name, src string }{
+		{"field", "Hello {{ .FromUserName }}"},
+		{"content", "{{ .Content }}"},
+		{"fields", "{{ .OpenID }} 您好，{{ .Vars.shop }} 营业至 {{ .Vars.hours.open }}，扫码结果：{{ .ScanCodeInfo.ScanResult }}（{{ .CreateTime }}）"},
+		{"method", `{{ .OpenID }} 您好（{{ .Now.Format "15:04" }}）`},
+	} {
+		tmpl := mustTemplate(b, c.src)
+		b.Run(c.name, func(b *testing.B) {
+			env := engine.NewEnv(ev, vars, testNow)
+			if _, err := tmpl.Render(env); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				tmpl.Render(env)
+			}
+		})
+	}
+}
