@@ -434,14 +434,20 @@ func (rt *ReplyTemplate) Render(env *Env) (*Reply, error) {
 		return nil, fmt.Errorf("unknown reply kind %q", rt.Kind)
 	}
 	r := renderer{env: env}
-	reply := &Reply{Kind: rt.Kind}
-	if s.Shape == ShapeList {
-		reply.Items = make([][]string, len(rt.Items))
+	var reply *Reply
+	switch n := len(s.Fields); {
+	case s.Shape == ShapeList:
+		reply = &Reply{Kind: rt.Kind, Items: make([][]string, len(rt.Items))}
 		for i, item := range rt.Items {
-			reply.Items[i] = r.renderAll(item, len(s.Fields))
+			reply.Items[i] = r.renderInto(make([]string, n), item)
 		}
-	} else {
-		reply.Values = r.renderAll(rt.Values, len(s.Fields))
+	case n <= len(replyOfValues{}.values):
+		// Most replies are one text: one allocation for the reply, not two.
+		b := &replyOfValues{reply: Reply{Kind: rt.Kind}}
+		reply = &b.reply
+		reply.Values = r.renderInto(b.values[:n:n], rt.Values)
+	default:
+		reply = &Reply{Kind: rt.Kind, Values: r.renderInto(make([]string, n), rt.Values)}
 	}
 	if r.err != nil {
 		return nil, r.err
@@ -519,10 +525,16 @@ type renderer struct {
 	err error
 }
 
-// renderAll renders n fields, the templates given (nil or missing: "").
-func (r *renderer) renderAll(ts []*Template, n int) []string {
-	out := make([]string, n)
-	for i := range min(n, len(ts)) {
+// replyOfValues is a reply of few values, allocated with them.
+type replyOfValues struct {
+	reply  Reply
+	values [4]string
+}
+
+// renderInto renders the templates given into out, one a field (nil or
+// missing: "").
+func (r *renderer) renderInto(out []string, ts []*Template) []string {
+	for i := range min(len(out), len(ts)) {
 		out[i] = r.render(ts[i])
 	}
 	return out
