@@ -46,10 +46,16 @@ func diffTemplates() []string {
 		"{{ .Nope }}", "{{ .meter }}", "{{ .Content.Nope }}", "{{ .Event.Nope }}", "{{ . }}", "{{ $ }}",
 		"{{- .Content -}} x {{- .OpenID }}", "{{/* a comment */}}{{ .OpenID }}", "{{ .OpenID }}{{ .Account }}",
 		"{{ $x := .Content }}{{ $x }}", "{{ .Content | lower }}", "{{ print .Content }}", "{{ (.Content) }}",
-		"{{ if .Content }}{{ .Content }}{{ end }}", "{{ .Vars.list }}", "{{ .Vars.when }}",
+		"{{ .Vars.list }}", "{{ .Vars.when }}",
+		"{{ if .Content }}{{ .Content }}{{ end }}", "欢迎关注！{{ if .Scene }}（渠道 {{ .Scene }}）{{ end }}",
+		"{{ if .Scene }}a{{ else }}b{{ .OpenID }}{{ end }}", "{{ if .Session.step }}s{{ else if .Session.name }}n{{ else }}-{{ end }}",
+		"{{ if .Raw.Nope }}x{{ end }}", "{{ if .Raw.Content }}{{ .Raw.Content }}{{ end }}", "{{ if .ScanCodeInfo }}x{{ end }}",
+		"{{ if .Vars.hours }}x{{ end }}", "{{ if .Vars.hours.nope }}x{{ else }}y{{ end }}", "{{ if .Content | lower }}x{{ end }}",
+		"{{ if .Content }}{{ print .Content }}{{ end }}", "{{ with .Content }}{{ . }}{{ end }}", "{{ if $x := .Content }}{{ $x }}{{ end }}",
+		"{{ if .Weekday }}x{{ end }}", "{{ if .Now }}{{ .Now }}{{ end }}", "{{ if .Time }}t{{ end }}",
 	}
 	for name := range diffVars {
-		out = append(out, "{{ .Vars."+name+" }}", "v={{ .Vars."+name+" }};")
+		out = append(out, "{{ .Vars."+name+" }}", "v={{ .Vars."+name+" }};", "{{ if .Vars."+name+" }}t{{ else }}f{{ end }}")
 	}
 	// Every field of Env, nested structs included.
 	var walk func(prefix string, t reflect.Type)
@@ -58,7 +64,8 @@ func diffTemplates() []string {
 			if !f.IsExported() || f.Anonymous {
 				continue
 			}
-			out = append(out, "{{ "+prefix+"."+f.Name+" }}", "<{{ "+prefix+"."+f.Name+" }}>")
+			out = append(out, "{{ "+prefix+"."+f.Name+" }}", "<{{ "+prefix+"."+f.Name+" }}>",
+				"{{ if "+prefix+"."+f.Name+" }}<{{ "+prefix+"."+f.Name+" }}>{{ else }}none{{ end }}")
 			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[time.Time]() {
 				walk(prefix+"."+f.Name, f.Type)
 			}
@@ -202,28 +209,34 @@ func TestFastTemplateAgreesWithTextTemplate(t *testing.T) {
 // to text/template, so that a change in either direction is seen.
 func TestFastTemplateTakes(t *testing.T) {
 	for src, want := range map[string]bool{
-		"Hello {{ .FromUserName }}":              true,
-		"{{ .ScanCodeInfo.ScanResult }}":         true,
-		"{{ .Session.name }} {{ .Vars.x.y }}":    true,
-		"{{ .Raw.Foo }}{{ .CreateTime }}":        true,
-		"{{ .Now }} {{ .Location_X }}":           true,
-		"{{ .Weekday }}":                         false, // a method
-		`{{ .Now.Format "15:04" }}`:              false,
-		"{{ .Content | lower }}":                 false,
-		"{{ $x := .Content }}{{ $x }}":           false,
-		"{{ if .Content }}x{{ end }}":            false,
-		"{{ .ScanCodeInfo }}":                    false, // a struct
-		"{{ .Raw }}":                             false,
-		"{{ .Raw.a.b }}":                         false,
-		"{{ .Nope }}":                            false,
-		"{{ .meter }}":                           false,
-		"{{ .SendPicsInfo.PicList }}":            false,
-		"{{ .Content.Len }}":                     false,
-		"{{ . }}":                                false,
-		"{{ (.Content) }}":                       false,
-		"{{ .Vars }}":                            false,
-		"{{ .OpenID }}{{ template \"x\" }}":      false,
-		"{{ .OpenID }}{{ print \"x\" .OpenID }}": false,
+		"Hello {{ .FromUserName }}":           true,
+		"{{ .ScanCodeInfo.ScanResult }}":      true,
+		"{{ .Session.name }} {{ .Vars.x.y }}": true,
+		"{{ .Raw.Foo }}{{ .CreateTime }}":     true,
+		"{{ .Now }} {{ .Location_X }}":        true,
+		"{{ .Weekday }}":                      false, // a method
+		`{{ .Now.Format "15:04" }}`:           false,
+		"{{ .Content | lower }}":              false,
+		"{{ $x := .Content }}{{ $x }}":        false,
+		"{{ if .Content }}x{{ end }}":         true,
+		"{{ if .Scene }}a{{ else if .Session.x }}b{{ else }}{{ .OpenID }}{{ end }}": true,
+		"{{ if .Content | lower }}x{{ end }}":                                       false,
+		"{{ with .Content }}{{ . }}{{ end }}":                                       false,
+		"{{ if .Content }}{{ . }}{{ end }}":                                         false,
+		"{{ if .ScanCodeInfo }}x{{ end }}":                                          false,
+		"{{ range .SendPicsInfo.PicList }}x{{ end }}":                               false,
+		"{{ .ScanCodeInfo }}":                                                       false, // a struct
+		"{{ .Raw }}":                                                                false,
+		"{{ .Raw.a.b }}":                                                            false,
+		"{{ .Nope }}":                                                               false,
+		"{{ .meter }}":                                                              false,
+		"{{ .SendPicsInfo.PicList }}":                                               false,
+		"{{ .Content.Len }}":                                                        false,
+		"{{ . }}":                                                                   false,
+		"{{ (.Content) }}":                                                          false,
+		"{{ .Vars }}":                                                               false,
+		"{{ .OpenID }}{{ template \"x\" }}":                                         false,
+		"{{ .OpenID }}{{ print \"x\" .OpenID }}":                                    false,
 	} {
 		tmpl, err := CompileTemplate("t", src)
 		if err != nil {
