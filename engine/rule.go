@@ -115,7 +115,7 @@ type matchState struct {
 
 	lowered     string // text lower-cased, once loweredText is called
 	loweredDone bool
-	envData     Env // what env points to: one allocation for both
+	envData     Env // what env points to, pooled with the state
 }
 
 // loweredText is the text trimmed and lower-cased, as keywords compare it:
