@@ -272,8 +272,9 @@ func (k *Keywords) Words() []string { return k.words }
 func (k *Keywords) matchMetered(m *matchState) bool {
 	if k.mode == MatchRegex {
 		m.env.meter.chargeScan(min(len(m.text), MaxScannedText), k.insts)
+		return k.Match(m.text, "") // patterns read the text as said
 	}
-	return k.Match(m.text, m.loweredText)
+	return k.Match(m.text, m.loweredText())
 }
 
 // Match reports whether text, trimmed, matches a keyword. lowered is the same

@@ -129,13 +129,16 @@ type SendLocationInfo struct {
 // described on [Event]. Time is set in loc, or in [DefaultLocation] when loc is
 // nil. It fails only when a numeric field holds something that is not a number,
 // naming the field.
+//
+// The map becomes the event's Raw, not a copy of it (a push's fields are
+// decoded for it alone): the caller must not change it afterwards.
 func NewEvent(fields map[string]string, loc *time.Location) (*Event, error) {
 	if loc == nil {
 		loc = DefaultLocation
 	}
-	raw := make(map[string]string, len(fields))
-	for k, v := range fields {
-		raw[k] = v
+	raw := fields
+	if raw == nil {
+		raw = map[string]string{} // Raw is never nil
 	}
 	// Names and ids are trimmed (the official samples pad them with
 	// newlines); what the user wrote, in Content and the like, is not.

@@ -3,6 +3,7 @@ package engine
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/expr-lang/expr/ast"
 )
@@ -92,7 +93,10 @@ func appendOnce(list []int32, pos int32) []int32 {
 // hits appends the positions of the rules whose key the push has.
 func (k *ruleKeys) hits(out []int32, m *matchState) []int32 {
 	ev := &m.env.envelope
-	values := [keyFields]string{keyLoweredText: m.loweredText, keyText: ev.Text, keyContent: ev.Content, keyEventKey: ev.EventKey}
+	values := [keyFields]string{keyText: ev.Text, keyContent: ev.Content, keyEventKey: ev.EventKey}
+	if k.equal[keyLoweredText] != nil || k.prefix[keyLoweredText].lengths != nil || k.contains != nil {
+		values[keyLoweredText] = m.loweredText()
+	}
 	for f := range keyFields {
 		if eq := k.equal[f]; eq != nil {
 			out = append(out, eq[values[f]]...)
@@ -105,12 +109,26 @@ func (k *ruleKeys) hits(out []int32, m *matchState) []int32 {
 			out = append(out, p.byValue[values[f][:n]]...)
 		}
 	}
-	if k.contains != nil && m.loweredText != "" {
-		seen := make([]uint64, (k.contains.states()+63)/64)
-		out = k.contains.match(out, m.loweredText, seen)
+	if k.contains != nil && values[keyLoweredText] != "" {
+		var small [4]uint64
+		seen := small[:]
+		if n := (k.contains.states() + 63) / 64; n > len(small) {
+			p := seenPool.Get().(*[]uint64)
+			defer seenPool.Put(p)
+			if cap(*p) < n {
+				*p = make([]uint64, n)
+			}
+			seen = (*p)[:n]
+			clear(seen)
+		}
+		out = k.contains.match(out, values[keyLoweredText], seen)
 	}
 	return out
 }
+
+// seenPool holds the automaton's scratch bits for sets too large for the
+// stack, as clearing them costs less than allocating them for every push.
+var seenPool = sync.Pool{New: func() any { return new([]uint64) }}
 
 // keyOf finds the rule's key: the most selective of what must hold for it
 // to match. It returns nil when the rule has none and must be tried for

@@ -106,13 +106,26 @@ func (r *Rule) EvalErrors() uint64 { return r.evalErrors.Load() }
 
 // matchState is what every rule needs of one push, computed once.
 type matchState struct {
-	env         *Env
-	event       string // lower-cased
-	text        string // trimmed
-	loweredText string // trimmed, lower-cased
-	explain     bool
-	meter       meter // the push's budget; env points to it
-	cooldowns   map[string]time.Time
+	env       *Env
+	event     string // lower-cased
+	text      string // trimmed
+	explain   bool
+	meter     meter // the push's budget; env points to it
+	cooldowns map[string]time.Time
+
+	lowered     string // text lower-cased, once loweredText is called
+	loweredDone bool
+	envData     Env // what env points to, pooled with the state
+}
+
+// loweredText is the text trimmed and lower-cased, as keywords compare it:
+// computed for the first rule that needs it, and only then, as most pushes
+// are not text.
+func (m *matchState) loweredText() string {
+	if !m.loweredDone {
+		m.lowered, m.loweredDone = strings.ToLower(m.text), true
+	}
+	return m.lowered
 }
 
 // condition names the condition of a rule that did not hold.

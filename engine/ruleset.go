@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wxreply/wxreply/internal/text"
@@ -256,18 +257,25 @@ func (rs *RuleSet) Match(ev *Event, opts MatchOptions) Decision {
 	if now.IsZero() {
 		now = time.Now().In(DefaultLocation)
 	}
-	env := NewEnv(ev, rs.vars, now)
-	env.Session = rs.session(opts.Session)
-	text := strings.TrimSpace(ev.Text)
-	m := &matchState{
-		env:         env,
-		event:       strings.ToLower(ev.Event),
-		text:        text,
-		loweredText: strings.ToLower(text),
-		explain:     opts.Explain,
-		meter:       newMeter(opts.Budget, time.Now()),
-		cooldowns:   opts.Cooldowns,
+	// The state of the push, a copy of the event with it, comes from a
+	// pool: allocated for every push, it was most of what the garbage
+	// collector had to do, the more so the larger the rule set it marks.
+	// Nothing the push returns points into it.
+	m := matchStates.Get().(*matchState)
+	defer func() {
+		*m = matchState{} // keeps nothing of the push alive
+		matchStates.Put(m)
+	}()
+	*m = matchState{
+		event:     lowerEvent(ev.Event),
+		text:      strings.TrimSpace(ev.Text),
+		explain:   opts.Explain,
+		meter:     newMeter(opts.Budget, time.Now()),
+		cooldowns: opts.Cooldowns,
+		envData:   Env{envelope: *ev, Vars: rs.vars, Now: now, Session: rs.session(opts.Session)},
 	}
+	env := &m.envData
+	m.env = env
 	env.meter = &m.meter
 
 	d := Decision{Session: env.Session}
@@ -320,6 +328,27 @@ func (rs *RuleSet) Match(ev *Event, opts MatchOptions) Decision {
 		}
 	}
 	return d
+}
+
+var matchStates = sync.Pool{New: func() any { return new(matchState) }}
+
+// loweredEvents are the events WeChat sends, lower-cased once rather than
+// for every push.
+var loweredEvents = func() map[string]string {
+	out := make(map[string]string, len(Events))
+	for _, e := range Events {
+		out[e] = strings.ToLower(e)
+	}
+	return out
+}()
+
+// lowerEvent is strings.ToLower(event), which allocates for WeChat's
+// upper-case event names (CLICK, SCAN, ...).
+func lowerEvent(event string) string {
+	if l, ok := loweredEvents[event]; ok {
+		return l
+	}
+	return strings.ToLower(event)
 }
 
 func (rs *RuleSet) candidatesFor(msgType, event string) []int32 {

@@ -26,6 +26,9 @@ type Template struct {
 	// constant is what the template renders to whatever the push, when it
 	// reads nothing but Vars (see WithVars): it renders once, at load.
 	constant *string
+	// fast renders it without text/template when it is only text and
+	// fields of the push (see fastTemplate); nil otherwise.
+	fast *fastTemplate
 }
 
 // WithVars returns t ready to answer with vars as the rule set's Vars: when
@@ -40,7 +43,7 @@ func (t *Template) WithVars(vars map[string]any) *Template {
 	if err != nil {
 		return t // the push's render reports it, as it would have
 	}
-	return &Template{src: t.src, tmpl: t.tmpl, constant: &out}
+	return &Template{src: t.src, tmpl: t.tmpl, constant: &out, fast: t.fast}
 }
 
 // readsOnlyVars reports whether the template is text and {{ .Vars.name }}
@@ -228,7 +231,7 @@ func CompileTemplate(name, src string) (*Template, error) {
 	if err := meterTemplate(t, t.Tree.Root); err != nil {
 		return nil, err
 	}
-	return &Template{src: src, tmpl: t}, nil
+	return &Template{src: src, tmpl: t, fast: compileFast(t.Tree.Root)}, nil
 }
 
 // meterTemplate walks the parse tree: it passes $ to the metered
@@ -335,8 +338,24 @@ func (t *Template) Render(env *Env) (string, error) {
 		env.meter = &m
 		defer func() { env.meter = nil }()
 	}
-	w := cappedWriter{meter: env.meter}
-	if err := t.tmpl.Execute(&w, env); err != nil {
+	if t.fast != nil {
+		// A writer of its own, which text/template's does not make escape.
+		w := cappedWriter{meter: env.meter}
+		if ok, err := t.fast.render(env, &w); ok {
+			return w.result(err)
+		}
+	}
+	return t.execute(env, &cappedWriter{meter: env.meter})
+}
+
+// execute renders the template with text/template.
+func (t *Template) execute(env *Env, w *cappedWriter) (string, error) {
+	return w.result(t.tmpl.Execute(w, env))
+}
+
+// result is what a render that wrote to w and ended with err gives.
+func (w *cappedWriter) result(err error) (string, error) {
+	if err != nil {
 		if errors.Is(err, ErrRenderTooLarge) {
 			return "", ErrRenderTooLarge
 		}
@@ -355,13 +374,30 @@ type cappedWriter struct {
 
 // Write must not panic: text/template re-panics what a writer panics with.
 func (w *cappedWriter) Write(p []byte) (int, error) {
-	if w.Len()+len(p) > MaxRenderBytes {
-		return 0, ErrRenderTooLarge
-	}
-	if err := w.meter.spend(1 + int64(len(p))/bytesPerUnit); err != nil {
+	if err := w.allow(len(p)); err != nil {
 		return 0, err
 	}
 	return w.Builder.Write(p)
+}
+
+// writeString is Write for the fast path, which charges the same.
+func (w *cappedWriter) writeString(s string) error {
+	if err := w.allow(len(s)); err != nil {
+		return err
+	}
+	w.Builder.WriteString(s)
+	return nil
+}
+
+// allow charges a write of n bytes, or refuses it.
+func (w *cappedWriter) allow(n int) error {
+	if w.Len()+n > MaxRenderBytes {
+		return ErrRenderTooLarge
+	}
+	if err := w.meter.spend(1 + int64(n)/bytesPerUnit); err != nil {
+		return err
+	}
+	return nil
 }
 
 // TemplateError is a reply template that failed to render.
@@ -398,14 +434,20 @@ func (rt *ReplyTemplate) Render(env *Env) (*Reply, error) {
 		return nil, fmt.Errorf("unknown reply kind %q", rt.Kind)
 	}
 	r := renderer{env: env}
-	reply := &Reply{Kind: rt.Kind}
-	if s.Shape == ShapeList {
-		reply.Items = make([][]string, len(rt.Items))
+	var reply *Reply
+	switch n := len(s.Fields); {
+	case s.Shape == ShapeList:
+		reply = &Reply{Kind: rt.Kind, Items: make([][]string, len(rt.Items))}
 		for i, item := range rt.Items {
-			reply.Items[i] = r.renderAll(item, len(s.Fields))
+			reply.Items[i] = r.renderInto(make([]string, n), item)
 		}
-	} else {
-		reply.Values = r.renderAll(rt.Values, len(s.Fields))
+	case n <= len(replyOfValues{}.values):
+		// Most replies are one text: one allocation for the reply, not two.
+		b := &replyOfValues{reply: Reply{Kind: rt.Kind}}
+		reply = &b.reply
+		reply.Values = r.renderInto(b.values[:n:n], rt.Values)
+	default:
+		reply = &Reply{Kind: rt.Kind, Values: r.renderInto(make([]string, n), rt.Values)}
 	}
 	if r.err != nil {
 		return nil, r.err
@@ -483,10 +525,16 @@ type renderer struct {
 	err error
 }
 
-// renderAll renders n fields, the templates given (nil or missing: "").
-func (r *renderer) renderAll(ts []*Template, n int) []string {
-	out := make([]string, n)
-	for i := range min(n, len(ts)) {
+// replyOfValues is a reply of few values, allocated with them.
+type replyOfValues struct {
+	reply  Reply
+	values [4]string
+}
+
+// renderInto renders the templates given into out, one a field (nil or
+// missing: "").
+func (r *renderer) renderInto(out []string, ts []*Template) []string {
+	for i := range min(len(out), len(ts)) {
 		out[i] = r.render(ts[i])
 	}
 	return out
