@@ -140,78 +140,42 @@ func NewEvent(fields map[string]string, loc *time.Location) (*Event, error) {
 	if raw == nil {
 		raw = map[string]string{} // Raw is never nil
 	}
-	// Names and ids are trimmed (the official samples pad them with
-	// newlines); what the user wrote, in Content and the like, is not.
-	p := fieldParser{fields: raw}
-	ev := &Event{
-		ToUserName:   p.text("ToUserName"),
-		FromUserName: p.text("FromUserName"),
-		CreateTime:   p.int64("CreateTime"),
-		MsgType:      p.text("MsgType"),
-		MsgId:        p.text("MsgId"),
-		MsgDataId:    raw["MsgDataId"],
-		Idx:          p.int("Idx"),
-		Content:      raw["Content"],
-		PicUrl:       raw["PicUrl"],
-		MediaId:      raw["MediaId"],
-		MediaId16K:   raw["MediaId16K"],
-		Format:       raw["Format"],
-		Recognition:  raw["Recognition"],
-		ThumbMediaId: raw["ThumbMediaId"],
-		Location_X:   p.float("Location_X"),
-		Location_Y:   p.float("Location_Y"),
-		Scale:        p.int("Scale"),
-		Label:        raw["Label"],
-		Title:        raw["Title"],
-		Description:  raw["Description"],
-		Url:          raw["Url"],
-
-		Event:       p.text("Event"),
-		EventKey:    raw["EventKey"],
-		Ticket:      raw["Ticket"],
-		Latitude:    p.float("Latitude"),
-		Longitude:   p.float("Longitude"),
-		Precision:   p.float("Precision"),
-		MenuId:      raw["MenuId"],
-		MsgID:       p.text("MsgID"),
-		Status:      raw["Status"],
-		TotalCount:  p.int("TotalCount"),
-		FilterCount: p.int("FilterCount"),
-		SentCount:   p.int("SentCount"),
-		ErrorCount:  p.int("ErrorCount"),
-
-		ScanCodeInfo: ScanCodeInfo{
-			ScanType:   raw["ScanCodeInfo/ScanType"],
-			ScanResult: raw["ScanCodeInfo/ScanResult"],
-		},
-		SendPicsInfo: SendPicsInfo{Count: p.int("SendPicsInfo/Count")},
-		SendLocationInfo: SendLocationInfo{
-			Location_X: p.float("SendLocationInfo/Location_X"),
-			Location_Y: p.float("SendLocationInfo/Location_Y"),
-			Scale:      p.int("SendLocationInfo/Scale"),
-			Label:      raw["SendLocationInfo/Label"],
-			Poiname:    raw["SendLocationInfo/Poiname"],
-		},
-		Raw: raw,
+	// One lookup for each field the push has, rather than one for each
+	// field an Event has: a push has a handful of them.
+	ev := &Event{Raw: raw}
+	// Of several fields that are not numbers, the error names the first
+	// in eventFields, whatever order the map gives them in.
+	var failed error
+	failedAt := len(eventFields)
+	for name, v := range raw {
+		i, ok := eventFieldIndex[name]
+		if !ok {
+			continue
+		}
+		if err := eventFields[i].set(ev, v); err != nil && i < failedAt {
+			failed, failedAt = notANumber(name, v, err), i
+		}
 	}
 	// Only the photo events have a PicList: the others skip the lookups.
-	for i := 0; p.has("SendPicsInfo/PicList/item[0]/PicMd5Sum"); i++ {
-		sum, ok := raw["SendPicsInfo/PicList/item["+strconv.Itoa(i)+"]/PicMd5Sum"]
-		if !ok {
-			break
-		}
-		ev.SendPicsInfo.PicList = append(ev.SendPicsInfo.PicList, PicItem{PicMd5Sum: sum})
-	}
-	if ev.MsgId != "" {
-		if _, err := strconv.ParseUint(strings.TrimSpace(ev.MsgId), 10, 64); err != nil {
-			p.fail("MsgId", ev.MsgId, err)
+	if _, ok := raw["SendPicsInfo/PicList/item[0]/PicMd5Sum"]; ok {
+		for i := 0; ; i++ {
+			sum, ok := raw["SendPicsInfo/PicList/item["+strconv.Itoa(i)+"]/PicMd5Sum"]
+			if !ok {
+				break
+			}
+			ev.SendPicsInfo.PicList = append(ev.SendPicsInfo.PicList, PicItem{PicMd5Sum: sum})
 		}
 	}
-	if ev.CreateTime < 0 && p.err == nil {
-		p.err = fmt.Errorf("field CreateTime: %d is before 1970", ev.CreateTime)
+	if ev.MsgId != "" && failed == nil {
+		if _, err := strconv.ParseUint(ev.MsgId, 10, 64); err != nil {
+			failed = notANumber("MsgId", ev.MsgId, err)
+		}
 	}
-	if p.err != nil {
-		return nil, p.err
+	if ev.CreateTime < 0 && failed == nil {
+		failed = fmt.Errorf("field CreateTime: %d is before 1970", ev.CreateTime)
+	}
+	if failed != nil {
+		return nil, failed
 	}
 
 	switch ev.MsgType {
@@ -232,52 +196,89 @@ func NewEvent(fields map[string]string, loc *time.Location) (*Event, error) {
 	return ev, nil
 }
 
-// fieldParser converts numeric fields and keeps the first failure, so that
-// NewEvent reads as a list of fields rather than a list of error checks.
-type fieldParser struct {
-	fields map[string]string
-	err    error
+// eventField sets a field of Event from its text; the error is a number's
+// that is not one.
+type eventField struct {
+	name string
+	set  func(ev *Event, v string) error
 }
 
-func (p *fieldParser) has(name string) bool {
-	_, ok := p.fields[name]
-	return ok
+// eventFields are the fields NewEvent sets, in the order that decides
+// which of several fields that are not numbers its error names. Names and
+// ids are trimmed (the official samples pad them with newlines); what the
+// user wrote, in Content and the like, is not.
+var eventFields = []eventField{
+	{"ToUserName", func(ev *Event, v string) error { ev.ToUserName = strings.TrimSpace(v); return nil }},
+	{"FromUserName", func(ev *Event, v string) error { ev.FromUserName = strings.TrimSpace(v); return nil }},
+	{"CreateTime", func(ev *Event, v string) (err error) { ev.CreateTime, err = parseInt(v); return err }},
+	{"MsgType", func(ev *Event, v string) error { ev.MsgType = strings.TrimSpace(v); return nil }},
+	{"MsgId", func(ev *Event, v string) error { ev.MsgId = strings.TrimSpace(v); return nil }},
+	{"MsgDataId", func(ev *Event, v string) error { ev.MsgDataId = v; return nil }},
+	{"Idx", func(ev *Event, v string) error { n, err := parseInt(v); ev.Idx = int(n); return err }},
+	{"Content", func(ev *Event, v string) error { ev.Content = v; return nil }},
+	{"PicUrl", func(ev *Event, v string) error { ev.PicUrl = v; return nil }},
+	{"MediaId", func(ev *Event, v string) error { ev.MediaId = v; return nil }},
+	{"MediaId16K", func(ev *Event, v string) error { ev.MediaId16K = v; return nil }},
+	{"Format", func(ev *Event, v string) error { ev.Format = v; return nil }},
+	{"Recognition", func(ev *Event, v string) error { ev.Recognition = v; return nil }},
+	{"ThumbMediaId", func(ev *Event, v string) error { ev.ThumbMediaId = v; return nil }},
+	{"Location_X", func(ev *Event, v string) (err error) { ev.Location_X, err = parseFloat(v); return err }},
+	{"Location_Y", func(ev *Event, v string) (err error) { ev.Location_Y, err = parseFloat(v); return err }},
+	{"Scale", func(ev *Event, v string) error { n, err := parseInt(v); ev.Scale = int(n); return err }},
+	{"Label", func(ev *Event, v string) error { ev.Label = v; return nil }},
+	{"Title", func(ev *Event, v string) error { ev.Title = v; return nil }},
+	{"Description", func(ev *Event, v string) error { ev.Description = v; return nil }},
+	{"Url", func(ev *Event, v string) error { ev.Url = v; return nil }},
+
+	{"Event", func(ev *Event, v string) error { ev.Event = strings.TrimSpace(v); return nil }},
+	{"EventKey", func(ev *Event, v string) error { ev.EventKey = v; return nil }},
+	{"Ticket", func(ev *Event, v string) error { ev.Ticket = v; return nil }},
+	{"Latitude", func(ev *Event, v string) (err error) { ev.Latitude, err = parseFloat(v); return err }},
+	{"Longitude", func(ev *Event, v string) (err error) { ev.Longitude, err = parseFloat(v); return err }},
+	{"Precision", func(ev *Event, v string) (err error) { ev.Precision, err = parseFloat(v); return err }},
+	{"MenuId", func(ev *Event, v string) error { ev.MenuId = v; return nil }},
+	{"MsgID", func(ev *Event, v string) error { ev.MsgID = strings.TrimSpace(v); return nil }},
+	{"Status", func(ev *Event, v string) error { ev.Status = v; return nil }},
+	{"TotalCount", func(ev *Event, v string) error { n, err := parseInt(v); ev.TotalCount = int(n); return err }},
+	{"FilterCount", func(ev *Event, v string) error { n, err := parseInt(v); ev.FilterCount = int(n); return err }},
+	{"SentCount", func(ev *Event, v string) error { n, err := parseInt(v); ev.SentCount = int(n); return err }},
+	{"ErrorCount", func(ev *Event, v string) error { n, err := parseInt(v); ev.ErrorCount = int(n); return err }},
+
+	{"ScanCodeInfo/ScanType", func(ev *Event, v string) error { ev.ScanCodeInfo.ScanType = v; return nil }},
+	{"ScanCodeInfo/ScanResult", func(ev *Event, v string) error { ev.ScanCodeInfo.ScanResult = v; return nil }},
+	{"SendPicsInfo/Count", func(ev *Event, v string) error { n, err := parseInt(v); ev.SendPicsInfo.Count = int(n); return err }},
+	{"SendLocationInfo/Location_X", func(ev *Event, v string) (err error) { ev.SendLocationInfo.Location_X, err = parseFloat(v); return err }},
+	{"SendLocationInfo/Location_Y", func(ev *Event, v string) (err error) { ev.SendLocationInfo.Location_Y, err = parseFloat(v); return err }},
+	{"SendLocationInfo/Scale", func(ev *Event, v string) error { n, err := parseInt(v); ev.SendLocationInfo.Scale = int(n); return err }},
+	{"SendLocationInfo/Label", func(ev *Event, v string) error { ev.SendLocationInfo.Label = v; return nil }},
+	{"SendLocationInfo/Poiname", func(ev *Event, v string) error { ev.SendLocationInfo.Poiname = v; return nil }},
 }
 
-func (p *fieldParser) text(name string) string {
-	return strings.TrimSpace(p.fields[name])
-}
-
-func (p *fieldParser) fail(name, value string, err error) {
-	if p.err == nil {
-		p.err = fmt.Errorf("field %s: %.40q is not a number: %w", name, value, err)
+// eventFieldIndex finds a field in eventFields by name.
+var eventFieldIndex = func() map[string]int {
+	index := make(map[string]int, len(eventFields))
+	for i, f := range eventFields {
+		index[f.name] = i
 	}
+	return index
+}()
+
+func notANumber(name, value string, err error) error {
+	return fmt.Errorf("field %s: %.40q is not a number: %w", name, strings.TrimSpace(value), err)
 }
 
-func (p *fieldParser) int64(name string) int64 {
-	s := p.text(name)
-	if s == "" {
-		return 0
+// parseInt reads a whole number, trimmed; none is 0.
+func parseInt(v string) (int64, error) {
+	if v = strings.TrimSpace(v); v == "" {
+		return 0, nil
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		p.fail(name, s, err)
-	}
-	return n
+	return strconv.ParseInt(v, 10, 64)
 }
 
-func (p *fieldParser) int(name string) int {
-	return int(p.int64(name))
-}
-
-func (p *fieldParser) float(name string) float64 {
-	s := p.text(name)
-	if s == "" {
-		return 0
+// parseFloat reads a number, trimmed; none is 0.
+func parseFloat(v string) (float64, error) {
+	if v = strings.TrimSpace(v); v == "" {
+		return 0, nil
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		p.fail(name, s, err)
-	}
-	return f
+	return strconv.ParseFloat(v, 64)
 }

@@ -2,7 +2,9 @@ package engine_test
 
 import (
 	"errors"
+	"fmt"
 	"maps"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -267,5 +269,45 @@ func TestSampleEvent(t *testing.T) {
 	}
 	if ev := engine.SampleEvent("event.nope", nil); ev != nil {
 		t.Errorf("SampleEvent(event.nope) = %+v, want nil", ev)
+	}
+}
+
+// TestNewEvent_everyField: every field of Event that an element of the
+// push fills is set from it, so that a field added to Event without a line
+// in NewEvent's table fails here.
+func TestNewEvent_everyField(t *testing.T) {
+	derived := map[string]bool{"Text": true, "Scene": true, "OpenID": true, "Account": true, "Time": true, "Raw": true, "SendPicsInfo/PicList": true}
+	fields := header(nil)
+	var walk func(prefix string, typ reflect.Type)
+	walk = func(prefix string, typ reflect.Type) {
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			path := prefix + f.Name
+			switch {
+			case derived[path]:
+			case f.Type.Kind() == reflect.Struct:
+				walk(path+"/", f.Type)
+			case f.Type.Kind() == reflect.String:
+				fields[path] = "v-" + path
+			default: // a number
+				fields[path] = "7"
+			}
+		}
+	}
+	walk("", reflect.TypeFor[engine.Event]())
+	fields["CreateTime"], fields["MsgId"] = "1718170001", "42"
+	ev, err := engine.NewEvent(maps.Clone(fields), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := reflect.ValueOf(*ev)
+	for path, text := range fields {
+		v := got
+		for _, name := range strings.Split(path, "/") {
+			v = v.FieldByName(name)
+		}
+		if fmt.Sprint(v.Interface()) != text {
+			t.Errorf("%s = %v, want %s", path, v.Interface(), text)
+		}
 	}
 }
