@@ -714,12 +714,15 @@ func (s *Server) logPush(ev *engine.Event, d engine.Decision, outcome string, p 
 	elapsed := now.Sub(p.start)
 	s.metrics.requests.WithLabelValues(msgTypeLabel(ev), eventLabel(ev), outcome).Count(now)
 	s.metrics.duration.Observe(elapsed.Seconds())
-	// Typed attributes in an array on the stack, and most lines five of
-	// them, as many as a slog.Record holds without allocating: the line
-	// costs no allocation of its own on the way to the handler.
+	// Typed attributes in an array on the stack, and most lines at most
+	// five of them, as many as a slog.Record holds without allocating:
+	// the line costs no allocation of its own on the way to the handler.
 	var buf [7]slog.Attr
-	attrs := append(buf[:0], slog.String("msgtype", ev.MsgType), slog.String("event", ev.Event), slog.String("outcome", outcome),
-		slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000))
+	attrs := append(buf[:0], slog.String("msgtype", ev.MsgType))
+	if ev.Event != "" {
+		attrs = append(attrs, slog.String("event", ev.Event))
+	}
+	attrs = append(attrs, slog.String("outcome", outcome), slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000))
 	if d.Rule != nil {
 		attrs = append(attrs, slog.String("rule", d.Rule.ID))
 	}
@@ -739,7 +742,14 @@ func (s *Server) logPush(ev *engine.Event, d engine.Decision, outcome string, p 
 		}
 		s.log.Error("rule failed; skipped", "rule", e.Rule.ID, "source", e.Rule.Source, "error", redact(e.Err.Error(), ev))
 	}
-	s.log.LogAttrs(context.Background(), slog.LevelInfo, "push answered", attrs...)
+	// The record is made here rather than by Logger.LogAttrs, which reads
+	// the clock again and walks the stack for the caller, a source no
+	// handler of ours prints: some 0.4 µs a push.
+	if ctx := context.Background(); s.log.Enabled(ctx, slog.LevelInfo) {
+		r := slog.NewRecord(now, slog.LevelInfo, "push answered", 0)
+		r.AddAttrs(attrs...)
+		_ = s.log.Handler().Handle(ctx, r) // as Logger does, a line not written is no reason not to answer
+	}
 }
 
 // acquire takes a turn to match a push, waiting up to ShedWait for one.
