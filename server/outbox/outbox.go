@@ -23,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -199,6 +200,9 @@ func (o *Outbox) Typing(toUser, rule, command string) {
 }
 
 func (o *Outbox) enqueue(b *batch, jobs []job) int {
+	// A push's strings are slices of its whole body (the server reads
+	// them so): what waits in the queue keeps its own copy of the user's.
+	b.toUser = strings.Clone(b.toUser)
 	o.mu.Lock()
 	q := o.queues[b.toUser]
 	reason := ""
