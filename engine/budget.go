@@ -108,6 +108,9 @@ type meter struct {
 	work      int64 // of the current rule
 	memory    int64 // of the current rule
 	unclocked int64 // work since the clock was last read, across rules
+	// patterns are the constant patterns of the condition running,
+	// compiled with it (Condition.Eval sets them).
+	patterns map[string]*compiledPattern
 }
 
 func newMeter(b Budget, start time.Time) meter {

@@ -30,6 +30,9 @@ type Condition struct {
 	src     string
 	program *vm.Program
 	tree    ast.Node // as written, type-checked: what the rule set's index reads
+	// patterns are its constant patterns (Text matches "^a"), compiled
+	// once: they go with the rule set that holds the condition.
+	patterns map[string]*compiledPattern
 }
 
 // CompileCondition compiles src against Env. Unknown names, type mismatches,
@@ -43,7 +46,8 @@ type Condition struct {
 // memory budget allows, a constant pattern too long or too large, toJSON,
 // fromJSON and flatten.
 func CompileCondition(src string, vars map[string]any) (*Condition, error) {
-	if err := checkBudgetable(src, DefaultBudget); err != nil {
+	patterns, err := checkBudgetable(src, DefaultBudget)
+	if err != nil {
 		return nil, err
 	}
 	config := []expr.Option{expr.Env(Env{}), expr.AsBool(), expr.MaxNodes(MaxConditionNodes)}
@@ -64,7 +68,7 @@ func CompileCondition(src string, vars map[string]any) (*Condition, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Condition{src: src, program: p, tree: checked.Node}, nil
+	return &Condition{src: src, program: p, tree: checked.Node, patterns: patterns}, nil
 }
 
 func newConfig(opts []expr.Option) *conf.Config {
@@ -175,10 +179,12 @@ func (c *Condition) Eval(env *Env) (bool, error) {
 		env.meter = &m
 		defer func() { env.meter = nil }()
 	}
+	env.meter.patterns = c.patterns
 	machine := vms.Get().(*vm.VM)
 	machine.MemoryBudget = env.meter.budget.elements()
 	out, err := machine.Run(c.program, env)
 	vms.Put(machine)
+	env.meter.patterns = nil
 	if err != nil {
 		if be := AsBudgetError(err); be != nil {
 			return false, be
@@ -242,14 +248,15 @@ func NewKeywords(mode KeywordMode, words []string) (*Keywords, error) {
 	case MatchRegex:
 		insts := 0
 		for i, w := range words {
-			if err := CheckPattern("(?i)" + w); err != nil {
+			n, err := checkPattern("(?i)" + w)
+			if err != nil {
 				return nil, &KeywordError{Index: i, Err: err}
 			}
 			re, err := regexp.Compile("(?i)" + w)
 			if err != nil {
 				return nil, &KeywordError{Index: i, Err: err}
 			}
-			if insts += programSize(re); insts > MaxPatternInsts {
+			if insts += n; insts > MaxPatternInsts {
 				return nil, &KeywordError{Index: i, Err: fmt.Errorf("the rule's patterns compile to %d instructions up to this one; a rule's patterns may have at most %d together: make them simpler, or split them across rules", insts, MaxPatternInsts)}
 			}
 			k.res = append(k.res, re)

@@ -348,45 +348,23 @@ type compiledPattern struct {
 	insts int
 }
 
-// rulePatterns holds the patterns rule files wrote as constants, compiled
-// once: their number is bounded by the rule files. A pattern built from a
-// message is compiled for its push, charged, and not kept.
-var rulePatterns sync.Map // string → *compiledPattern
-
-// notePattern compiles a constant pattern of a condition for every push to
-// use; CompileCondition has checked it.
-func notePattern(pattern string) {
-	if _, ok := rulePatterns.Load(pattern); ok {
-		return
-	}
-	if re, err := regexp.Compile(pattern); err == nil {
-		rulePatterns.Store(pattern, &compiledPattern{re: re, insts: programSize(re)})
-	}
-}
-
-// compilePattern returns pattern compiled: a rule's from rulePatterns, any
-// other checked, charged to m and compiled now.
+// compilePattern returns pattern compiled: the running condition's, from
+// the meter, or any other checked, charged to m and compiled now. A
+// pattern built from a message is compiled for its push and not kept.
 func compilePattern(m *meter, pattern string) (*compiledPattern, error) {
-	if p, ok := rulePatterns.Load(pattern); ok {
-		return p.(*compiledPattern), nil
+	if p, ok := m.patterns[pattern]; ok {
+		return p, nil
 	}
-	if err := CheckPattern(pattern); err != nil {
+	insts, err := checkPattern(pattern)
+	if err != nil {
 		return nil, err
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
 		return nil, err
 	}
-	p := &compiledPattern{re: re, insts: programSize(re)}
-	m.alloc(int64(64 * p.insts))
-	return p, nil
-}
-
-// programSize is the number of instructions of re's compiled program: what
-// matching it costs per byte of text, at worst.
-func programSize(re *regexp.Regexp) int {
-	n, _ := PatternSize(re.String())
-	return n
+	m.alloc(int64(64 * insts))
+	return &compiledPattern{re: re, insts: insts}, nil
 }
 
 // budgetPatcher puts the meter in the way of loops and of the operators
@@ -501,23 +479,26 @@ func notString(n ast.Node) bool {
 // or what would certainly go over budget: an unavailable builtin, a range
 // of constant bounds longer than the memory budget allows, a constant
 // pattern that is too long.
-func checkBudgetable(src string, b Budget) error {
+//
+// It returns the condition's constant patterns, compiled.
+func checkBudgetable(src string, b Budget) (map[string]*compiledPattern, error) {
 	tree, err := parser.Parse(src)
 	if err != nil {
-		return nil // expr.Compile reports it, with its position
+		return nil, nil // expr.Compile reports it, with its position
 	}
 	v := &budgetChecker{budget: b.withDefaults()}
 	ast.Walk(&tree.Node, v)
-	if v.err == nil {
-		return nil
+	if v.err != nil {
+		return nil, v.err.Bind(file.NewSource(src))
 	}
-	return v.err.Bind(file.NewSource(src))
+	return v.patterns, nil
 }
 
 type budgetChecker struct {
-	budget Budget
-	insts  int // of the constant patterns so far
-	err    *file.Error
+	budget   Budget
+	insts    int // of the constant patterns so far
+	patterns map[string]*compiledPattern
+	err      *file.Error
 }
 
 func (v *budgetChecker) Visit(node *ast.Node) {
@@ -543,12 +524,19 @@ func (v *budgetChecker) Visit(node *ast.Node) {
 			}
 		case "matches":
 			if p, ok := n.Right.(*ast.StringNode); ok {
-				if err := CheckPattern(p.Value); err != nil {
+				insts, err := checkPattern(p.Value)
+				var re *regexp.Regexp
+				if err == nil {
+					re, err = regexp.Compile(p.Value)
+				}
+				if err != nil {
 					fail("matches: %v", err)
 					return
 				}
-				notePattern(p.Value)
-				insts, _ := PatternSize(p.Value)
+				if v.patterns == nil {
+					v.patterns = map[string]*compiledPattern{}
+				}
+				v.patterns[p.Value] = &compiledPattern{re: re, insts: insts}
 				if v.insts += insts; v.insts > MaxPatternInsts {
 					fail("matches: the condition's patterns compile to %d instructions up to this one; a rule's patterns may have at most %d together: make them simpler, or split them across rules", v.insts, MaxPatternInsts)
 				}
@@ -561,15 +549,21 @@ func (v *budgetChecker) Visit(node *ast.Node) {
 // to too large a program for a rule: matching costs up to the program's size
 // for each byte of text.
 func CheckPattern(pattern string) error {
+	_, err := checkPattern(pattern)
+	return err
+}
+
+// checkPattern is CheckPattern, which also gives the pattern's size.
+func checkPattern(pattern string) (insts int, err error) {
 	if len(pattern) > MaxPatternBytes {
-		return fmt.Errorf("the pattern is %d bytes long; a pattern may have at most %d: split it into several keywords or rules", len(pattern), MaxPatternBytes)
+		return 0, fmt.Errorf("the pattern is %d bytes long; a pattern may have at most %d: split it into several keywords or rules", len(pattern), MaxPatternBytes)
 	}
 	n, err := PatternSize(pattern)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if n > MaxPatternInsts {
-		return fmt.Errorf("the pattern compiles to %d instructions; a rule's patterns may have at most %d together: make it simpler", n, MaxPatternInsts)
+		return 0, fmt.Errorf("the pattern compiles to %d instructions; a rule's patterns may have at most %d together: make it simpler", n, MaxPatternInsts)
 	}
-	return nil
+	return n, nil
 }
