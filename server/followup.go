@@ -137,8 +137,9 @@ func (s *Server) askBackend(ctx context.Context, ev *engine.Event, d engine.Deci
 	called := time.Now()
 	go func() {
 		defer func() { <-s.backendCalls }()
-		// The call outlives the push: a late answer is still sent.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.Timeout)
+		// The call outlives the push, so that a late answer is still sent,
+		// but not the server: a stop cuts it.
+		cctx, cancel := s.untilStopped(context.WithoutCancel(ctx), b.Timeout)
 		defer cancel()
 		replies, err := s.opts.Backend.Call(cctx, b, rule, ev)
 		done <- backendResult{replies, err}

@@ -247,6 +247,23 @@ func TestBackend(t *testing.T) {
 			t.Errorf("%v late backend calls counted", n)
 		}
 	})
+	t.Run("late, then the server stops: the call is cut", func(t *testing.T) {
+		ended := make(chan struct{})
+		fs := newFollowServer(t, backendFunc(func(ctx context.Context, _ *engine.Backend, _ string, _ *engine.Event) ([]*engine.Reply, error) {
+			<-ctx.Done() // its timeout is 3 s
+			close(ended)
+			return nil, ctx.Err()
+		}))
+		if rec := fs.post(order); !strings.Contains(rec.Body.String(), "Looking it up…") {
+			t.Fatalf("passive reply %s, want the rule's reply", rec.Body)
+		}
+		fs.Stop()
+		select {
+		case <-ended:
+		case <-time.After(2 * time.Second):
+			t.Fatal("the backend call ran on after the server stopped")
+		}
+	})
 	t.Run("error: on_error", func(t *testing.T) {
 		fs := newFollowServer(t, answering(0, errors.New("backend https://backend.example/order: HTTP 500")))
 		rec := fs.post(order)
