@@ -573,7 +573,7 @@ const defaultMaxConns = 1024
 // built into the binary when dir is "".
 func adminPage(ss serveSettings, srv *server.Server, eng *engine.Engine, watcher *rules.Watcher, dir string) *admin.Page {
 	opts := admin.Options{Engine: eng, Stats: srv.PushStats, Account: ss.opts.Account, Mode: string(srv.Mode()),
-		Token: ss.opts.AdminToken, Logger: ss.opts.Logger}
+		Token: ss.opts.AdminToken, Logger: ss.opts.Logger, Guesses: srv.AdminGuesses()}
 	if watcher != nil {
 		opts.Reloader, opts.Dir = watcher, filepath.ToSlash(dir)
 	} else {

@@ -48,6 +48,10 @@ type Options struct {
 	Now func() time.Time
 	// Logger gets refused logins; nil means slog.Default().
 	Logger *slog.Logger
+	// Guesses holds guessers of the token to one wrong guess a second:
+	// the server's AdminGuesses, so that the page and POST /-/reload share
+	// it. Nil means the page's own.
+	Guesses *server.TokenGuesses
 }
 
 // Page is the admin page, an http.Handler.
@@ -63,9 +67,6 @@ type Page struct {
 	running sync.Mutex // held by the one run of the tests at a time
 	testsMu sync.Mutex // guards lastRun
 	lastRun *testRun   // the last run, shown until the next
-
-	loginMu     sync.Mutex
-	lastFailure time.Time // of a login, from anywhere: one guess a second
 }
 
 //go:embed templates/*.html
@@ -90,6 +91,9 @@ func New(opts Options) *Page {
 	}
 	if opts.Stats == nil {
 		opts.Stats = func() server.PushStats { return server.PushStats{} }
+	}
+	if opts.Guesses == nil {
+		opts.Guesses = &server.TokenGuesses{}
 	}
 	p := &Page{opts: opts, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
 	if opts.Token != "" {
@@ -146,6 +150,18 @@ func (p *Page) allowed(r *http.Request) bool {
 	return p.opts.Token != "" && err == nil && subtle.ConstantTimeCompare([]byte(c.Value), []byte(p.session)) == 1
 }
 
+// tryToken checks a token r gives, with right, at the pace
+// Options.Guesses allows: one wrong guess a second, from anywhere, is all a
+// guesser gets (and all the log gets), so that the token cannot be tried
+// at the speed of the network.
+func (p *Page) tryToken(r *http.Request, right func() bool) (ok, tooSoon bool) {
+	ok, tooSoon = p.opts.Guesses.Try(p.opts.Now(), right)
+	if !ok && !tooSoon {
+		p.opts.Logger.Warn("admin page: wrong token", "remote", r.RemoteAddr)
+	}
+	return ok, tooSoon
+}
+
 func (p *Page) isToken(s string) bool {
 	return subtle.ConstantTimeCompare([]byte(s), []byte(p.opts.Token)) == 1
 }
@@ -154,14 +170,23 @@ func (p *Page) isToken(s string) bool {
 // token of the page it came from.
 func (p *Page) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !p.allowed(r) {
+		if p.opts.Token != "" && r.Header.Get("Authorization") != "" {
+			// A client giving credentials gets the status it understands,
+			// and its guesses are held to the login form's pace.
+			switch ok, tooSoon := p.tryToken(r, func() bool { return server.AdminTokenGiven(r, p.opts.Token) }); {
+			case tooSoon:
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "a wrong admin token came less than a second ago: try again in a second\n", http.StatusTooManyRequests)
+				return
+			case !ok:
+				w.Header().Set("WWW-Authenticate", `Basic realm="wxreply admin"`)
+				http.Error(w, "the admin token is wrong: give --admin-token's value as the password\n", http.StatusUnauthorized)
+				return
+			}
+		} else if !p.allowed(r) {
 			switch {
 			case p.opts.Token == "":
 				p.message(w, r, http.StatusForbidden, "denied.title", "denied.body")
-			case r.Header.Get("Authorization") != "":
-				// A client giving credentials gets the status it understands.
-				w.Header().Set("WWW-Authenticate", `Basic realm="wxreply admin"`)
-				http.Error(w, "the admin token is wrong: give --admin-token's value as the password\n", http.StatusUnauthorized)
 			default:
 				next := "/"
 				if r.Method == http.MethodGet {
@@ -231,19 +256,15 @@ func (p *Page) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	// One wrong guess a second, from anywhere, is all a guesser gets (and
-	// all the log gets): the token cannot be tried at the speed of the
-	// network.
-	p.loginMu.Lock()
-	defer p.loginMu.Unlock()
-	if p.opts.Now().Sub(p.lastFailure) < time.Second {
+	ok, tooSoon := p.tryToken(r, func() bool {
+		return r.Header.Get("Sec-Fetch-Site") != "cross-site" && p.isToken(r.PostFormValue("token"))
+	})
+	switch {
+	case tooSoon:
 		w.Header().Set("Retry-After", "1")
 		p.render(w, r, http.StatusTooManyRequests, "login", loginView{Next: next, Wrong: true})
 		return
-	}
-	if r.Header.Get("Sec-Fetch-Site") == "cross-site" || !p.isToken(r.PostFormValue("token")) {
-		p.lastFailure = p.opts.Now()
-		p.opts.Logger.Warn("admin page login refused", "remote", r.RemoteAddr)
+	case !ok:
 		p.render(w, r, http.StatusUnauthorized, "login", loginView{Next: next, Wrong: true})
 		return
 	}

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -42,6 +44,36 @@ func AdminTokenGiven(r *http.Request, token string) bool {
 	}
 	return ok && token != "" && subtle.ConstantTimeCompare([]byte(given), []byte(token)) == 1
 }
+
+// TokenGuesses holds whoever guesses the admin token to one wrong guess a
+// second, all of them together: after a wrong token, every token is
+// refused for a second, the right one too, so that a guesser learns
+// nothing faster, whether through the page's login, its Authorization
+// header or POST /-/reload. The zero value is ready.
+type TokenGuesses struct {
+	mu        sync.Mutex
+	lastWrong time.Time
+}
+
+// Try reports whether right, the check of a token given at now, holds;
+// tooSoon when it was not tried, a second not having passed since the last
+// wrong one.
+func (g *TokenGuesses) Try(now time.Time, right func() bool) (ok, tooSoon bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if now.Sub(g.lastWrong) < time.Second {
+		return false, true
+	}
+	if !right() {
+		g.lastWrong = now
+		return false, false
+	}
+	return true, false
+}
+
+// AdminGuesses is the limit of the admin listener's token guesses, for the
+// admin page to share.
+func (s *Server) AdminGuesses() *TokenGuesses { return &s.guesses }
 
 // localHost reports whether the Host a request names is this machine's.
 func localHost(hostport string) bool {

@@ -59,7 +59,8 @@ var refusalStatus = map[string]int{
 	"bad_field":     http.StatusBadRequest,
 	"wrong_account": http.StatusForbidden,
 	// The admin listener.
-	"admin_refused": http.StatusForbidden,
+	"admin_refused":     http.StatusForbidden,
+	"admin_guess_limit": http.StatusTooManyRequests,
 }
 
 // handleError is both listeners' HTTPErrorHandler. A refusal is answered

@@ -111,8 +111,19 @@ var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip", "X-Clie
 // check decides, and KeyAuth would refuse a request with no key first.
 func (s *Server) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if !AdminAllowed(c.Request(), s.opts.AdminToken) {
-			return refuse("admin_refused", errors.New("POST /-/reload needs a loopback client or the admin token"))
+		r, token := c.Request(), s.opts.AdminToken
+		if token == "" {
+			if !AdminAllowed(r, token) {
+				return refuse("admin_refused", errors.New("POST /-/reload needs a loopback client or the admin token"))
+			}
+			return next(c)
+		}
+		switch ok, tooSoon := s.guesses.Try(s.opts.Now(), func() bool { return AdminTokenGiven(r, token) }); {
+		case tooSoon:
+			c.Response().Header().Set("Retry-After", "1")
+			return refuse("admin_guess_limit", errors.New("a wrong admin token came less than a second ago"))
+		case !ok:
+			return refuse("admin_refused", errors.New("POST /-/reload needs the admin token"))
 		}
 		return next(c)
 	}

@@ -357,6 +357,29 @@ func TestReloadEndpointAccess(t *testing.T) {
 		})
 	}
 
+	t.Run("one wrong token a second", func(t *testing.T) {
+		clock := testNow
+		f := newReloadFixture(t, server.Options{AdminToken: token, Now: func() time.Time { return clock }}, rules.WatcherOptions{})
+		post := func(given string) *httptest.ResponseRecorder {
+			req := httptest.NewRequest(http.MethodPost, "/-/reload", nil)
+			req.RemoteAddr = "192.0.2.10:41000"
+			req.Header.Set("Authorization", "Bearer "+given)
+			return f.admin(req)
+		}
+		if rec := post("guess"); rec.Code != http.StatusForbidden {
+			t.Fatalf("a wrong token: %d", rec.Code)
+		}
+		// Within the second, the right token waits too: a guesser learns
+		// nothing faster.
+		if rec := post(token); rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "1" {
+			t.Fatalf("the token at once after a wrong one: %d, Retry-After %q; want 429, 1", rec.Code, rec.Header().Get("Retry-After"))
+		}
+		clock = clock.Add(time.Second)
+		if rec := post(token); rec.Code != http.StatusOK {
+			t.Fatalf("the token a second later: %d %s", rec.Code, rec.Body)
+		}
+	})
+
 	t.Run("rules built in", func(t *testing.T) {
 		res, err := rules.Load("testdata/rules")
 		if err != nil {

@@ -143,6 +143,7 @@ type Options struct {
 // Server answers WeChat's callbacks with an engine.
 type Server struct {
 	opts    Options
+	guesses TokenGuesses // of the admin token, on the admin listener
 	engine  *engine.Engine
 	store   store.Store
 	log     *slog.Logger
