@@ -22,16 +22,20 @@ type settings struct {
 	// shared: the config file is another command's too (serve's), and
 	// may hold settings this one does not read.
 	shared bool
+	// envPrefix starts the settings' environment variables: "WXREPLY_"
+	// unless a command whose settings share names with serve's must not
+	// read serve's variables.
+	envPrefix string
 }
 
 func newSettings(fs *flag.FlagSet) *settings {
-	return &settings{fs: fs, values: map[string]*string{}, defs: map[string]string{}, given: map[string]bool{}}
+	return &settings{fs: fs, values: map[string]*string{}, defs: map[string]string{}, given: map[string]bool{}, envPrefix: "WXREPLY_"}
 }
 
 // add declares a setting; its value is read with get after resolve.
 func (s *settings) add(name, def, usage string) {
 	v := new(string)
-	s.fs.StringVar(v, name, "", fmt.Sprintf("%s (env %s, default %q)", usage, envName(name), def))
+	s.fs.StringVar(v, name, "", fmt.Sprintf("%s (env %s, default %q)", usage, s.envName(name), def))
 	s.values[name] = v
 	s.defs[name] = def
 	s.order = append(s.order, name)
@@ -41,12 +45,17 @@ func envName(flagName string) string {
 	return "WXREPLY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// envName is the environment variable of the setting name.
+func (s *settings) envName(name string) string {
+	return s.envPrefix + strings.TrimPrefix(envName(name), "WXREPLY_")
+}
+
 // resolveWithConfig resolves the settings with the config file that the
 // setting "config" names, by flag or environment.
 func (s *settings) resolveWithConfig() error {
 	configFile := *s.values["config"]
 	if configFile == "" {
-		configFile = os.Getenv(envName("config"))
+		configFile = os.Getenv(s.envName("config"))
 	}
 	return s.resolve(configFile)
 }
@@ -82,7 +91,7 @@ func (s *settings) resolve(configFile string) error {
 		if fromFlags[name] {
 			continue
 		}
-		if v := os.Getenv(envName(name)); v != "" {
+		if v := os.Getenv(s.envName(name)); v != "" {
 			*s.values[name] = v
 		} else if v, ok := file[name]; ok {
 			*s.values[name] = v

@@ -55,7 +55,7 @@ var fakeAPILine = regexp.MustCompile(`faked, on (http://\S+) for`)
 // its URL.
 func startFakeAPI(t *testing.T, args ...string) (*proc, string) {
 	t.Helper()
-	p := launch(t, "", []string{"WXREPLY_APPSECRET=" + e2eAPISecret},
+	p := launch(t, "", []string{"WXREPLY_FAKEAPI_APPSECRET=" + e2eAPISecret},
 		append([]string{"fakeapi", "--listen", "127.0.0.1:0", "--appid", e2eAPIAppID}, args...)...)
 	waitFor(t, p, p.stdout, "See what it sent a user")
 	m := fakeAPILine.FindStringSubmatch(p.stdout.String())

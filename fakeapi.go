@@ -40,6 +40,9 @@ func fakeAPI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fakeapi", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	set := newSettings(fs)
+	// Not serve's variables: a WXREPLY_LISTEN exported for serve would put
+	// the fake on serve's address.
+	set.envPrefix = "WXREPLY_FAKEAPI_"
 	set.add("listen", "127.0.0.1:8081", "address to answer on; give serve --api-base http://ADDRESS")
 	set.add("appid", fakeAppID, "the AppID whose tokens the fake gives")
 	set.add("appsecret", fakeSecret, "the AppSecret it checks (prefer the env, which ps does not show)")

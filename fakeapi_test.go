@@ -47,7 +47,7 @@ func runFake(t *testing.T, args ...string) (string, *syncbuf.Buffer) {
 }
 
 func TestFakeAPI(t *testing.T) {
-	t.Setenv("WXREPLY_APPSECRET", "fake-secret-from-env-42")
+	t.Setenv("WXREPLY_FAKEAPI_APPSECRET", "fake-secret-from-env-42")
 	info := filepath.Join(t.TempDir(), "autoreply.json")
 	os.WriteFile(info, []byte(`{"is_autoreply_open": 1, "keyword_autoreply_info": {"list": []}}`), 0o644)
 	url, out := runFake(t, "--appid", "wxfaketest00000000", "--autoreply", info, "--send-limit", "2")
@@ -231,5 +231,22 @@ func TestCheckBackendSecret(t *testing.T) {
 	}
 	if err := checkBackendSecret(res.RuleSet, "s3cr3t"); err != nil {
 		t.Errorf("with a secret: %v", err)
+	}
+}
+
+// TestFakeAPIReadsItsOwnVariables: serve's WXREPLY_ variables (an exported
+// WXREPLY_LISTEN would put the fake on serve's address) are not the fake's;
+// WXREPLY_FAKEAPI_ ones are.
+func TestFakeAPIReadsItsOwnVariables(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // start, then stop at once
+	t.Setenv("WXREPLY_SEND_LIMIT", "not-a-number")
+	var stdout, stderr bytes.Buffer
+	if code := fakeAPI(ctx, []string{"--listen", "127.0.0.1:0"}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("with serve's variables set: exit %d\n%s", code, stderr.String())
+	}
+	t.Setenv("WXREPLY_FAKEAPI_SEND_LIMIT", "not-a-number")
+	if code := fakeAPI(ctx, []string{"--listen", "127.0.0.1:0"}, &stdout, &stderr); code != exitUsage || !strings.Contains(stderr.String(), `--send-limit "not-a-number"`) {
+		t.Fatalf("with the fake's own variable: exit %d\n%s", code, stderr.String())
 	}
 }

@@ -124,6 +124,11 @@ func Serve(ln net.Listener, appID, secret string, set Settings) *Server {
 	// The unstarted server's own loopback listener gives way to ln.
 	s.Listener.Close()
 	s.Listener = ln
+	// ln may face a network (wxreply fakeapi --listen): a client that
+	// sends nothing does not hold its connection for ever.
+	s.Config.ReadHeaderTimeout = 10 * time.Second
+	s.Config.ReadTimeout = 30 * time.Second
+	s.Config.IdleTimeout = time.Minute
 	s.Start()
 	return s
 }
