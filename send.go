@@ -71,6 +71,9 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, resp.Reply.String())
 	}
 	if api != nil {
+		// Its own time: --api-wait may be longer than what the push had.
+		ctx, cancel := context.WithTimeout(context.Background(), f.apiWait+5*time.Second)
+		defer cancel()
 		if err := api.print(ctx, stdout, f.apiWait); err != nil {
 			return fail(exitFailure, "--api: %v", err)
 		}
