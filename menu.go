@@ -85,8 +85,8 @@ func addAPIFlags(fs *flag.FlagSet) *apiFlags {
 	set.add("redis", "", "redis://[:password@]host:port/db: take the access_token from the Redis the servers share, so that this command does not revoke theirs (prefer the env: ps shows flags)")
 	set.add("redis-prefix", store.DefaultRedisPrefix, "start of every Redis key, as given to serve")
 	secret := fs.String("appsecret", "", "the AppSecret (env WXREPLY_APPSECRET, which ps does not show: prefer it)")
-	// Menu took --secret before serve and import took --appsecret: both
-	// spellings work everywhere.
+	// Menu took --secret before serve and import took --appsecret: menu
+	// and import take both spellings; serve, --appsecret only.
 	fs.StringVar(secret, "secret", "", "the same as --appsecret")
 	return &apiFlags{set: set, secret: secret}
 }

@@ -133,7 +133,7 @@ func serveFlags(fs *flag.FlagSet) *settings {
 	set.add("redis-prefix", store.DefaultRedisPrefix, "start of every Redis key, so that several accounts or programs share one Redis")
 	set.add("replay-entries", strconv.Itoa(server.DefaultReplayEntries), "signed queries remembered to refuse a replay with another body (about 42 bytes each); the oldest go first")
 	addBudgetSettings(set)
-	set.add("shutdown-timeout", "10s", "on SIGTERM, how long in-flight requests may take to finish")
+	set.add("shutdown-timeout", "10s", "on SIGTERM, how long in-flight requests may take to finish, and the customer-service messages still waiting to be sent")
 	set.add("log-format", "text", "log format: text or json")
 	set.add("admin-token", "", "token POST /-/reload requires (Authorization: Bearer TOKEN); without it only loopback clients may reload, and --admin-listen must be a loopback address")
 	set.add("reload-debounce", rules.DefaultDebounce.String(), "reload the rules this long after the last change to the folder")

@@ -150,7 +150,7 @@ func (p *Page) testsView(run *testRun) testsView {
 }
 
 // runTests runs the folder's rule tests as `wxreply test` does, with
-// coverage, and shows the report. One run at a time: a second waits.
+// coverage, and shows the report.
 func (p *Page) runTests(w http.ResponseWriter, r *http.Request) {
 	// One run at a time; a second request while it runs waits for no
 	// one, and shows the last result.
