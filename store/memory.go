@@ -344,8 +344,10 @@ func (s *Memory) SaveUser(_ context.Context, user string, c UserChange) error {
 	u := s.users[user]
 	if u == nil {
 		for len(s.users) >= s.maxUsers && s.oldest != nil {
+			if s.oldest.until() > t {
+				s.usersOut++ // an eviction: its state was still running
+			}
 			s.unlink(s.oldest)
-			s.usersOut++
 		}
 		u = &memoryUser{key: user}
 		s.users[user] = u

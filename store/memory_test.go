@@ -253,3 +253,30 @@ func TestMemoryUserCost(t *testing.T) {
 		t.Errorf("a user costs %.0f bytes; Memory's doc says about 270", cost)
 	}
 }
+
+// TestMemoryUserEvictions counts the users dropped at the cap with their
+// state still running, and not those whose state had run out.
+func TestMemoryUserEvictions(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Unix(1718170000, 0)
+	cool := func(now time.Time, d time.Duration) UserChange {
+		return UserChange{Now: now, CooldownRule: "fallback", CooldownUntil: now.Add(d)}
+	}
+	s := NewMemory(MemoryOptions{UserEntries: 2})
+	s.SaveUser(ctx, userKeyOf(1), cool(t0, time.Minute))
+	s.SaveUser(ctx, userKeyOf(2), cool(t0.Add(30*time.Second), time.Hour))
+	// The first user's cooldown ran out at t0+1m: making room for a third
+	// drops it, but evicts nothing.
+	s.SaveUser(ctx, userKeyOf(3), cool(t0.Add(70*time.Second), time.Hour))
+	if st := s.Stats(); st.Users != 2 || st.UserEvictions != 0 {
+		t.Fatalf("after an expired user made room: %+v, want 2 users and no eviction", st)
+	}
+	// The second's runs for an hour: making room for a fourth evicts it.
+	s.SaveUser(ctx, userKeyOf(4), cool(t0.Add(80*time.Second), time.Hour))
+	if st := s.Stats(); st.Users != 2 || st.UserEvictions != 1 {
+		t.Fatalf("after a running user made room: %+v, want 2 users and 1 eviction", st)
+	}
+	if u, _ := s.LoadUser(ctx, userKeyOf(2), t0.Add(90*time.Second)); len(u.Cooldowns) != 0 {
+		t.Errorf("the evicted user still has %v", u.Cooldowns)
+	}
+}
