@@ -221,6 +221,10 @@ type StateChange struct {
 // character boundary.
 const MaxSessionValueBytes = 1024
 
+// MaxSessionNames caps the names a rule set's rules set: with
+// MaxSessionValueBytes, what one user's session may hold, 32 KiB.
+const MaxSessionNames = 32
+
 // Step is one rule tried by Match, as explained.
 type Step struct {
 	Rule    *Rule

@@ -34,7 +34,8 @@ type compiler struct {
 	samples        map[string]*engine.Event
 	varNames       []string // for "did you mean"
 	sessionTTL     time.Duration
-	sessionNames   []string // what the rules set, sorted
+	sessionNames   []string        // what the rules set, sorted
+	setNames       map[string]bool // the names set so far, to bound them
 }
 
 type site struct {
@@ -324,6 +325,17 @@ func (s *ruleSite) sets() []engine.SessionSet {
 		k, v := n.Content[i], n.Content[i+1]
 		if !s.checkSessionName(k, "set", k.Value) {
 			continue
+		}
+		if !s.c.setNames[k.Value] {
+			if len(s.c.setNames) == engine.MaxSessionNames {
+				s.fail(k, "set.%s: the folder's rules set %d session names already, as many as a user may keep (each value up to %d bytes): reuse a name, or keep such data in a backend",
+					k.Value, engine.MaxSessionNames, engine.MaxSessionValueBytes)
+				continue
+			}
+			if s.c.setNames == nil {
+				s.c.setNames = map[string]bool{}
+			}
+			s.c.setNames[k.Value] = true
 		}
 		if v.Kind != yaml.ScalarNode {
 			s.fail(v, "set.%s: want text, got %s", k.Value, yamlpos.KindOf(v))

@@ -103,6 +103,7 @@ func TestLoadFailure(t *testing.T) {
 		{"cooldown_bad.bad.yaml", `testdata/cooldown_bad.bad.yaml:3:15: rule "anything": cooldown: "60" is not a duration: write a number and a unit, e.g. 90s, 30m, 1h30m or 1d`},
 		{"cooldown_long.bad.yaml", `testdata/cooldown_long.bad.yaml:3:15: rule "anything": cooldown: 365d is more than 30d, the longest a user's state is kept`},
 		{"session_ttl_alone.bad.yaml", `testdata/session_ttl_alone.bad.yaml:4:18: rule "hello": session_ttl applies to set and unset, and this rule has neither`},
+		{"session_names.bad.yaml", `testdata/session_names.bad.yaml:42:7: rule "more": set.n32: the folder's rules set 32 session names already, as many as a user may keep (each value up to 1024 bytes): reuse a name, or keep such data in a backend`},
 		{"set_name.bad.yaml", `testdata/set_name.bad.yaml:4:12: rule "pick": set: "order-id" is not a session name: use letters, digits and _, starting with a letter (step, order_id)`},
 		{"backend.bad.yaml", `testdata/backend.bad.yaml:9:56: rule "order": on_error.text: <.Vars.nope>: map has no entry for key "nope" (rendering a sample text message)
 testdata/backend.bad.yaml:12:21: rule "bad": backend.url: "ftp://x" is not an http:// or https:// URL
