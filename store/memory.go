@@ -33,6 +33,13 @@ const DefaultRetryReplyBytes = 256
 // what a user costs.
 const DefaultUserEntries = 100_000
 
+// DefaultUserBytes caps the bytes of a Memory's session values, all users
+// together: some 60 bytes for each of the default cap of users, or 1,000
+// users who each keep the most a session may hold (engine.MaxSessionNames
+// values of engine.MaxSessionValueBytes). Past it the user changed longest
+// ago goes first.
+const DefaultUserBytes = 32 << 20
+
 // DefaultSessionTTL is how long a session lives after a change whose
 // SessionTTL is not positive.
 const DefaultSessionTTL = 30 * time.Minute
@@ -50,6 +57,10 @@ type MemoryOptions struct {
 	// UserEntries caps the users whose state is kept; 0 means
 	// DefaultUserEntries.
 	UserEntries int
+	// UserBytes caps the bytes of the users' session values, names
+	// included: a stranger's text may go into one (set: {said: "{{
+	// .Content }}"}); 0 means DefaultUserBytes.
+	UserBytes int
 	// Now is the clock of the retries; nil means time.Now. (Users' state
 	// runs on the times the caller passes.)
 	Now func() time.Time
@@ -74,21 +85,25 @@ type MemoryOptions struct {
 // changed longest ago is dropped. A user whose state has all expired is
 // dropped when next loaded, or when it reaches the head of that order. A user
 // with two session values and a cooldown costs about 270 bytes (measured by
-// TestMemoryUserCost), so the default cap bounds users near 27 MB.
+// TestMemoryUserCost), so the default cap bounds users near 27 MB; their
+// session values, which a stranger's text may fill, are capped apart
+// (DefaultUserBytes).
 type Memory struct {
-	maxUsers int
-	now      func() time.Time
+	maxUsers     int
+	maxUserBytes int
+	now          func() time.Time
 
 	// secret keys the hash that names a push (see retryKey).
 	secret [32]byte
 
-	mu       sync.Mutex
-	retries  *fifo.Set[retryEntry]
-	replies  replyRing
-	waiting  map[fifo.Key]*retryWaiter // the retries waiting for their first delivery's reply
-	users    map[string]*memoryUser
-	oldest   *memoryUser // the user changed longest ago; newest is its prev
-	usersOut uint64
+	mu        sync.Mutex
+	retries   *fifo.Set[retryEntry]
+	replies   replyRing
+	waiting   map[fifo.Key]*retryWaiter // the retries waiting for their first delivery's reply
+	users     map[string]*memoryUser
+	oldest    *memoryUser // the user changed longest ago; newest is its prev
+	usersOut  uint64
+	userBytes int // of all the users' session values (memoryUser.size)
 
 	// The access_token and its lock, as wxapi's own memory store keeps
 	// them.
@@ -147,6 +162,15 @@ func (u *memoryUser) until() int64 {
 	return t
 }
 
+// size is what u's session values hold, names included.
+func (u *memoryUser) size() int {
+	n := 0
+	for _, v := range u.session {
+		n += len(v.name) + len(v.value)
+	}
+	return n
+}
+
 // set stores a session value, in place of the one of that name.
 func (u *memoryUser) set(name, value string) {
 	for i := range u.session {
@@ -185,11 +209,14 @@ func NewMemory(opts MemoryOptions) *Memory {
 	if opts.UserEntries <= 0 {
 		opts.UserEntries = DefaultUserEntries
 	}
+	if opts.UserBytes <= 0 {
+		opts.UserBytes = DefaultUserBytes
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	s := &Memory{
-		maxUsers: opts.UserEntries, now: opts.Now,
+		maxUsers: opts.UserEntries, maxUserBytes: opts.UserBytes, now: opts.Now,
 		replies: newReplyRing(opts.RetryBytes), waiting: map[fifo.Key]*retryWaiter{}, users: map[string]*memoryUser{},
 	}
 	s.retries = fifo.NewSet(opts.RetryTTL, opts.RetryEntries, s.dropRetry)
@@ -344,18 +371,12 @@ func (s *Memory) SaveUser(_ context.Context, user string, c UserChange) error {
 	u := s.users[user]
 	if u == nil {
 		for len(s.users) >= s.maxUsers && s.oldest != nil {
-			if s.oldest.until() > t {
-				s.usersOut++ // an eviction: its state was still running
-			}
-			s.unlink(s.oldest)
+			s.evictOldest(t)
 		}
 		u = &memoryUser{key: user}
-		s.users[user] = u
 	} else {
 		s.unlink(u)
-		s.users[user] = u
 	}
-	s.link(u)
 	if len(c.Set) > 0 || len(c.Unset) > 0 {
 		if u.sessionUntil <= t {
 			u.session = nil // the old session ended: its values go
@@ -369,6 +390,11 @@ func (s *Memory) SaveUser(_ context.Context, user string, c UserChange) error {
 		u.sessionUntil = t + int64(sessionTTL(c.SessionTTL))
 	}
 	u.coolDown(c.CooldownRule, c.CooldownUntil.UnixNano(), t)
+	s.users[user] = u
+	s.link(u)
+	for s.userBytes > s.maxUserBytes && s.oldest != u {
+		s.evictOldest(t)
+	}
 	// Users expired at the head of the order go with this change: memory
 	// follows the users of the last session TTL, not the cap, when the
 	// order by change is also the order by expiry (one session TTL).
@@ -385,8 +411,18 @@ func sessionTTL(d time.Duration) time.Duration {
 	return d
 }
 
+// evictOldest drops the user changed longest ago to make room, and counts
+// an eviction when its state was still running at t.
+func (s *Memory) evictOldest(t int64) {
+	if s.oldest.until() > t {
+		s.usersOut++
+	}
+	s.unlink(s.oldest)
+}
+
 // link puts u at the end of the order, as the user changed last.
 func (s *Memory) link(u *memoryUser) {
+	s.userBytes += u.size()
 	if s.oldest == nil {
 		u.prev, u.next = u, u
 		s.oldest = u
@@ -400,6 +436,7 @@ func (s *Memory) link(u *memoryUser) {
 
 // unlink takes u out of the order and the map.
 func (s *Memory) unlink(u *memoryUser) {
+	s.userBytes -= u.size()
 	delete(s.users, u.key)
 	if u.next == u {
 		s.oldest = nil

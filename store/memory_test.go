@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -278,5 +279,32 @@ func TestMemoryUserEvictions(t *testing.T) {
 	}
 	if u, _ := s.LoadUser(ctx, userKeyOf(2), t0.Add(90*time.Second)); len(u.Cooldowns) != 0 {
 		t.Errorf("the evicted user still has %v", u.Cooldowns)
+	}
+}
+
+// TestMemoryUserBytes: the session values of all users together stay under
+// UserBytes; the users changed longest ago make room.
+func TestMemoryUserBytes(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Unix(1718170000, 0)
+	s := NewMemory(MemoryOptions{UserBytes: 3000})
+	said := strings.Repeat("x", 996) // with the name "said", 1,000 bytes
+	for i := range 5 {
+		s.SaveUser(ctx, userKeyOf(i), UserChange{Now: t0.Add(time.Duration(i) * time.Second), Set: map[string]string{"said": said}, SessionTTL: time.Hour})
+	}
+	if st := s.Stats(); st.Users != 3 || st.UserEvictions != 2 {
+		t.Fatalf("five users of 1,000 bytes under a cap of 3,000: %+v, want 3 users and 2 evictions", st)
+	}
+	for i, want := range []bool{false, false, true, true, true} {
+		u, _ := s.LoadUser(ctx, userKeyOf(i), t0.Add(10*time.Second))
+		if got := u.Session["said"] == said; got != want {
+			t.Errorf("user %d kept: %v, want %v", i, got, want)
+		}
+	}
+	// A user whose values shrink gives the room back.
+	s.SaveUser(ctx, userKeyOf(4), UserChange{Now: t0.Add(20 * time.Second), Unset: []string{"said"}, SessionTTL: time.Hour})
+	s.SaveUser(ctx, userKeyOf(5), UserChange{Now: t0.Add(21 * time.Second), Set: map[string]string{"said": said}, SessionTTL: time.Hour})
+	if st := s.Stats(); st.UserEvictions != 2 {
+		t.Errorf("after a user's values went: %+v, want no more evictions", st)
 	}
 }
