@@ -142,10 +142,7 @@ func (c *compiler) settings(files []*parsedFile) {
 			continue
 		}
 		where = p
-		d, err := engine.ParseDuration(f.def.Settings.SessionTTL)
-		if err == nil && d > engine.MaxSessionTTL {
-			err = fmt.Errorf("%s is more than %s", engine.FormatDuration(d), engine.FormatDuration(engine.MaxSessionTTL))
-		}
+		d, err := boundedDuration(f.def.Settings.SessionTTL, engine.MaxSessionTTL, stateKept)
 		if err != nil {
 			c.errs = append(c.errs, &Error{Pos: p, Err: fmt.Errorf("settings.session_ttl: %w", err)})
 			continue
@@ -274,15 +271,25 @@ func (s *ruleSite) duration(key string, max time.Duration) time.Duration {
 		s.fail(n, "%s: want a duration such as 30m, 1h or 1d, got %s", key, yamlpos.KindOf(n))
 		return 0
 	}
-	d, err := engine.ParseDuration(n.Value)
-	switch {
-	case err != nil:
+	d, err := boundedDuration(n.Value, max, stateKept)
+	if err != nil {
 		s.fail(n, "%s: %v", key, err)
-	case d > max:
-		s.fail(n, "%s: %s is more than %s, the longest a user's state is kept", key, engine.FormatDuration(d), engine.FormatDuration(max))
 		return 0
 	}
 	return d
+}
+
+// stateKept says why cooldowns and sessions are bounded.
+const stateKept = ", the longest a user's state is kept"
+
+// boundedDuration reads a duration of at most max; why, when the value is
+// longer, follows the error.
+func boundedDuration(value string, max time.Duration, why string) (time.Duration, error) {
+	d, err := engine.ParseDuration(value)
+	if err == nil && d > max {
+		err = fmt.Errorf("%s is more than %s%s", engine.FormatDuration(d), engine.FormatDuration(max), why)
+	}
+	return d, err
 }
 
 // sessionName is what a session name must look like, so that conditions
@@ -482,15 +489,12 @@ func (s *ruleSite) backend() *engine.Backend {
 		if n == nil {
 			return
 		}
-		d, err := engine.ParseDuration(value)
-		switch {
-		case err != nil:
+		d, err := boundedDuration(value, max, "")
+		if err != nil {
 			s.fail(n, "backend.%s: %v", key, err)
-		case d > max:
-			s.fail(n, "backend.%s: %s is more than %s", key, engine.FormatDuration(d), engine.FormatDuration(max))
-		default:
-			*into = d
+			return
 		}
+		*into = d
 	}
 	duration("timeout", def.Timeout, engine.MaxBackendTimeout, &b.Timeout)
 	duration("passive_wait", def.PassiveWait, engine.MaxBackendPassiveWait, &b.PassiveWait)
