@@ -378,7 +378,6 @@ func (r *Redis) Finish(ctx context.Context, key string, reply []byte) error {
 // Wait implements Retries: it asks Redis every PollInterval until the push
 // is answered or ctx ends.
 func (r *Redis) Wait(ctx context.Context, key string) ([]byte, error) {
-	var timer *time.Timer
 	for {
 		var v string
 		var found bool
@@ -401,17 +400,21 @@ func (r *Redis) Wait(ctx context.Context, key string) ([]byte, error) {
 		case strings.HasPrefix(v, answered):
 			return []byte(v[len(answered):]), nil
 		}
-		if timer == nil {
-			timer = time.NewTimer(r.poll)
-			defer timer.Stop()
-		} else {
-			timer.Reset(r.poll)
+		if err := r.pause(ctx); err != nil {
+			return nil, err
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-timer.C:
-		}
+	}
+}
+
+// pause waits for the next poll, or for ctx to end.
+func (r *Redis) pause(ctx context.Context) error {
+	timer := time.NewTimer(r.poll)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
 	}
 }
 
@@ -611,7 +614,6 @@ func (r *Redis) Lock(ctx context.Context, key string, ttl time.Duration) (func()
 	rand.Read(b[:])
 	mine := hex.EncodeToString(b[:])
 	k := r.prefix + "lock:" + key
-	var timer *time.Timer
 	for {
 		var taken bool
 		ok, err := r.try(ctx, "token_lock", func(ctx context.Context) (err error) {
@@ -627,16 +629,8 @@ func (r *Redis) Lock(ctx context.Context, key string, ttl time.Duration) (func()
 			var once sync.Once
 			return func() { once.Do(func() { r.unlock(k, mine) }) }, nil
 		}
-		if timer == nil {
-			timer = time.NewTimer(r.poll)
-			defer timer.Stop()
-		} else {
-			timer.Reset(r.poll)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for the lock %q: %w", key, ctx.Err())
-		case <-timer.C:
+		if err := r.pause(ctx); err != nil {
+			return nil, fmt.Errorf("waiting for the lock %q: %w", key, err)
 		}
 	}
 }
