@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
-	"time"
 
 	"github.com/wxreply/wxreply/internal/text"
 	"github.com/wxreply/wxreply/rules"
@@ -116,19 +114,10 @@ func (a *apiFlags) client(stderr io.Writer) (*wxapi.Client, error) {
 	case secret == "":
 		return nil, errors.New("no AppSecret: set WXREPLY_APPSECRET or give --appsecret (admin panel: 设置与开发 → 基本配置)")
 	}
-	base := a.set.get("api-base")
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--api-base %q: want an http:// or https:// address", base)
-	}
-	ep, err := wxapi.ParseTokenEndpoint(a.set.get("token-endpoint"))
+	c, err := apiClient(a.set, appID, secret)
 	if err != nil {
-		return nil, fmt.Errorf("--token-endpoint: %v", err)
+		return nil, err
 	}
-	timeout, err := time.ParseDuration(a.set.get("api-timeout"))
-	if err != nil || timeout <= 0 {
-		return nil, fmt.Errorf("--api-timeout %q: want a duration such as 3s", a.set.get("api-timeout"))
-	}
-	c := &wxapi.Client{AppID: appID, Secret: secret, BaseURL: base, TokenEndpoint: ep, Timeout: timeout}
 	if u := a.set.get("redis"); u != "" {
 		logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		st, err := store.OpenRedis(context.Background(), u, store.RedisOptions{Prefix: a.set.get("redis-prefix"), Logger: logger})

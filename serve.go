@@ -319,20 +319,31 @@ func (ss *serveSettings) parseAPI(set *settings) error {
 	case appID == "":
 		return errors.New("--appsecret needs --appid (WXREPLY_APPID), the AppID it belongs to (admin panel: 设置与开发 → 基本配置)")
 	}
+	api, err := apiClient(set, appID, secret)
+	if err != nil {
+		return err
+	}
+	api.Logger = ss.opts.Logger
+	ss.api = api
+	return nil
+}
+
+// apiClient is the client of WeChat's API that the settings api-base,
+// token-endpoint and api-timeout describe, for serve, menu and import.
+func apiClient(set *settings, appID, secret string) (*wxapi.Client, error) {
 	base := set.get("api-base")
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--api-base %q: want an http:// or https:// address", base)
+		return nil, fmt.Errorf("--api-base %q: want an http:// or https:// address", base)
 	}
 	ep, err := wxapi.ParseTokenEndpoint(set.get("token-endpoint"))
 	if err != nil {
-		return fmt.Errorf("--token-endpoint: %v", err)
+		return nil, fmt.Errorf("--token-endpoint: %v", err)
 	}
 	timeout, err := time.ParseDuration(set.get("api-timeout"))
 	if err != nil || timeout <= 0 {
-		return fmt.Errorf("--api-timeout %q: want a duration such as 3s", set.get("api-timeout"))
+		return nil, fmt.Errorf("--api-timeout %q: want a duration such as 3s", set.get("api-timeout"))
 	}
-	ss.api = &wxapi.Client{AppID: appID, Secret: secret, BaseURL: base, TokenEndpoint: ep, Timeout: timeout, Logger: ss.opts.Logger}
-	return nil
+	return &wxapi.Client{AppID: appID, Secret: secret, BaseURL: base, TokenEndpoint: ep, Timeout: timeout}, nil
 }
 
 // checkDevMode turns development mode on when no token is given, where it
