@@ -1,5 +1,10 @@
 package text
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Suggest returns the name in known that s is most likely a typo of (within
 // two edits), or "": the "did you mean" of wxreply's files.
 func Suggest(s string, known []string) string {
@@ -36,4 +41,19 @@ func editDistance(a, b string) int {
 		}
 	}
 	return d[len(a)][len(b)]
+}
+
+// Unknown says that name, a what, is not one of known, and which of them
+// it may be a typo of: `unknown field "wehn": did you mean "when"?`, else
+// `unknown field "x" (known: a, b)`. The name is cut to 40 characters: it
+// may come from anyone.
+func Unknown(what, name string, known []string) string {
+	msg := fmt.Sprintf("unknown %s %.40q", what, name)
+	if guess := Suggest(name, known); guess != "" {
+		return msg + fmt.Sprintf(": did you mean %q?", guess)
+	}
+	if len(known) > 0 {
+		msg += fmt.Sprintf(" (known: %s)", strings.Join(known, ", "))
+	}
+	return msg
 }

@@ -168,17 +168,9 @@ func KindOf(n *yaml.Node) string {
 }
 
 // UnknownField says that name is not one of the known field names, and which
-// it may be a typo of: "unknown field "wehn": did you mean "when"?", else
-// "unknown field "x" (known fields: a, b)".
+// it may be a typo of (text.Unknown).
 func UnknownField(name string, known []string) string {
-	msg := fmt.Sprintf("unknown field %q", name)
-	if s := text.Suggest(name, known); s != "" {
-		return msg + fmt.Sprintf(": did you mean %q?", s)
-	}
-	if len(known) > 0 {
-		msg += fmt.Sprintf(" (known fields: %s)", strings.Join(known, ", "))
-	}
-	return msg
+	return text.Unknown("field", name, known)
 }
 
 // structFields lists the YAML keys of every struct type reachable from t, by

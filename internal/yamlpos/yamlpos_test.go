@@ -52,5 +52,5 @@ func ExampleDecodeStrict() {
 	// Output:
 	// f.yaml:1:8: want a list of items, got a mapping
 	// f.yaml:2:7: want a list of text, got text "x"
-	// f.yaml:3:1: unknown field "nmae" (known fields: items, tags)
+	// f.yaml:3:1: unknown field "nmae" (known: items, tags)
 }

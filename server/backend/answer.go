@@ -100,7 +100,7 @@ func parseReply(o any) (*engine.Reply, []string) {
 	}
 	s := engine.SchemaOf(engine.Kind(keys[0]))
 	if s == nil {
-		return nil, []string{unknown("reply kind", keys[0], kindNames)}
+		return nil, []string{text.Unknown("reply kind", keys[0], kindNames)}
 	}
 	v := obj[keys[0]]
 	r := &engine.Reply{Kind: s.Kind}
@@ -156,7 +156,7 @@ func parseFields(s *engine.KindSchema, v any, fail func(string)) []string {
 	for _, name := range slices.Sorted(maps.Keys(obj)) {
 		_, i := s.Field(name)
 		if i < 0 {
-			fail(unknown("field", name, s.FieldNames()))
+			fail(text.Unknown("field", name, s.FieldNames()))
 			continue
 		}
 		switch fv := obj[name].(type) {
@@ -173,15 +173,6 @@ func parseFields(s *engine.KindSchema, v any, fail func(string)) []string {
 		}
 	}
 	return values
-}
-
-// unknown says that name is not one of known, and which it may be.
-func unknown(what, name string, known []string) string {
-	msg := fmt.Sprintf("unknown %s %.40q", what, name)
-	if guess := text.Suggest(name, known); guess != "" {
-		return msg + fmt.Sprintf(": did you mean %q?", guess)
-	}
-	return msg + fmt.Sprintf(" (known: %s)", strings.Join(known, ", "))
 }
 
 // kindOf names the JSON type of v, for errors.
