@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime"
 	"slices"
@@ -930,8 +931,8 @@ const OutcomeHeader = "X-Wxreply-Outcome"
 // look local, so the headers proxies add say the request came from
 // elsewhere.
 func sameMachine(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil || !net.ParseIP(host).IsLoopback() {
+	addr, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !addr.Addr().IsLoopback() {
 		return false
 	}
 	for _, h := range proxyHeaders {
