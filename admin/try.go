@@ -165,8 +165,8 @@ func (p *Page) explain(f tryForm, v *tryView, l words) error {
 	if ev.EventKey != "" {
 		v.What += fmt.Sprintf(" (EventKey %q)", ev.EventKey)
 	}
-	opts := p.opts.Engine.Defaults()
-	opts.Now, opts.Explain = now, true
+	opts := p.opts.Engine.OptionsAt(now)
+	opts.Explain = true
 	d := p.opts.Engine.RuleSet().Match(ev, opts)
 	if d.Rule != nil {
 		v.Rule, v.RuleSource = d.Rule.ID, d.Rule.Source.String()

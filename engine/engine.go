@@ -41,14 +41,14 @@ func (e *Engine) Location() *time.Location { return e.location }
 
 // Match answers ev with the current set, at the current time.
 func (e *Engine) Match(ev *Event) Decision {
-	return e.set.Load().Match(ev, e.Defaults())
+	return e.set.Load().Match(ev, e.OptionsAt(time.Now()))
 }
 
-// Defaults are the options Match uses: the current time in the account's
-// zone, and the engine's budget. A caller that adds the sender's state to
-// them matches with RuleSet.Match.
-func (e *Engine) Defaults() MatchOptions {
-	return MatchOptions{Now: time.Now().In(e.location), Budget: e.budget}
+// OptionsAt are the options Match uses for a push that came at now: that
+// time in the account's zone, and the engine's budget. A caller that adds
+// the sender's state to them matches with RuleSet.Match.
+func (e *Engine) OptionsAt(now time.Time) MatchOptions {
+	return MatchOptions{Now: now.In(e.location), Budget: e.budget}
 }
 
 // ReloadStatus is what the last reloads of a rule folder did: what package

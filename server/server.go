@@ -667,8 +667,7 @@ func (s *Server) answer(ctx context.Context, ev *engine.Event, p *push) (reply [
 	default:
 		// The user's state is read before the push takes a turn: the turns
 		// bound the matching, not the wait for the store.
-		rs, opts := s.engine.RuleSet(), s.engine.Defaults()
-		opts.Now = p.start.In(s.engine.Location())
+		rs, opts := s.engine.RuleSet(), s.engine.OptionsAt(p.start)
 		var user string
 		if rs.UsesState() {
 			user = store.UserKey(ev.ToUserName, ev.FromUserName)
