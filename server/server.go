@@ -610,7 +610,7 @@ func (s *Server) answerPanic(c echo.Context, ev *engine.Event, r any) error {
 	if ev != nil {
 		msgType, event = msgTypeLabel(ev), eventLabel(ev)
 	}
-	s.metrics.requests.WithLabelValues(msgType, event, "error").Count(s.opts.Now())
+	s.metrics.requests.With(msgType, event, "error").Count(s.opts.Now())
 	s.log.Error("panic while answering a push; answered success", "panic", fmt.Sprint(r), "stack", string(stackOf()))
 	if c.Response().Committed {
 		return nil
@@ -713,7 +713,7 @@ func (s *Server) untilStopped(ctx context.Context, d time.Duration) (context.Con
 func (s *Server) logPush(ev *engine.Event, d engine.Decision, outcome string, p *push) {
 	now := s.opts.Now()
 	elapsed := now.Sub(p.start)
-	s.metrics.requests.WithLabelValues(msgTypeLabel(ev), eventLabel(ev), outcome).Count(now)
+	s.metrics.requests.With(msgTypeLabel(ev), eventLabel(ev), outcome).Count(now)
 	s.metrics.duration.Observe(elapsed.Seconds())
 	// Typed attributes in an array on the stack, and most lines at most
 	// five of them, as many as a slog.Record holds without allocating:

@@ -82,39 +82,35 @@ func collect(c prometheus.Collector, each func(labels map[string]string, n uint6
 }
 
 // hitVec is wxreply_rule_hits_total that also keeps, for each rule, when it
-// last answered, for the admin page (the hits are the counter's). Its
-// WithLabelValues is the counter's, so the push path counts a hit as it
-// always has; the extra work is a map lookup and an atomic write per
-// answered push.
+// last answered, for the admin page (the hits are the counter's). A rule's
+// entry holds its series too, so that an answered push finds both with one
+// lookup of the rule's id, instead of the counter vector hashing the label
+// again.
 type hitVec struct {
 	*prometheus.CounterVec
 	rules sync.Map // rule id → *ruleHit; ruleHits drops a rule's with its series
 }
 
 type ruleHit struct {
-	last atomic.Int64 // Unix nanoseconds
-}
-
-// hitCounter is one rule's counter, noting the hit for the admin page too.
-type hitCounter struct {
-	counter prometheus.Counter
-	hit     *ruleHit
+	counter prometheus.Counter // the rule's series
+	last    atomic.Int64       // Unix nanoseconds
 }
 
 // Count counts a hit by a push answered at now: the push's own time,
 // which it has, rather than another reading of the clock.
-func (c hitCounter) Count(now time.Time) {
-	c.counter.Inc()
-	c.hit.last.Store(now.UnixNano())
+func (h *ruleHit) Count(now time.Time) {
+	h.counter.Inc()
+	h.last.Store(now.UnixNano())
 }
 
-// WithLabelValues returns the counter of the rule with that id.
-func (v *hitVec) WithLabelValues(id string) hitCounter {
+// WithLabelValues returns the counter of the rule with that id. A hit
+// counted while a reload drops the rule's series may be lost with it.
+func (v *hitVec) WithLabelValues(id string) *ruleHit {
 	h, ok := v.rules.Load(id)
 	if !ok {
-		h, _ = v.rules.LoadOrStore(id, new(ruleHit))
+		h, _ = v.rules.LoadOrStore(id, &ruleHit{counter: v.CounterVec.WithLabelValues(id)})
 	}
-	return hitCounter{counter: v.CounterVec.WithLabelValues(id), hit: h.(*ruleHit)}
+	return h.(*ruleHit)
 }
 
 // pushVec is wxreply_requests_total that also counts the pushes of each of
@@ -123,7 +119,15 @@ func (v *hitVec) WithLabelValues(id string) hitCounter {
 type pushVec struct {
 	*prometheus.CounterVec
 	minutes [PushMinutes]minuteCount // by Unix minute modulo PushMinutes
+
+	// series holds each series once made, by its labels: a lookup of
+	// three strings, where the counter vector would check and hash them
+	// again for every push. The labels come from closed lists, so it stays
+	// small.
+	series sync.Map // pushLabels → prometheus.Counter
 }
+
+type pushLabels struct{ msgType, event, outcome string }
 
 type minuteCount struct {
 	minute atomic.Int64 // the Unix minute counted in n
@@ -143,9 +147,14 @@ func (c pushCounter) Count(now time.Time) {
 	c.v.count(now)
 }
 
-// WithLabelValues returns the counter of the pushes with those labels.
-func (v *pushVec) WithLabelValues(lvs ...string) pushCounter {
-	return pushCounter{counter: v.CounterVec.WithLabelValues(lvs...), v: v}
+// With returns the counter of the pushes with those labels.
+func (v *pushVec) With(msgType, event, outcome string) pushCounter {
+	labels := pushLabels{msgType, event, outcome}
+	c, ok := v.series.Load(labels)
+	if !ok {
+		c, _ = v.series.LoadOrStore(labels, v.CounterVec.WithLabelValues(msgType, event, outcome))
+	}
+	return pushCounter{counter: c.(prometheus.Counter), v: v}
 }
 
 // count adds a push in the minute of now. The slot of a minute gone by is
