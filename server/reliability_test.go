@@ -329,6 +329,15 @@ func TestReliabilityHTTP(t *testing.T) {
 				}
 			}},
 
+		// A body of known length is read into a buffer of that length:
+		// one that ends before it is a failed read, not a short push.
+		{id: "H06", name: "body_shorter_than_content_length", status: 400, reason: "read_failed",
+			req: func(t *testing.T) (*http.Request, *trackedBody) {
+				req, tb := request(http.MethodPost, "/wechat?"+authQuery().Encode(), readFixture(t, "text.xml"))
+				req.ContentLength += 100
+				return req, tb
+			}},
+
 		{id: "H09", name: "content_type_json_with_xml", status: 200,
 			req: withBody(http.MethodPost, "/wechat", authQuery(), "application/json", nil),
 			check: func(t *testing.T, ts *testServer, rec *httptest.ResponseRecorder, _ *trackedBody) {

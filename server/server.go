@@ -482,16 +482,26 @@ func (s *Server) checkEncryption(q query) error {
 // readBody reads the body, up to BodyLimit, and refuses a signed query seen
 // before with another body.
 //
-// Not echo's middleware.BodyLimit: http.MaxBytesReader also has net/http
-// close the connection after the 413, rather than read the rest of an
-// oversized body, and its error is told apart from a failed read here, so
-// that both come out as refusals with their reasons.
+// A body of known length, as WeChat's are, is read into a buffer of that
+// size: net/http stops its reader there. One of unknown length (chunked)
+// goes through http.MaxBytesReader, not echo's middleware.BodyLimit:
+// MaxBytesReader also has net/http close the connection after the 413,
+// rather than read the rest of an oversized body, and its error is told
+// apart from a failed read here, so that both come out as refusals with
+// their reasons.
 func (s *Server) readBody(c echo.Context, q query, now time.Time) ([]byte, error) {
 	req := c.Request()
 	if req.ContentLength > s.opts.BodyLimit {
 		return nil, refuse("body_too_large", fmt.Errorf("Content-Length %d", req.ContentLength))
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.opts.BodyLimit))
+	var body []byte
+	var err error
+	if req.ContentLength >= 0 {
+		body = make([]byte, req.ContentLength)
+		_, err = io.ReadFull(req.Body, body)
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.opts.BodyLimit))
+	}
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
