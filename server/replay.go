@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"sync"
 	"time"
 
@@ -30,9 +31,10 @@ const DefaultReplayEntries = 50_000
 // the default cap bounds the cache near 2.1 MB, which the garbage collector
 // never scans.
 //
-// Queries are kept as SHA-256 hashes cut to 128 bits. Only WeChat makes
-// signed queries, so no one can choose two that collide, and the chance
-// that two of 100,000 do is some 10^-29.
+// Queries are kept by 128 bits of their signature, which is already a hash
+// of the query (see queryKey). Only WeChat makes signed queries, so no one
+// can choose two that collide, and the chance that two of 100,000 do is
+// some 10^-29.
 //
 // Bodies are kept as 64 bits of a hash keyed by a secret of the process
 // (see bodySum). To pass another body as WeChat's retry, a replay would need
@@ -49,14 +51,8 @@ type replayCache struct {
 	entries *fifo.Set[uint64] // query hash → body hash
 }
 
-// hash128 is the first half of a SHA-256.
+// hash128 is 128 bits of a hash.
 type hash128 [16]byte
-
-func sum128(b []byte) (h hash128) {
-	sum := sha256.Sum256(b)
-	copy(h[:], sum[:])
-	return h
-}
 
 func newReplayCache(ttl time.Duration, maxEntries int) *replayCache {
 	if maxEntries <= 0 {
@@ -79,13 +75,13 @@ func (c *replayCache) bodySum(body []byte) uint64 {
 	return binary.LittleEndian.Uint64(sum[:8])
 }
 
-// queryKey names a signed query. NUL cannot occur in a decoded query value
-// that passed the signature check, so the parts cannot run into each other.
-func queryKey(timestamp, nonce, signature string) hash128 {
-	b := make([]byte, 0, 128) // on the stack, for WeChat's lengths
-	b = append(append(b, timestamp...), 0)
-	b = append(append(b, nonce...), 0)
-	return sum128(append(b, signature...))
+// queryKey names a signed query by the first 128 bits of its signature,
+// which checkQuery has verified: SHA-1 over the token, timestamp and nonce,
+// in lowercase hex. Within one token it names the query as well as another
+// hash of the query would, for nothing.
+func queryKey(signature string) (k hash128) {
+	hex.Decode(k[:], []byte(signature[:2*len(k)]))
+	return k
 }
 
 // seen records the query with the body and reports whether the query came

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wxreply/wxreply/internal/heapcost"
+	"github.com/wxreply/wxreply/server/wxcrypto"
 )
 
 // TestReplayCache: a query is a replay only with another body, within its
@@ -15,7 +16,7 @@ import (
 func TestReplayCache(t *testing.T) {
 	now := time.Unix(1718170000, 0)
 	c := newReplayCache(10*time.Minute, 2)
-	q := func(i int) hash128 { return queryKey(strconv.Itoa(i), "nonce", "sig") }
+	q := func(i int) hash128 { return queryKey(wxcrypto.Sign("token", strconv.Itoa(i), "nonce")) }
 	steps := []struct {
 		query    int
 		body     string
@@ -52,7 +53,7 @@ func TestReplayCacheEntryCost(t *testing.T) {
 		c = newReplayCache(10*time.Minute, n)
 		for i := range n {
 			ts := strconv.Itoa(1718170000 + i)
-			c.seen(queryKey(ts, ts, "0123456789abcdef0123456789abcdef01234567"), []byte("<xml>...</xml>"), now)
+			c.seen(queryKey(wxcrypto.Sign("token", ts, ts)), []byte("<xml>...</xml>"), now)
 		}
 	})
 	runtime.KeepAlive(c)

@@ -509,7 +509,7 @@ func (s *Server) readBody(c echo.Context, q query, now time.Time) ([]byte, error
 		}
 		return nil, refuse("read_failed", err)
 	}
-	if s.replay.seen(queryKey(q.timestamp, q.nonce, q.signature), body, now) {
+	if s.replay.seen(queryKey(q.signature), body, now) {
 		return nil, refuse("replayed_query", errors.New("this signed query came before with another body"))
 	}
 	return body, nil
