@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/url"
 	"reflect"
 	"regexp"
 	"regexp/syntax"
@@ -477,12 +476,10 @@ func (s *ruleSite) backend() *engine.Backend {
 		return nil
 	}
 	b := &engine.Backend{URL: def.URL, Timeout: engine.DefaultBackendTimeout, PassiveWait: engine.DefaultBackendPassiveWait}
-	u, err := url.Parse(def.URL)
-	switch {
-	case yamlpos.Lookup(bn, "url") == nil || def.URL == "":
+	if yamlpos.Lookup(bn, "url") == nil || def.URL == "" {
 		s.fail(bn, "backend: url is required: where wxreply posts the push, e.g. https://api.example.com/wechat")
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		s.fail(yamlpos.Lookup(bn, "url"), "backend.url: %q is not an http:// or https:// URL", def.URL)
+	} else if err := b.ParseURL(); err != nil {
+		s.fail(yamlpos.Lookup(bn, "url"), "backend.url: %v", err)
 	}
 	duration := func(key, value string, max time.Duration, into *time.Duration) {
 		n := yamlpos.Lookup(bn, key)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -23,6 +24,20 @@ type Sender interface {
 }
 
 var _ Sender = (*outbox.Outbox)(nil)
+
+// noAPI is the Sender of a server without access to the API. Start-up and
+// reloads refuse the rules that would send (CheckAPI), so it sends only
+// for a server built without that check; what it gets is logged as
+// dropped, here rather than in every caller as a check for a nil Sender.
+type noAPI struct{ log *slog.Logger }
+
+func (n noAPI) Send(p outbox.Push) int {
+	n.log.Error("customer-service messages not sent: the server has no access to WeChat's API", "rule", p.Rule, "dropped", len(p.Replies))
+	return 0
+}
+
+// Typing shows nothing: the indicator only decorates the wait.
+func (noAPI) Typing(toUser, rule, command string) {}
 
 // Backend calls a rule's backend with a push, and returns its replies (none
 // for a 204): a *backend.Client. ctx bounds the call.
@@ -95,12 +110,6 @@ func (s *Server) sendLater(ev *engine.Event, rule string, replies []*engine.Repl
 	if len(replies) == 0 {
 		return
 	}
-	if s.opts.Sender == nil {
-		// Start-up and reloads refuse such rules without the API
-		// (CheckAPI); this is a server built without them.
-		s.log.Error("customer-service messages not sent: the server has no access to WeChat's API", "rule", rule, "dropped", len(replies))
-		return
-	}
 	s.opts.Sender.Send(outbox.Push{ToUser: ev.FromUserName, Rule: rule, Replies: replies})
 }
 
@@ -167,9 +176,7 @@ func (s *Server) askBackend(ctx context.Context, ev *engine.Event, d engine.Deci
 	case <-s.stopping.Done():
 	}
 	// Late: the push is answered now; the answer follows when it comes.
-	if s.opts.Sender != nil {
-		s.opts.Sender.Typing(ev.FromUserName, rule, wxapi.Typing)
-	}
+	s.opts.Sender.Typing(ev.FromUserName, rule, wxapi.Typing)
 	onError := d.OnError
 	go func() {
 		r := <-done
@@ -177,13 +184,13 @@ func (s *Server) askBackend(ctx context.Context, ev *engine.Event, d engine.Deci
 			s.backendFailed(rule, r.err, called)
 			if onError != nil {
 				s.sendLater(ev, rule, []*engine.Reply{onError})
-			} else if s.opts.Sender != nil {
+			} else {
 				s.opts.Sender.Typing(ev.FromUserName, rule, wxapi.CancelTyping)
 			}
 			return
 		}
 		s.countBackend(rule, "late", time.Since(called))
-		if len(r.replies) == 0 && s.opts.Sender != nil {
+		if len(r.replies) == 0 {
 			s.opts.Sender.Typing(ev.FromUserName, rule, wxapi.CancelTyping)
 		}
 		s.sendLater(ev, rule, r.replies)

@@ -283,6 +283,48 @@ func TestBackend(t *testing.T) {
 	})
 }
 
+// TestWithoutAPI: a server built without a Sender (and without CheckAPI)
+// answers passively and logs what it could not send, late answers too.
+func TestWithoutAPI(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "follow.yaml"), []byte(followRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := rules.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncbuf.Buffer{}
+	// The backend answers only once the push has been answered.
+	release := make(chan struct{})
+	late := backendFunc(func(ctx context.Context, b *engine.Backend, rule string, ev *engine.Event) ([]*engine.Reply, error) {
+		<-release
+		return answering(0, nil, "Order 42 ships today.")(ctx, b, rule, ev)
+	})
+	ts := &testServer{log: &bytes.Buffer{}, clock: testNow}
+	ts.Server, err = server.New(server.Options{Token: testToken, Now: func() time.Time { return testNow },
+		Logger: slog.New(slog.NewTextHandler(logs, nil)), Backend: late}, engine.New(res.RuleSet, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := ts.post(pushXML("Content", "<![CDATA[hello there]]>")); !strings.Contains(rec.Body.String(), "<Content><![CDATA[one]]></Content>") {
+		t.Fatalf("passive reply %s, want the first reply", rec.Body)
+	}
+	if rec := ts.post(pushXML("Content", "<![CDATA[order 42]]>", "MsgId", "2")); !strings.Contains(rec.Body.String(), "Looking it up…") {
+		t.Fatalf("passive reply %s, want the rule's reply", rec.Body)
+	}
+	close(release)
+	deadline := time.Now().Add(3 * time.Second)
+	for !strings.Contains(logs.String(), "rule=order dropped=1") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, want := range []string{"messages not sent: the server has no access to WeChat's API\" rule=hello-all dropped=2", "rule=order dropped=1"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, logs)
+		}
+	}
+}
+
 func TestCheckAPI(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "follow.yaml"), []byte(followRules), 0o644)

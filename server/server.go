@@ -127,7 +127,8 @@ type Options struct {
 	// Sender sends what follows a passive reply (the other replies of
 	// pick: all, a backend's late answer) through the customer-service
 	// API; nil when the server has no access to the API, and then
-	// CheckAPI refuses rules that need it.
+	// CheckAPI refuses rules that need it (a server built without that
+	// check logs such messages as dropped).
 	Sender Sender
 	// Backend calls rules' backends; nil when none is wired in.
 	Backend Backend
@@ -209,6 +210,9 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Sender == nil {
+		opts.Sender = noAPI{log: opts.Logger}
 	}
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()

@@ -51,9 +51,9 @@ var defaultHTTP = &http.Client{}
 //
 // Every error is an *Error; OutcomeOf says which kind, for counting.
 func (c *Client) Call(ctx context.Context, b *engine.Backend, ruleID string, ev *engine.Event) ([]*engine.Reply, error) {
-	u, err := url.Parse(b.URL)
+	u, err := b.Address()
 	k := &call{rule: ruleID, url: shown(u, b.URL)}
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil {
 		return nil, k.fail(Unreachable, errors.New("the url must be an http or https address, such as https://api.example.com/wechat: fix the rule's backend.url"))
 	}
 	if len(c.Secret) == 0 {
@@ -76,10 +76,16 @@ func (c *Client) Call(ctx context.Context, b *engine.Backend, ruleID string, ev 
 	defer cancel()
 	k.ctx = ctx
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	// The request takes the URL parsed at load rather than its text to
+	// parse again: a copy, since the rule's is shared by its calls, with an
+	// empty port ("host:") dropped, as NewRequest drops it.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "", bytes.NewReader(body))
 	if err != nil {
 		return nil, k.fail(Unreachable, err)
 	}
+	addr := *u
+	addr.Host = strings.TrimSuffix(addr.Host, ":")
+	req.URL, req.Host = &addr, addr.Host
 	timestamp := strconv.FormatInt(c.now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -208,10 +214,14 @@ func (c *Client) client(host string) *http.Client {
 }
 
 // shown is the backend's address for errors and logs: no user info, query
-// or fragment, which may hold keys.
+// or fragment, which may hold keys. u is raw parsed, or nil when raw is no
+// backend's address: then it is parsed here, for the error alone.
 func shown(u *url.URL, raw string) string {
 	if u == nil {
-		return fmt.Sprintf("%.60q", raw)
+		var err error
+		if u, err = url.Parse(raw); err != nil {
+			return fmt.Sprintf("%.60q", raw)
+		}
 	}
 	v := *u
 	v.User, v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = nil, "", false, "", ""

@@ -412,9 +412,46 @@ func TestCallUnreachable(t *testing.T) {
 	if backend.OutcomeOf(err) != backend.Unreachable || !strings.Contains(err.Error(), "start wxreply serve with --backend-secret") {
 		t.Errorf("no secret: err = %v; want Unreachable, saying to give --backend-secret", err)
 	}
-	_, err = call(t, client(), "ftp://example.com/")
-	if backend.OutcomeOf(err) != backend.Unreachable || !strings.Contains(err.Error(), "fix the rule's backend.url") {
-		t.Errorf("ftp URL: err = %v; want Unreachable, saying to fix the url", err)
+	_, err = call(t, client(), "ftp://user:pass@example.com/?key=hidden")
+	if backend.OutcomeOf(err) != backend.Unreachable || !strings.Contains(err.Error(), `backend ftp://example.com/: the url must be`) || !strings.Contains(err.Error(), "fix the rule's backend.url") {
+		t.Errorf("ftp URL: err = %v; want Unreachable, naming the URL without its user and query, saying to fix the url", err)
+	}
+	_, err = call(t, client(), "http://%zz")
+	if !strings.Contains(err.Error(), `backend "http://%zz": the url must be`) {
+		t.Errorf("unparsable URL: err = %v; want it quoted", err)
+	}
+}
+
+// TestCallParsedAtLoad: a Backend whose URL was parsed at load (ParseURL, as
+// rule files' are) is called at that URL, query included, each time, and
+// the URL it keeps is left as it was.
+func TestCallParsedAtLoad(t *testing.T) {
+	var got []string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Host+" "+r.URL.RequestURI())
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	b := within(srv.URL+"/orders?key=k1", 5*time.Second)
+	if err := b.ParseURL(); err != nil {
+		t.Fatal(err)
+	}
+	parsed, _ := b.Address()
+	kept := *parsed
+	for range 2 {
+		if _, err := client().Call(context.Background(), b, "order", event(t, textPush)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := strings.TrimPrefix(srv.URL, "http://") + " /orders?key=k1"
+	if len(got) != 2 || got[0] != want || got[1] != want {
+		t.Errorf("requests %q; want two to %s", got, want)
+	}
+	if u, _ := b.Address(); u != parsed || *u != kept {
+		t.Errorf("the Backend's URL changed: %v; was %v", u, &kept)
 	}
 }
 
