@@ -76,16 +76,10 @@ func (c *Client) Call(ctx context.Context, b *engine.Backend, ruleID string, ev 
 	defer cancel()
 	k.ctx = ctx
 
-	// The request takes the URL parsed at load rather than its text to
-	// parse again: a copy, since the rule's is shared by its calls, with an
-	// empty port ("host:") dropped, as NewRequest drops it.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return nil, k.fail(Unreachable, err)
 	}
-	addr := *u
-	addr.Host = strings.TrimSuffix(addr.Host, ":")
-	req.URL, req.Host = &addr, addr.Host
 	timestamp := strconv.FormatInt(c.now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
