@@ -10,8 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,7 +19,6 @@ import (
 
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/internal/syncbuf"
-	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server"
 	"github.com/wxreply/wxreply/server/backend"
 	"github.com/wxreply/wxreply/server/outbox"
@@ -77,22 +74,16 @@ func newFollowServer(t *testing.T, backend server.Backend) *followServer {
 
 func newFollowServerWith(t *testing.T, src string, backend server.Backend) *followServer {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "follow.yaml"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := rules.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := loadRules(t, "follow.yaml", src)
 	fs := &followServer{fake: wxapitest.NewServer(t, followAppID, followSecret), reg: prometheus.NewRegistry(), logs: &syncbuf.Buffer{}}
 	logger := slog.New(slog.NewTextHandler(fs.logs, nil))
 	fs.outbox = outbox.New(&wxapi.Client{AppID: followAppID, Secret: followSecret, BaseURL: fs.fake.URL},
 		outbox.Options{Registry: fs.reg, Logger: logger})
 	t.Cleanup(func() { fs.outbox.Close(context.Background()) })
 	fs.testServer = &testServer{log: &bytes.Buffer{}, clock: testNow}
+	var err error
 	fs.Server, err = server.New(server.Options{Token: testToken, Now: func() time.Time { return testNow },
-		Logger: logger, Registry: fs.reg, Sender: fs.outbox, Backend: backend}, engine.New(res.RuleSet, nil))
+		Logger: logger, Registry: fs.reg, Sender: fs.outbox, Backend: backend}, engine.New(rs, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,14 +277,7 @@ func TestBackend(t *testing.T) {
 // TestWithoutAPI: a server built without a Sender (and without CheckAPI)
 // answers passively and logs what it could not send, late answers too.
 func TestWithoutAPI(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "follow.yaml"), []byte(followRules), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := rules.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := loadRules(t, "follow.yaml", followRules)
 	logs := &syncbuf.Buffer{}
 	// The backend answers only once the push has been answered.
 	release := make(chan struct{})
@@ -302,8 +286,9 @@ func TestWithoutAPI(t *testing.T) {
 		return answering(0, nil, "Order 42 ships today.")(ctx, b, rule, ev)
 	})
 	ts := &testServer{log: &bytes.Buffer{}, clock: testNow}
+	var err error
 	ts.Server, err = server.New(server.Options{Token: testToken, Now: func() time.Time { return testNow },
-		Logger: slog.New(slog.NewTextHandler(logs, nil)), Backend: late}, engine.New(res.RuleSet, nil))
+		Logger: slog.New(slog.NewTextHandler(logs, nil)), Backend: late}, engine.New(rs, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,16 +311,11 @@ func TestWithoutAPI(t *testing.T) {
 }
 
 func TestCheckAPI(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "follow.yaml"), []byte(followRules), 0o644)
-	res, err := rules.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := server.CheckAPI(res.RuleSet, true); err != nil {
+	rs := loadRules(t, "follow.yaml", followRules)
+	if err := server.CheckAPI(rs, true); err != nil {
 		t.Errorf("with the API: %v", err)
 	}
-	err = server.CheckAPI(res.RuleSet, false)
+	err := server.CheckAPI(rs, false)
 	if !errors.Is(err, server.ErrNeedsAPI) {
 		t.Fatalf("without the API: %v", err)
 	}

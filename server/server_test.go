@@ -510,24 +510,17 @@ func TestRuleHitsFromLoad(t *testing.T) {
 // TestRuleErrorsDoNotLogWhatTheUserWrote: an expr error quotes the value it
 // failed on; the log line names the rule and the error without it.
 func TestRuleErrorsDoNotLogWhatTheUserWrote(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(`rules:
+	rs := loadRules(t, "r.yaml", `rules:
   - id: number
     when: MsgType == "text" and int(Text) > 5
     reply: { text: big }
   - id: fallback
     msgtype: text
     reply: { text: ok }
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := rules.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	var log bytes.Buffer
 	srv, err := server.New(server.Options{Token: testToken, Now: func() time.Time { return testNow },
-		Logger: slog.New(slog.NewTextHandler(&log, nil))}, engine.New(res.RuleSet, nil))
+		Logger: slog.New(slog.NewTextHandler(&log, nil))}, engine.New(rs, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -702,4 +695,19 @@ func TestOutcomeHeader(t *testing.T) {
 	if got := send("127.0.0.1:40000", "X-Forwarded-For", "203.0.113.9"); got != "" {
 		t.Errorf("a client through a proxy was told %q", got)
 	}
+}
+
+// loadRules writes src as the file name of a rule folder of its own, and
+// loads it.
+func loadRules(t testing.TB, name, src string) *engine.RuleSet {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := rules.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.RuleSet
 }

@@ -5,15 +5,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wxreply/wxreply/engine"
-	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server"
 )
 
@@ -41,17 +38,11 @@ type stateServer struct {
 
 func newStateServer(t *testing.T) *stateServer {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "survey.yaml"), []byte(surveyRules), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := rules.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := loadRules(t, "survey.yaml", surveyRules)
 	ts := &testServer{log: &bytes.Buffer{}, clock: testNow}
+	var err error
 	ts.Server, err = server.New(server.Options{Token: testToken, Now: func() time.Time { return ts.clock },
-		Logger: slog.New(slog.NewTextHandler(ts.log, nil))}, engine.New(res.RuleSet, nil))
+		Logger: slog.New(slog.NewTextHandler(ts.log, nil))}, engine.New(rs, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
