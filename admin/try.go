@@ -183,7 +183,7 @@ func (p *Page) explain(f tryForm, v *tryView, l words) error {
 			v.More = append(v.More, phone(r, l))
 		}
 		if d.Rule.Backend != nil {
-			v.Backend = backendHost(d.Rule.Backend.URL)
+			v.Backend = backendHost(d.Rule.Backend)
 			if d.OnError != nil {
 				v.OnError = phone(d.OnError, l)
 			}
@@ -211,9 +211,9 @@ func (p *Page) explain(f tryForm, v *tryView, l words) error {
 
 // backendHost is the scheme and host of a backend's URL: its path, query
 // or user may hold a key, which the page does not show.
-func backendHost(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
+func backendHost(b *engine.Backend) string {
+	u, err := b.Address()
+	if err != nil {
 		return "?"
 	}
 	return u.Scheme + "://" + u.Host

@@ -290,7 +290,7 @@ func describe(r *engine.Rule, l words) ruleView {
 	}
 	if r.Backend != nil {
 		// Its host only: a backend's path or query may hold a key.
-		v.Effects = append(v.Effects, "backend: "+backendHost(r.Backend.URL))
+		v.Effects = append(v.Effects, "backend: "+backendHost(r.Backend))
 		if r.OnError != nil {
 			kind, text := preview(r.OnError)
 			v.Effects = append(v.Effects, "on_error: "+kind+": "+text)
