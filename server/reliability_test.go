@@ -17,10 +17,13 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/xml"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -492,6 +495,47 @@ func billionLaughs() []byte {
 	b.WriteString("]>\n")
 	b.Write(pushXML("Content", "&lol9;"))
 	return []byte(b.String())
+}
+
+// TestDeclaredBodyHoldsLittle: a client that declares a large body and
+// sends a few bytes of it holds little of the server's memory while it
+// waits: the body's buffer grows as its bytes come, whatever its
+// Content-Length says. Anyone who saw one signed query can open such
+// connections, up to the listener's cap.
+func TestDeclaredBodyHoldsLittle(t *testing.T) {
+	const conns, declared = 100, 1 << 20
+	ts := newTestServer(t, server.Options{BodyLimit: declared})
+	hs := httptest.NewServer(ts.Handler())
+	defer hs.Close()
+	heap := func() int64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapInuse)
+	}
+	before := heap()
+	var open []net.Conn
+	defer func() {
+		for _, c := range open {
+			c.Close()
+		}
+	}()
+	for range conns {
+		c, err := net.Dial("tcp", hs.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, c)
+		fmt.Fprintf(c, "POST /wechat?%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n<xml>", authQuery().Encode(), declared)
+	}
+	// Long enough for the server to read every request's headers and
+	// start on its body.
+	time.Sleep(500 * time.Millisecond)
+	grown := heap() - before
+	t.Logf("%d connections, each declaring %d bytes and sending 5: heap +%d KiB", conns, declared, grown>>10)
+	if limit := int64(conns) * 64 << 10; grown > limit {
+		t.Errorf("the heap grew %d KiB: more than 64 KiB a connection", grown>>10)
+	}
 }
 
 // TestReliabilityXML covers §3.2: XML after authentication. Every body here

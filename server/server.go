@@ -483,16 +483,23 @@ func (s *Server) checkEncryption(q query) error {
 	return nil
 }
 
+// exactBody is the longest body read into a buffer of its declared
+// length: as much as net/http's own read buffer, which every connection
+// holds anyway.
+const exactBody = 4 << 10
+
 // readBody reads the body, up to BodyLimit, and refuses a signed query seen
 // before with another body.
 //
-// A body of known length, as WeChat's are, is read into a buffer of that
-// size: net/http stops its reader there. One of unknown length (chunked)
-// goes through http.MaxBytesReader, not echo's middleware.BodyLimit:
-// MaxBytesReader also has net/http close the connection after the 413,
-// rather than read the rest of an oversized body, and its error is told
-// apart from a failed read here, so that both come out as refusals with
-// their reasons.
+// A body of known length up to exactBody, as WeChat's nearly all are, is
+// read into a buffer of that size: net/http stops its reader there. A
+// longer one, or one of unknown length (chunked), grows its buffer as its
+// bytes come, so that a client declaring a large body and sending nothing
+// holds no more than exactBody of the server's memory. It goes through
+// http.MaxBytesReader, not echo's middleware.BodyLimit: MaxBytesReader
+// also has net/http close the connection after the 413, rather than read
+// the rest of an oversized body, and its error is told apart from a failed
+// read here, so that both come out as refusals with their reasons.
 func (s *Server) readBody(c echo.Context, q query, now time.Time) ([]byte, error) {
 	req := c.Request()
 	if req.ContentLength > s.opts.BodyLimit {
@@ -500,7 +507,7 @@ func (s *Server) readBody(c echo.Context, q query, now time.Time) ([]byte, error
 	}
 	var body []byte
 	var err error
-	if req.ContentLength >= 0 {
+	if req.ContentLength >= 0 && req.ContentLength <= exactBody {
 		body = make([]byte, req.ContentLength)
 		_, err = io.ReadFull(req.Body, body)
 	} else {
