@@ -65,7 +65,7 @@ func newMetrics(reg prometheus.Registerer, eng *engine.Engine, watcher Reloader,
 		}),
 		started: now(),
 	}
-	reg.MustRegister(m.requests, m.rejected, &ruleHits{vec: m.ruleHits.CounterVec, last: &m.ruleHits.rules, eng: eng}, m.ruleErrors, m.overBudget, m.truncated, m.shed, m.duration,
+	reg.MustRegister(m.requests, m.rejected, &ruleHits{hits: m.ruleHits, eng: eng}, m.ruleErrors, m.overBudget, m.truncated, m.shed, m.duration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "wxreply_rules_loaded",
 			Help: "Rules in the rule set now answering.",
@@ -208,19 +208,18 @@ type BuildInfo struct {
 // set now answering, 0 until it answers, so that a rule that never answers
 // can be found; the series of a rule a reload removed goes with it.
 type ruleHits struct {
-	vec  *prometheus.CounterVec
-	last *sync.Map // the hitVec's last hits, dropped with the series
+	hits *hitVec
 	eng  *engine.Engine
 
 	mu     sync.Mutex
 	synced *engine.RuleSet // the set whose rules have series
 }
 
-func (h *ruleHits) Describe(ch chan<- *prometheus.Desc) { h.vec.Describe(ch) }
+func (h *ruleHits) Describe(ch chan<- *prometheus.Desc) { h.hits.Describe(ch) }
 
 func (h *ruleHits) Collect(ch chan<- prometheus.Metric) {
 	h.sync()
-	h.vec.Collect(ch)
+	h.hits.Collect(ch)
 }
 
 // sync adds a series for each rule of the set now answering and drops those
@@ -235,13 +234,12 @@ func (h *ruleHits) sync() {
 	ids := map[string]bool{}
 	for _, r := range rs.Rules() {
 		ids[r.ID] = true
-		h.vec.WithLabelValues(r.ID)
+		h.hits.CounterVec.WithLabelValues(r.ID)
 	}
 	if h.synced != nil {
 		for _, r := range h.synced.Rules() {
 			if !ids[r.ID] {
-				h.vec.DeleteLabelValues(r.ID)
-				h.last.Delete(r.ID)
+				h.hits.drop(r.ID)
 			}
 		}
 	}

@@ -88,7 +88,12 @@ func collect(c prometheus.Collector, each func(labels map[string]string, n uint6
 // again.
 type hitVec struct {
 	*prometheus.CounterVec
-	rules sync.Map // rule id → *ruleHit; ruleHits drops a rule's with its series
+	rules sync.Map // rule id → *ruleHit
+
+	// mu is held to make a rule's entry and to drop it with its series,
+	// so that an entry never holds a series already dropped: its hits
+	// would go to a counter /metrics no longer shows.
+	mu sync.Mutex
 }
 
 type ruleHit struct {
@@ -106,11 +111,25 @@ func (h *ruleHit) Count(now time.Time) {
 // WithLabelValues returns the counter of the rule with that id. A hit
 // counted while a reload drops the rule's series may be lost with it.
 func (v *hitVec) WithLabelValues(id string) *ruleHit {
-	h, ok := v.rules.Load(id)
-	if !ok {
-		h, _ = v.rules.LoadOrStore(id, &ruleHit{counter: v.CounterVec.WithLabelValues(id)})
+	if h, ok := v.rules.Load(id); ok {
+		return h.(*ruleHit)
 	}
-	return h.(*ruleHit)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if h, ok := v.rules.Load(id); ok {
+		return h.(*ruleHit)
+	}
+	h := &ruleHit{counter: v.CounterVec.WithLabelValues(id)}
+	v.rules.Store(id, h)
+	return h
+}
+
+// drop removes the series of a rule no longer answering, and its entry.
+func (v *hitVec) drop(id string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.CounterVec.DeleteLabelValues(id)
+	v.rules.Delete(id)
 }
 
 // pushVec is wxreply_requests_total that also counts the pushes of each of
