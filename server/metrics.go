@@ -213,6 +213,7 @@ type ruleHits struct {
 
 	mu     sync.Mutex
 	synced *engine.RuleSet // the set whose rules have series
+	ids    map[string]bool // its rules' ids
 }
 
 func (h *ruleHits) Describe(ch chan<- *prometheus.Desc) { h.hits.Describe(ch) }
@@ -223,25 +224,34 @@ func (h *ruleHits) Collect(ch chan<- prometheus.Metric) {
 }
 
 // sync adds a series for each rule of the set now answering and drops those
-// of rules no longer in it, when the set changed since the last scrape.
+// of rules no longer in it. A push matched by an older set may count its
+// rule's hit after the swap, making the series again; each scrape drops
+// such series as well.
 func (h *ruleHits) sync() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	rs := h.eng.RuleSet()
-	if rs == h.synced {
-		return
-	}
-	ids := map[string]bool{}
-	for _, r := range rs.Rules() {
-		ids[r.ID] = true
-		h.hits.CounterVec.WithLabelValues(r.ID)
-	}
-	if h.synced != nil {
-		for _, r := range h.synced.Rules() {
-			if !ids[r.ID] {
-				h.hits.drop(r.ID)
+	if rs := h.eng.RuleSet(); rs != h.synced {
+		ids := make(map[string]bool, len(rs.Rules()))
+		for _, r := range rs.Rules() {
+			ids[r.ID] = true
+			h.hits.CounterVec.WithLabelValues(r.ID)
+		}
+		if h.synced != nil {
+			for _, r := range h.synced.Rules() {
+				if !ids[r.ID] {
+					h.hits.drop(r.ID)
+				}
 			}
 		}
+		h.synced, h.ids = rs, ids
 	}
-	h.synced = rs
+	if h.eng.RuleSet() != h.synced {
+		return // reloaded meanwhile: its new rules' first hits are kept, for the next scrape to sort
+	}
+	h.hits.rules.Range(func(id, _ any) bool {
+		if !h.ids[id.(string)] {
+			h.hits.drop(id.(string))
+		}
+		return true
+	})
 }

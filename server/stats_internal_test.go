@@ -18,19 +18,8 @@ import (
 // drops the rule, never leaves its entry holding the dropped series. When
 // the rule comes back, its hits show in /metrics again.
 func TestRuleHitsAcrossReloads(t *testing.T) {
-	load := func(src string) *engine.RuleSet {
-		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		res, err := rules.Load(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.RuleSet
-	}
 	const kept = "rules:\n  - id: a\n    msgtype: text\n    reply: { text: a }\n"
-	with, without := load(kept+"  - id: r\n    msgtype: image\n    reply: { text: r }\n"), load(kept)
+	with, without := loadRuleSet(t, kept+"  - id: r\n    msgtype: image\n    reply: { text: r }\n"), loadRuleSet(t, kept)
 	hits := &hitVec{CounterVec: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hits"}, []string{"rule"})}
 	eng := engine.New(with, nil)
 	scrape := &ruleHits{hits: hits, eng: eng}
@@ -62,4 +51,57 @@ func TestRuleHitsAcrossReloads(t *testing.T) {
 		eng.Swap(with)
 		scrape.sync()
 	}
+}
+
+// TestLateHitOfRemovedRule: a push matched by the set before a reload that
+// counts its rule's hit after the swap makes the removed rule's series
+// again; the next scrape drops it.
+func TestLateHitOfRemovedRule(t *testing.T) {
+	const kept = "rules:\n  - id: a\n    msgtype: text\n    reply: { text: a }\n"
+	with, without := loadRuleSet(t, kept+"  - id: r\n    msgtype: image\n    reply: { text: r }\n"), loadRuleSet(t, kept)
+	hits := &hitVec{CounterVec: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hits"}, []string{"rule"})}
+	eng := engine.New(with, nil)
+	scrape := &ruleHits{hits: hits, eng: eng}
+	scrape.sync()
+	eng.Swap(without)
+	scrape.sync()
+	hits.WithLabelValues("r").Count(time.Now()) // the late hit
+	scrape.sync()
+	if got := seriesOf(t, scrape); len(got) != 1 || got[0] != "a" {
+		t.Errorf("series after the late hit and a scrape: %v, want [a]", got)
+	}
+}
+
+// seriesOf lists the rule label of each series c collects.
+func seriesOf(t *testing.T, c prometheus.Collector) []string {
+	ch := make(chan prometheus.Metric)
+	go func() {
+		c.Collect(ch)
+		close(ch)
+	}()
+	var ids []string
+	for m := range ch {
+		var pb dto.Metric
+		if err := m.Write(&pb); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range pb.GetLabel() {
+			ids = append(ids, l.GetValue())
+		}
+	}
+	return ids
+}
+
+// loadRuleSet loads src as the one file of a rule folder.
+func loadRuleSet(t *testing.T, src string) *engine.RuleSet {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := rules.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.RuleSet
 }
