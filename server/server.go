@@ -337,7 +337,14 @@ type query struct {
 // value and another used, by us or by a proxy that reads the other.
 func parseQuery(raw string) (query, error) {
 	var q query
-	var seen [6]bool
+	params := [...]struct {
+		name string
+		into *string
+	}{
+		{"signature", &q.signature}, {"timestamp", &q.timestamp}, {"nonce", &q.nonce},
+		{"msg_signature", &q.msgSignature}, {"encrypt_type", &q.encryptType}, {"echostr", &q.echostr},
+	}
+	var seen [len(params)]bool
 	for raw != "" {
 		var pair string
 		pair, raw, _ = strings.Cut(raw, "&")
@@ -349,22 +356,11 @@ func parseQuery(raw string) (query, error) {
 		if err != nil {
 			continue
 		}
-		var i int
-		var into *string
-		switch name {
-		case "signature":
-			i, into = 0, &q.signature
-		case "timestamp":
-			i, into = 1, &q.timestamp
-		case "nonce":
-			i, into = 2, &q.nonce
-		case "msg_signature":
-			i, into = 3, &q.msgSignature
-		case "encrypt_type":
-			i, into = 4, &q.encryptType
-		case "echostr":
-			i, into = 5, &q.echostr
-		default:
+		i := 0
+		for i < len(params) && params[i].name != name {
+			i++
+		}
+		if i == len(params) {
 			continue
 		}
 		if value, err = unescape(value); err != nil {
@@ -373,7 +369,7 @@ func parseQuery(raw string) (query, error) {
 		if seen[i] {
 			return query{}, refuse("repeated_param", fmt.Errorf("%s appears more than once in the query", name))
 		}
-		seen[i], *into = true, value
+		seen[i], *params[i].into = true, value
 	}
 	return q, nil
 }
