@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/wxreply/wxreply/engine"
@@ -697,15 +698,10 @@ func TestOutcomeHeader(t *testing.T) {
 	}
 }
 
-// loadRules writes src as the file name of a rule folder of its own, and
-// loads it.
+// loadRules loads src as the file name of a rule folder.
 func loadRules(t testing.TB, name, src string) *engine.RuleSet {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := rules.Load(dir)
+	res, err := rules.LoadFS(fstest.MapFS{name: {Data: []byte(src)}}, "rules")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,9 @@
 package server
 
 import (
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,12 +17,7 @@ import (
 // drops the rule, never leaves its entry holding the dropped series. When
 // the rule comes back, its hits show in /metrics again.
 func TestRuleHitsAcrossReloads(t *testing.T) {
-	const kept = "rules:\n  - id: a\n    msgtype: text\n    reply: { text: a }\n"
-	with, without := loadRuleSet(t, kept+"  - id: r\n    msgtype: image\n    reply: { text: r }\n"), loadRuleSet(t, kept)
-	hits := &hitVec{CounterVec: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hits"}, []string{"rule"})}
-	eng := engine.New(with, nil)
-	scrape := &ruleHits{hits: hits, eng: eng}
-	scrape.sync()
+	hits, eng, scrape, with, without := newHitsFixture(t)
 	shown := func() float64 {
 		var m dto.Metric
 		if err := hits.CounterVec.WithLabelValues("r").Write(&m); err != nil {
@@ -57,12 +51,7 @@ func TestRuleHitsAcrossReloads(t *testing.T) {
 // counts its rule's hit after the swap makes the removed rule's series
 // again; the next scrape drops it.
 func TestLateHitOfRemovedRule(t *testing.T) {
-	const kept = "rules:\n  - id: a\n    msgtype: text\n    reply: { text: a }\n"
-	with, without := loadRuleSet(t, kept+"  - id: r\n    msgtype: image\n    reply: { text: r }\n"), loadRuleSet(t, kept)
-	hits := &hitVec{CounterVec: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hits"}, []string{"rule"})}
-	eng := engine.New(with, nil)
-	scrape := &ruleHits{hits: hits, eng: eng}
-	scrape.sync()
+	hits, eng, scrape, _, without := newHitsFixture(t)
 	eng.Swap(without)
 	scrape.sync()
 	hits.WithLabelValues("r").Count(time.Now()) // the late hit
@@ -92,14 +81,24 @@ func seriesOf(t *testing.T, c prometheus.Collector) []string {
 	return ids
 }
 
+// newHitsFixture is wxreply_rule_hits_total over an engine answering with,
+// which has the rules a and r; without has a alone. The series of with's
+// rules are made, as the first scrape makes them.
+func newHitsFixture(t *testing.T) (hits *hitVec, eng *engine.Engine, scrape *ruleHits, with, without *engine.RuleSet) {
+	t.Helper()
+	const kept = "rules:\n  - id: a\n    msgtype: text\n    reply: { text: a }\n"
+	with, without = loadRuleSet(t, kept+"  - id: r\n    msgtype: image\n    reply: { text: r }\n"), loadRuleSet(t, kept)
+	hits = &hitVec{CounterVec: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hits"}, []string{"rule"})}
+	eng = engine.New(with, nil)
+	scrape = &ruleHits{hits: hits, eng: eng}
+	scrape.sync()
+	return hits, eng, scrape, with, without
+}
+
 // loadRuleSet loads src as the one file of a rule folder.
 func loadRuleSet(t *testing.T, src string) *engine.RuleSet {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := rules.Load(dir)
+	res, err := rules.LoadFS(fstest.MapFS{"r.yaml": {Data: []byte(src)}}, "rules")
 	if err != nil {
 		t.Fatal(err)
 	}
