@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -171,15 +172,19 @@ func (u *memoryUser) size() int {
 	return n
 }
 
-// set stores a session value, in place of the one of that name.
+// set stores a session value, in place of the one of that name. Both are
+// copied: a value may be a slice of what made it (a push's whole body, for
+// a value of "{{ .Content }}" cut to its limit), which size would not count,
+// and a name one of a rule file's text, which a reload should let go.
 func (u *memoryUser) set(name, value string) {
+	value = strings.Clone(value)
 	for i := range u.session {
 		if u.session[i].name == name {
 			u.session[i].value = value
 			return
 		}
 	}
-	u.session = append(u.session, sessionValue{name, value})
+	u.session = append(u.session, sessionValue{strings.Clone(name), value})
 }
 
 // unset drops a session value.

@@ -308,3 +308,25 @@ func TestMemoryUserBytes(t *testing.T) {
 		t.Errorf("after a user's values went: %+v, want no more evictions", st)
 	}
 }
+
+// TestMemoryUserBytesHeld: the cap counts what a user's values hold. A
+// value cut from a longer text (a push's whole body, rendered by
+// "{{ .Content }}" and cut to its limit) keeps its own bytes alone.
+func TestMemoryUserBytesHeld(t *testing.T) {
+	const users, kept, body = 1000, 100, 16 << 10
+	ctx := context.Background()
+	t0 := time.Unix(1718170000, 0)
+	var s *Memory
+	cost := heapcost.PerEntry(users, func(n int) {
+		s = NewMemory(MemoryOptions{})
+		for i := range n {
+			text := strings.Repeat(string(rune('a'+i%26)), body)
+			s.SaveUser(ctx, userKeyOf(i), UserChange{Now: t0, Set: map[string]string{"said": text[:kept]}, SessionTTL: time.Hour})
+		}
+	})
+	runtime.KeepAlive(s)
+	t.Logf("a user with a value of %d bytes cut from %d: %.0f bytes", kept, body, cost)
+	if cost > 2*1024 {
+		t.Errorf("a user with a value of %d bytes costs %.0f bytes: the text it was cut from is kept", kept, cost)
+	}
+}
