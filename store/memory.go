@@ -35,7 +35,7 @@ const DefaultRetryReplyBytes = 256
 const DefaultUserEntries = 100_000
 
 // DefaultUserBytes caps the bytes of a Memory's session values, all users
-// together: some 60 bytes for each of the default cap of users, or 1,000
+// together: some 335 bytes for each of the default cap of users, or 1,000
 // users who each keep the most a session may hold (engine.MaxSessionNames
 // values of engine.MaxSessionValueBytes). Past it the user changed longest
 // ago goes first.
@@ -80,7 +80,7 @@ type MemoryOptions struct {
 // TestMemoryRetryEntryCost: about 90 bytes a push answered "success"; a
 // short text reply is some 230 bytes more). None of it holds a pointer, so
 // the garbage collector never scans it. The default caps bound the retries
-// near 1 MB plus 5 MB of replies.
+// near 0.5 MB plus 1.3 MB of replies.
 //
 // It holds the state of at most its cap of users: when full, the user
 // changed longest ago is dropped. A user whose state has all expired is
