@@ -212,7 +212,7 @@ func (p *Page) explain(f tryForm, v *tryView, l words) error {
 // backendHost is the scheme and host of a backend's URL: its path, query
 // or user may hold a key, which the page does not show.
 func backendHost(b *engine.Backend) string {
-	u, err := b.Address()
+	u, err := engine.ParseBackendURL(b.URL)
 	if err != nil {
 		return "?"
 	}

@@ -75,36 +75,12 @@ type Backend struct {
 	// Timeout bounds the whole call; PassiveWait is how long the push waits
 	// for it, after which the answer goes through the customer-service API.
 	Timeout, PassiveWait time.Duration
-
-	// address is URL as ParseURL parsed it, so that calls need not parse
-	// it again.
-	address *url.URL
 }
 
-// ParseURL checks that URL is an http or https address and keeps it parsed
-// for Address: a rule file's backend is checked and parsed once, when the
-// file loads, rather than on every call. It is for building the Backend:
-// neither it nor URL may change once the Backend is shared.
-func (b *Backend) ParseURL() error {
-	u, err := parseBackendURL(b.URL)
-	if err != nil {
-		return err
-	}
-	b.address = u
-	return nil
-}
-
-// Address is URL parsed. A Backend that ParseURL was not called on (one
-// written as a literal, as tests do) has its URL parsed and checked now,
-// as ParseURL would have.
-func (b *Backend) Address() (*url.URL, error) {
-	if b.address != nil {
-		return b.address, nil
-	}
-	return parseBackendURL(b.URL)
-}
-
-func parseBackendURL(raw string) (*url.URL, error) {
+// ParseBackendURL reads a backend's URL, which must be an http or https
+// address: the one check of rule files at load and of the backend client
+// on each call.
+func ParseBackendURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%q is not an http:// or https:// URL", raw)

@@ -478,7 +478,7 @@ func (s *ruleSite) backend() *engine.Backend {
 	b := &engine.Backend{URL: def.URL, Timeout: engine.DefaultBackendTimeout, PassiveWait: engine.DefaultBackendPassiveWait}
 	if yamlpos.Lookup(bn, "url") == nil || def.URL == "" {
 		s.fail(bn, "backend: url is required: where wxreply posts the push, e.g. https://api.example.com/wechat")
-	} else if err := b.ParseURL(); err != nil {
+	} else if _, err := engine.ParseBackendURL(def.URL); err != nil {
 		s.fail(yamlpos.Lookup(bn, "url"), "backend.url: %v", err)
 	}
 	duration := func(key, value string, max time.Duration, into *time.Duration) {

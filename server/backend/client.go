@@ -51,7 +51,7 @@ var defaultHTTP = &http.Client{}
 //
 // Every error is an *Error; OutcomeOf says which kind, for counting.
 func (c *Client) Call(ctx context.Context, b *engine.Backend, ruleID string, ev *engine.Event) ([]*engine.Reply, error) {
-	u, err := b.Address()
+	u, err := engine.ParseBackendURL(b.URL)
 	k := &call{rule: ruleID, url: shown(u, b.URL)}
 	if err != nil {
 		return nil, k.fail(Unreachable, errors.New("the url must be an http or https address, such as https://api.example.com/wechat: fix the rule's backend.url"))

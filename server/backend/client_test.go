@@ -422,39 +422,6 @@ func TestCallUnreachable(t *testing.T) {
 	}
 }
 
-// TestCallParsedAtLoad: a Backend whose URL was parsed at load (ParseURL, as
-// rule files' are) is called at that URL, query included, each time, and
-// the URL it keeps is left as it was.
-func TestCallParsedAtLoad(t *testing.T) {
-	var got []string
-	var mu sync.Mutex
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		got = append(got, r.Host+" "+r.URL.RequestURI())
-		mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(srv.Close)
-	b := within(srv.URL+"/orders?key=k1", 5*time.Second)
-	if err := b.ParseURL(); err != nil {
-		t.Fatal(err)
-	}
-	parsed, _ := b.Address()
-	kept := *parsed
-	for range 2 {
-		if _, err := client().Call(context.Background(), b, "order", event(t, textPush)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want := strings.TrimPrefix(srv.URL, "http://") + " /orders?key=k1"
-	if len(got) != 2 || got[0] != want || got[1] != want {
-		t.Errorf("requests %q; want two to %s", got, want)
-	}
-	if u, _ := b.Address(); u != parsed || *u != kept {
-		t.Errorf("the Backend's URL changed: %v; was %v", u, &kept)
-	}
-}
-
 func TestOutcomeOf(t *testing.T) {
 	if got := backend.OutcomeOf(nil); got != backend.OK {
 		t.Errorf("OutcomeOf(nil) = %s", got)
