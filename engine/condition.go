@@ -248,18 +248,14 @@ func NewKeywords(mode KeywordMode, words []string) (*Keywords, error) {
 	case MatchRegex:
 		insts := 0
 		for i, w := range words {
-			n, err := checkPattern("(?i)" + w)
+			p, err := newPattern("(?i)" + w)
 			if err != nil {
 				return nil, &KeywordError{Index: i, Err: err}
 			}
-			re, err := regexp.Compile("(?i)" + w)
-			if err != nil {
-				return nil, &KeywordError{Index: i, Err: err}
-			}
-			if insts += n; insts > MaxPatternInsts {
+			if insts += p.insts; insts > MaxPatternInsts {
 				return nil, &KeywordError{Index: i, Err: fmt.Errorf("the rule's patterns compile to %d instructions up to this one; a rule's patterns may have at most %d together: make them simpler, or split them across rules", insts, MaxPatternInsts)}
 			}
-			k.res = append(k.res, re)
+			k.res = append(k.res, p.re)
 		}
 		k.insts = insts
 	default:

@@ -355,6 +355,16 @@ func compilePattern(m *meter, pattern string) (*compiledPattern, error) {
 	if p, ok := m.patterns[pattern]; ok {
 		return p, nil
 	}
+	p, err := newPattern(pattern)
+	if err != nil {
+		return nil, err
+	}
+	m.alloc(int64(64 * p.insts))
+	return p, nil
+}
+
+// newPattern checks pattern as a rule's (checkPattern) and compiles it.
+func newPattern(pattern string) (*compiledPattern, error) {
 	insts, err := checkPattern(pattern)
 	if err != nil {
 		return nil, err
@@ -363,7 +373,6 @@ func compilePattern(m *meter, pattern string) (*compiledPattern, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.alloc(int64(64 * insts))
 	return &compiledPattern{re: re, insts: insts}, nil
 }
 
@@ -524,11 +533,7 @@ func (v *budgetChecker) Visit(node *ast.Node) {
 			}
 		case "matches":
 			if p, ok := n.Right.(*ast.StringNode); ok {
-				insts, err := checkPattern(p.Value)
-				var re *regexp.Regexp
-				if err == nil {
-					re, err = regexp.Compile(p.Value)
-				}
+				compiled, err := newPattern(p.Value)
 				if err != nil {
 					fail("matches: %v", err)
 					return
@@ -536,8 +541,8 @@ func (v *budgetChecker) Visit(node *ast.Node) {
 				if v.patterns == nil {
 					v.patterns = map[string]*compiledPattern{}
 				}
-				v.patterns[p.Value] = &compiledPattern{re: re, insts: insts}
-				if v.insts += insts; v.insts > MaxPatternInsts {
+				v.patterns[p.Value] = compiled
+				if v.insts += compiled.insts; v.insts > MaxPatternInsts {
 					fail("matches: the condition's patterns compile to %d instructions up to this one; a rule's patterns may have at most %d together: make them simpler, or split them across rules", v.insts, MaxPatternInsts)
 				}
 			}
@@ -545,15 +550,9 @@ func (v *budgetChecker) Visit(node *ast.Node) {
 	}
 }
 
-// CheckPattern refuses a regular expression that is too long or compiles
-// to too large a program for a rule: matching costs up to the program's size
-// for each byte of text.
-func CheckPattern(pattern string) error {
-	_, err := checkPattern(pattern)
-	return err
-}
-
-// checkPattern is CheckPattern, which also gives the pattern's size.
+// checkPattern refuses a regular expression that is too long or compiles
+// to too large a program for a rule, and gives its size: matching costs up
+// to the program's size for each byte of text.
 func checkPattern(pattern string) (insts int, err error) {
 	if len(pattern) > MaxPatternBytes {
 		return 0, fmt.Errorf("the pattern is %d bytes long; a pattern may have at most %d: split it into several keywords or rules", len(pattern), MaxPatternBytes)
