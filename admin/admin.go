@@ -41,7 +41,7 @@ type Options struct {
 	Account string
 	Mode    string
 	// Token is the admin token (--admin-token). Without it only clients on
-	// this machine (server.AdminAllowed) get the page; with it every client
+	// this machine (server.AdminLocal) get the page; with it every client
 	// must give it.
 	Token string
 	// Now is the clock; nil means time.Now.
@@ -140,14 +140,16 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mux.ServeHTTP(w, r)
 }
 
-// allowed reports whether r may see the page (see Options.Token): as the
-// admin listener allows, or with the session cookie of a login.
+// allowed reports whether r may see the page without giving the token:
+// without a token, a client on this machine (server.AdminLocal); with
+// one, the session cookie of a login. A token given in the request's
+// Authorization header is checked by guard alone, at the guesses' pace.
 func (p *Page) allowed(r *http.Request) bool {
-	if server.AdminAllowed(r, p.opts.Token) {
-		return true
+	if p.opts.Token == "" {
+		return server.AdminLocal(r)
 	}
 	c, err := r.Cookie(sessionCookie)
-	return p.opts.Token != "" && err == nil && subtle.ConstantTimeCompare([]byte(c.Value), []byte(p.session)) == 1
+	return err == nil && subtle.ConstantTimeCompare([]byte(c.Value), []byte(p.session)) == 1
 }
 
 // tryToken checks a token r gives, with right, at the pace

@@ -105,7 +105,9 @@ func (s *Server) reload(c echo.Context) error {
 // they forward.
 var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "Via"}
 
-// adminOnly is middleware that refuses whom adminAllowed does not allow.
+// adminOnly is middleware that lets through a local client (AdminLocal)
+// when the server has no admin token, and one that gives the token when it
+// has one.
 //
 // Not echo's middleware.KeyAuth: without an admin token, the loopback
 // check decides, and KeyAuth would refuse a request with no key first.
@@ -113,12 +115,12 @@ func (s *Server) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r, token := c.Request(), s.opts.AdminToken
 		if token == "" {
-			if !AdminAllowed(r, token) {
-				return refuse("admin_refused", errors.New("POST /-/reload needs a loopback client or the admin token"))
+			if !AdminLocal(r) {
+				return refuse("admin_refused", errors.New("POST /-/reload needs a client on this machine, naming it as its Host, or --admin-token"))
 			}
 			return next(c)
 		}
-		switch ok, tooSoon := s.guesses.Try(s.opts.Now(), func() bool { return AdminTokenGiven(r, token) }); {
+		switch ok, tooSoon := s.guesses.Check(r, token, s.opts.Now()); {
 		case tooSoon:
 			c.Response().Header().Set("Retry-After", "1")
 			return refuse("admin_guess_limit", errors.New("a wrong admin token came less than a second ago"))

@@ -378,6 +378,16 @@ func TestReloadEndpointAccess(t *testing.T) {
 		if rec := post(token); rec.Code != http.StatusOK {
 			t.Fatalf("the token a second later: %d %s", rec.Code, rec.Body)
 		}
+		// A request without a token is refused, and no guess: it holds
+		// off no one.
+		anonymous := httptest.NewRequest(http.MethodPost, "/-/reload", nil)
+		anonymous.RemoteAddr = "192.0.2.10:41000"
+		if rec := f.admin(anonymous); rec.Code != http.StatusForbidden {
+			t.Fatalf("no token: %d", rec.Code)
+		}
+		if rec := post(token); rec.Code != http.StatusOK {
+			t.Fatalf("the token at once after a request without one: %d %s", rec.Code, rec.Body)
+		}
 	})
 
 	t.Run("rules built in", func(t *testing.T) {
