@@ -135,7 +135,7 @@ func answer(rs *engine.RuleSet, p diffPush) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "rule %s\n", d.Rule.ID)
 	if d.Rule.Backend != nil {
-		fmt.Fprintf(&b, "backend %s\n", d.Rule.Backend.URL)
+		fmt.Fprintf(&b, "backend %s\n", engine.ShownBackendURL(d.Rule.Backend.URL))
 	}
 	replies := append([]*engine.Reply{d.Reply}, d.More...)
 	if d.Rule.Pick != engine.PickAll {

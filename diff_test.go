@@ -107,3 +107,29 @@ func TestDiffSeesStateAndPickAll(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffHidesBackendKeys: a backend's address is shown as the logs show
+// it, without the user info or query that may hold its keys.
+func TestDiffHidesBackendKeys(t *testing.T) {
+	folder := func(url string) string {
+		dir := t.TempDir()
+		src := "rules:\n  - id: order\n    keywords: [order]\n    backend: {url: \"" + url + "\"}\n    on_error: {text: later}\n"
+		tests := "tests:\n  - name: order\n    text: order 42\n    want: {rule: order}\n"
+		for name, data := range map[string]string{"shop.yaml": src, "shop_test.yaml": tests} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	old, edited := folder("https://bot:pw1@api.example.com/order?key=k1"), folder("https://bot:pw2@api.example.com/orders?key=k2")
+	code, out, errOut := runCLI(t, "diff", old, edited)
+	if code != exitFailure || !strings.Contains(out, "backend https://api.example.com/orders") {
+		t.Errorf("exit %d, want the new backend's address shown\n%s%s", code, out, errOut)
+	}
+	for _, secret := range []string{"pw1", "pw2", "k1", "k2"} {
+		if strings.Contains(out+errOut, secret) {
+			t.Errorf("the output shows %q:\n%s%s", secret, out, errOut)
+		}
+	}
+}

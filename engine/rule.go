@@ -88,6 +88,17 @@ func ParseBackendURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
+// ShownBackendURL is a backend's URL for logs and output: without its user
+// info, query and fragment, which may hold keys.
+func ShownBackendURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Sprintf("%.60q", raw)
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
+}
+
 // MaxCooldown and MaxSessionTTL bound how long a rule file may have a user's
 // state kept: a cooldown or a session of years would keep a key per user in
 // Redis, or an entry in memory, for that long.

@@ -52,7 +52,7 @@ var defaultHTTP = &http.Client{}
 // Every error is an *Error; OutcomeOf says which kind, for counting.
 func (c *Client) Call(ctx context.Context, b *engine.Backend, ruleID string, ev *engine.Event) ([]*engine.Reply, error) {
 	u, err := engine.ParseBackendURL(b.URL)
-	k := &call{rule: ruleID, url: shown(u, b.URL)}
+	k := &call{rule: ruleID, url: engine.ShownBackendURL(b.URL)}
 	if err != nil {
 		return nil, k.fail(Unreachable, errors.New("the url must be an http or https address, such as https://api.example.com/wechat: fix the rule's backend.url"))
 	}
@@ -205,19 +205,4 @@ func (c *Client) client(host string) *http.Client {
 		return nil
 	}
 	return &copied
-}
-
-// shown is the backend's address for errors and logs: no user info, query
-// or fragment, which may hold keys. u is raw parsed, or nil when raw is no
-// backend's address: then it is parsed here, for the error alone.
-func shown(u *url.URL, raw string) string {
-	if u == nil {
-		var err error
-		if u, err = url.Parse(raw); err != nil {
-			return fmt.Sprintf("%.60q", raw)
-		}
-	}
-	v := *u
-	v.User, v.RawQuery, v.ForceQuery, v.Fragment, v.RawFragment = nil, "", false, "", ""
-	return v.String()
 }
