@@ -4,7 +4,6 @@ import (
 	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/hex"
-	"io"
 	"slices"
 )
 
@@ -35,21 +34,14 @@ func sign(sig *[signatureLen]byte, parts []string) {
 	for _, p := range sorted {
 		size += len(p)
 	}
-	var sum [sha1.Size]byte
-	if msg := make([]byte, 0, 256); size <= cap(msg) {
-		for _, p := range sorted {
-			msg = append(msg, p...)
-		}
-		sum = sha1.Sum(msg)
-	} else {
-		// Safe mode's msg_signature covers the ciphertext: hashed where
-		// it is, not copied.
-		h := sha1.New()
-		for _, p := range sorted {
-			io.WriteString(h, p)
-		}
-		h.Sum(sum[:0])
+	msg := make([]byte, 0, 256)
+	if size > cap(msg) {
+		msg = make([]byte, 0, size) // safe mode's msg_signature covers the ciphertext
 	}
+	for _, p := range sorted {
+		msg = append(msg, p...)
+	}
+	sum := sha1.Sum(msg)
 	hex.Encode(sig[:], sum[:])
 }
 
