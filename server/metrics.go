@@ -181,20 +181,24 @@ func boolValue(b bool) float64 {
 }
 
 // Label values come from the request, so they are kept to WeChat's known
-// names to bound the number of series.
+// names to bound the number of series. The name returned is the list's own
+// string, never the push's: a series keeps its labels for good, and a
+// push's fields are slices of its whole body.
 func msgTypeLabel(ev *engine.Event) string {
-	if slices.Contains(engine.MsgTypes, ev.MsgType) {
-		return ev.MsgType
-	}
-	return "other"
+	return knownLabel(engine.MsgTypes, ev.MsgType)
 }
 
 func eventLabel(ev *engine.Event) string {
-	switch {
-	case ev.MsgType != "event":
+	if ev.MsgType != "event" {
 		return ""
-	case slices.Contains(engine.Events, ev.Event):
-		return ev.Event
+	}
+	return knownLabel(engine.Events, ev.Event)
+}
+
+// knownLabel is names' own string equal to v, or "other".
+func knownLabel(names []string, v string) string {
+	if i := slices.Index(names, v); i >= 0 {
+		return names[i]
 	}
 	return "other"
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"reflect"
-	"slices"
 	"strconv"
 	"sync"
 	"unicode"
@@ -795,11 +794,6 @@ func (s *scanner) closeElement(raw []byte) error {
 		switch {
 		case s.inSpan:
 			v = s.doc[s.span[0]:s.span[1]]
-		case key == "MsgType" || key == "Event":
-			var known bool
-			if v, known = knownValues[string(s.val)]; !known {
-				v = string(s.val)
-			}
 		default:
 			v = string(s.val)
 		}
@@ -826,16 +820,6 @@ func internPath(path []byte) string {
 	}
 	return string(path)
 }
-
-// knownValues are the values of MsgType and Event that WeChat sends, kept
-// as strings to share rather than make anew for each push.
-var knownValues = func() map[string]string {
-	values := map[string]string{}
-	for _, v := range append(slices.Clone(engine.MsgTypes), engine.Events...) {
-		values[v] = v
-	}
-	return values
-}()
 
 // eventPaths are the paths of engine.Event's fields, and Encrypt, the
 // envelope's: the keys of almost every push. They are computed once, from

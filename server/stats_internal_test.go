@@ -1,10 +1,12 @@
 package server
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -103,4 +105,19 @@ func loadRuleSet(t *testing.T, src string) *engine.RuleSet {
 		t.Fatal(err)
 	}
 	return res.RuleSet
+}
+
+// TestLabelsKeepNoPush: the label values a push's series is made with are
+// the known names' own strings, not slices of the push, whose whole body
+// a series would otherwise keep for good.
+func TestLabelsKeepNoPush(t *testing.T) {
+	body := "<xml><MsgType>event</MsgType><Event>CLICK</Event>" + strings.Repeat(" ", 4096) + "</xml>"
+	slice := func(v string) string { i := strings.Index(body, ">"+v+"<") + 1; return body[i : i+len(v)] }
+	ev := &engine.Event{MsgType: slice("event"), Event: slice("CLICK")}
+	start := uintptr(unsafe.Pointer(unsafe.StringData(body)))
+	for _, label := range []string{msgTypeLabel(ev), eventLabel(ev)} {
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(label))); p >= start && p < start+uintptr(len(body)) {
+			t.Errorf("the label %q is a slice of the push", label)
+		}
+	}
 }
