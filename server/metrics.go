@@ -106,7 +106,7 @@ var (
 	cacheEntriesDesc = prometheus.NewDesc("wxreply_cache_entries",
 		"Entries held in memory, by cache: retry (answered pushes), user (users' sessions and cooldowns) and replay (signed queries seen).", []string{"cache"}, nil)
 	cacheEvictionsDesc = prometheus.NewDesc("wxreply_cache_evictions_total",
-		"Entries dropped before their time because the cache was full (--retry-entries, --replay-entries, or the retry store's bytes for replies), by cache.", []string{"cache"}, nil)
+		"Entries dropped before their time because the cache was full (--retry-entries, --replay-entries, --user-entries, or the bytes kept for replies or for users' session values), by cache.", []string{"cache"}, nil)
 	storeErrorsDesc = prometheus.NewDesc("wxreply_store_errors_total",
 		"Operations on the shared store (Redis) that failed and were served from this process's memory instead, by operation.", []string{"op"}, nil)
 	storeDegradedDesc = prometheus.NewDesc("wxreply_store_degraded",

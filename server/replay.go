@@ -33,8 +33,8 @@ const DefaultReplayEntries = 50_000
 //
 // Queries are kept by 128 bits of their signature, which is already a hash
 // of the query (see queryKey). Only WeChat makes signed queries, so no one
-// can choose two that collide, and the chance that two of 100,000 do is
-// some 10^-29.
+// can choose two that collide, and the chance that two of the default cap's
+// 50,000 do is under 10^-29.
 //
 // Bodies are kept as 64 bits of a hash keyed by a secret of the process
 // (see bodySum). To pass another body as WeChat's retry, a replay would need
@@ -50,9 +50,6 @@ type replayCache struct {
 	mu      sync.Mutex
 	entries *fifo.Set[uint64] // query hash → body hash
 }
-
-// hash128 is 128 bits of a hash.
-type hash128 [16]byte
 
 func newReplayCache(ttl time.Duration, maxEntries int) *replayCache {
 	if maxEntries <= 0 {
@@ -79,7 +76,7 @@ func (c *replayCache) bodySum(body []byte) uint64 {
 // which checkQuery has verified: SHA-1 over the token, timestamp and nonce,
 // in lowercase hex. Within one token it names the query as well as another
 // hash of the query would, for nothing.
-func queryKey(signature string) (k hash128) {
+func queryKey(signature string) (k fifo.Key) {
 	hex.Decode(k[:], []byte(signature[:2*len(k)]))
 	return k
 }
@@ -87,11 +84,11 @@ func queryKey(signature string) (k hash128) {
 // seen records the query with the body and reports whether the query came
 // before with another body: a replay. The same query with the same body is
 // WeChat's retry, and not one.
-func (c *replayCache) seen(query hash128, body []byte, now time.Time) (replayed bool) {
+func (c *replayCache) seen(query fifo.Key, body []byte, now time.Time) (replayed bool) {
 	sum := c.bodySum(body)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, added := c.entries.Add(fifo.Key(query), now.UnixNano())
+	v, added := c.entries.Add(query, now.UnixNano())
 	if !added {
 		return *v != sum
 	}

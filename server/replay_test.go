@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wxreply/wxreply/internal/fifo"
 	"github.com/wxreply/wxreply/internal/heapcost"
 	"github.com/wxreply/wxreply/server/wxcrypto"
 )
@@ -16,7 +17,7 @@ import (
 func TestReplayCache(t *testing.T) {
 	now := time.Unix(1718170000, 0)
 	c := newReplayCache(10*time.Minute, 2)
-	q := func(i int) hash128 { return queryKey(wxcrypto.Sign("token", strconv.Itoa(i), "nonce")) }
+	q := func(i int) fifo.Key { return queryKey(wxcrypto.Sign("token", strconv.Itoa(i), "nonce")) }
 	steps := []struct {
 		query    int
 		body     string
