@@ -312,7 +312,7 @@ func TestExplainBudget(t *testing.T) {
 			if code != exitOK || !strings.Contains(out, tc.want) {
 				t.Fatalf("exit %d, want %q\n%s%s", code, tc.want, out, errOut)
 			}
-			if tc.want == "rule: fallback" && !strings.Contains(out, "costly") {
+			if over := strings.Contains(out, "costly (") && strings.Contains(out, "): error: over the work budget of a rule (50 units)"); tc.want == "rule: fallback" && !over {
 				t.Errorf("the costly rule is not said to be over its budget:\n%s", out)
 			}
 		})
