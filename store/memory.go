@@ -172,10 +172,10 @@ func (u *memoryUser) size() int {
 	return n
 }
 
-// set stores a session value, in place of the one of that name. Both are
-// copied: a value may be a slice of what made it (a push's whole body, for
-// a value of "{{ .Content }}" cut to its limit), which size would not count,
-// and a name one of a rule file's text, which a reload should let go.
+// set stores a session value, in place of the one of that name. The value
+// is copied: it may be a slice of what made it (a push's whole body, for a
+// value of "{{ .Content }}" cut to its limit), which size would not count.
+// A name is a rule file's, shared by every user who has it.
 func (u *memoryUser) set(name, value string) {
 	value = strings.Clone(value)
 	for i := range u.session {
@@ -184,7 +184,7 @@ func (u *memoryUser) set(name, value string) {
 			return
 		}
 	}
-	u.session = append(u.session, sessionValue{strings.Clone(name), value})
+	u.session = append(u.session, sessionValue{name, value})
 }
 
 // unset drops a session value.
