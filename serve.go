@@ -128,7 +128,7 @@ func serveFlags(fs *flag.FlagSet) *settings {
 	set.add("max-inflight", strconv.Itoa(server.DefaultMaxInflight()), "pushes matched against the rules at once (default 4 × GOMAXPROCS); beyond it a push waits up to 100 ms, then is answered \"success\"")
 	set.add("retry-entries", strconv.Itoa(store.DefaultRetryEntries), "answered pushes remembered for WeChat's retries (about 50 bytes each, plus the reply's length and 20); the oldest go first")
 	set.add("session-ttl", engine.FormatDuration(store.DefaultSessionTTL), "how long a user's session values live after a rule last set or unset one, unless the rule or the folder's settings say otherwise")
-	set.add("user-entries", strconv.Itoa(store.DefaultUserEntries), "users whose sessions and cooldowns are kept in memory (about 270 bytes each); the one changed longest ago goes first")
+	set.add("user-entries", strconv.Itoa(store.DefaultUserEntries), "users whose sessions and cooldowns are kept in memory (about 300 bytes each); the one changed longest ago goes first")
 	set.add("redis", "", "redis://[:password@]host:port/db: share retries, sessions, cooldowns and the access_token with the other instances through this Redis (prefer the env: ps shows flags); none keeps them in this process")
 	set.add("redis-prefix", store.DefaultRedisPrefix, "start of every Redis key, so that several accounts or programs share one Redis")
 	set.add("replay-entries", strconv.Itoa(server.DefaultReplayEntries), "signed queries remembered to refuse a replay with another body (about 42 bytes each); the oldest go first")

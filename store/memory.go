@@ -85,8 +85,8 @@ type MemoryOptions struct {
 // It holds the state of at most its cap of users: when full, the user
 // changed longest ago is dropped. A user whose state has all expired is
 // dropped when next loaded, or when it reaches the head of that order. A user
-// with two session values and a cooldown costs about 270 bytes (measured by
-// TestMemoryUserCost), so the default cap bounds users near 27 MB; their
+// with two session values and a cooldown costs about 300 bytes (measured by
+// TestMemoryUserCost), so the default cap bounds users near 30 MB; their
 // session values, which a stranger's text may fill, are capped apart
 // (DefaultUserBytes).
 type Memory struct {
