@@ -574,13 +574,7 @@ func (p *parser) wantKind(name string, wd wantDef, wn *yaml.Node, w *want) {
 	}
 	w.kind, w.kindPos = engine.Kind(wd.Kind), p.pos(yamlpos.Key(wn, "kind"))
 	if !slices.Contains(engine.Kinds, w.kind) {
-		msg := fmt.Sprintf("want.kind: unknown reply kind %q", wd.Kind)
-		if s := text.Suggest(wd.Kind, engine.KindNames()); s != "" {
-			msg += fmt.Sprintf(": did you mean %q?", s)
-		} else {
-			msg += " (" + strings.Join(engine.KindNames(), ", ") + ")"
-		}
-		p.fail(kn, name, "%s", msg)
+		p.fail(kn, name, "want.kind: %s", text.Unknown("reply kind", wd.Kind, engine.KindNames()))
 	}
 	w.kinds = []engine.Kind{w.kind}
 }
