@@ -126,7 +126,7 @@ func readSavedAnswer(r io.Reader, name string) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxAutoreplyFile+1))
 	switch {
 	case err != nil:
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", name, err)
 	case len(b) > maxAutoreplyFile:
 		return nil, fmt.Errorf("%s is over %d MB: is it a saved answer of get_current_autoreply_info?", name, maxAutoreplyFile>>20)
 	}

@@ -125,7 +125,7 @@ func readPanel(from string, api *apiFlags, in io.Reader, stderr io.Writer) (data
 	case "-":
 		data, err := readSavedAnswer(in, "standard input")
 		if err != nil {
-			fmt.Fprintf(stderr, "wxreply import: standard input: %v\n", err)
+			fmt.Fprintf(stderr, "wxreply import: %v\n", err)
 			return nil, "", exitFailure
 		}
 		return data, "standard input", exitOK

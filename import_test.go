@@ -238,6 +238,12 @@ func TestImportFromStdin(t *testing.T) {
 		t.Errorf("cut short: exit %d\n%s", code, stderr)
 	}
 
+	stdin = strings.NewReader(strings.Repeat(" ", maxAutoreplyFile+1))
+	code, _, stderr = runCLI(t, "import", "--from", "-", "--out", out)
+	if want := "wxreply import: standard input is over 4 MB: is it a saved answer of get_current_autoreply_info?\n"; code != exitFailure || stderr != want {
+		t.Errorf("too long: exit %d\n%s", code, stderr)
+	}
+
 	stdin = strings.NewReader(`{"is_autoreply_open": 1, "message_default_autoreply_info": {"type": "text", "content": "收到"}}`)
 	code, stdout, stderr := runCLI(t, "import", "--from", "-", "--out", out)
 	if code != exitOK || !strings.Contains(stdout, "(1 rule) and "+filepath.Join(out, wxpanel.DefaultTestsFile)+" (1 case) from standard input\n") {
