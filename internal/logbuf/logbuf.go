@@ -17,8 +17,7 @@ import (
 // below every interval, when a buffer's worth has collected, on Flush, and
 // on Close.
 type Writer struct {
-	out   io.Writer
-	limit int
+	out io.Writer
 
 	mu     sync.Mutex // guards buf and closed
 	buf    []byte
@@ -47,7 +46,7 @@ func New(out io.Writer, interval time.Duration) *Writer {
 	if interval <= 0 {
 		interval = DefaultInterval
 	}
-	w := &Writer{out: out, limit: DefaultLimit, stop: make(chan struct{}), done: make(chan struct{})}
+	w := &Writer{out: out, stop: make(chan struct{}), done: make(chan struct{})}
 	go w.flushEvery(interval)
 	return w
 }
@@ -77,7 +76,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return w.out.Write(p)
 	}
 	w.buf = append(w.buf, p...)
-	full := len(w.buf) >= w.limit
+	full := len(w.buf) >= DefaultLimit
 	w.mu.Unlock()
 	if full {
 		if err := w.Flush(); err != nil {
@@ -100,7 +99,7 @@ func (w *Writer) Flush() error {
 	w.buf = w.spare[:0]
 	w.mu.Unlock()
 	_, err := w.out.Write(pending)
-	if cap(pending) <= 2*w.limit { // one huge record is not kept
+	if cap(pending) <= 2*DefaultLimit { // one huge record is not kept
 		w.spare = pending
 	} else {
 		w.spare = nil
