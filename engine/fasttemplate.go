@@ -109,14 +109,20 @@ func compileFastList(list *parse.ListNode) ([]fastNode, bool) {
 // pipeFieldPath is the field chain a pipeline is, alone; nil when it is
 // anything else.
 func pipeFieldPath(p *parse.PipeNode) *fieldPath {
-	if p == nil || len(p.Decl) > 0 || p.IsAssign || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
-		return nil
-	}
-	field, ok := p.Cmds[0].Args[0].(*parse.FieldNode)
-	if !ok {
+	field := pipeField(p)
+	if field == nil {
 		return nil
 	}
 	return resolveFieldPath(field.Ident)
+}
+
+// pipeField is the field a pipeline is made of alone ({{ .A.B }}), or nil.
+func pipeField(p *parse.PipeNode) *parse.FieldNode {
+	if p == nil || len(p.Decl) > 0 || p.IsAssign || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
+		return nil
+	}
+	field, _ := p.Cmds[0].Args[0].(*parse.FieldNode)
+	return field
 }
 
 // resolveFieldPath follows idents from *Env as text/template would, when

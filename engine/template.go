@@ -43,7 +43,7 @@ func (t *Template) WithVars(vars map[string]any) *Template {
 	if err != nil {
 		return t // the push's render reports it, as it would have
 	}
-	return &Template{src: t.src, tmpl: t.tmpl, constant: &out, fast: t.fast}
+	return &Template{src: t.src, tmpl: t.tmpl, constant: &out}
 }
 
 // readsOnlyVars reports whether the template is text and {{ .Vars.name }}
@@ -53,12 +53,8 @@ func readsOnlyVars(list *parse.ListNode) bool {
 		switch n := n.(type) {
 		case *parse.TextNode:
 		case *parse.ActionNode:
-			p := n.Pipe
-			if len(p.Decl) > 0 || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
-				return false
-			}
-			f, ok := p.Cmds[0].Args[0].(*parse.FieldNode)
-			if !ok || len(f.Ident) < 2 || f.Ident[0] != "Vars" {
+			f := pipeField(n.Pipe)
+			if f == nil || len(f.Ident) < 2 || f.Ident[0] != "Vars" {
 				return false
 			}
 		default:
