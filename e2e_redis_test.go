@@ -279,8 +279,11 @@ func TestE2ERedisOutage(t *testing.T) {
 	if slowest > 4500*time.Millisecond {
 		t.Errorf("the slowest push took %s, more than 4.5 s", slowest)
 	}
+	// Only the first failure is counted: the store then turns degraded and
+	// serves from memory untried. Which operation meets Redis gone first
+	// (a claim, a session's load or save, a finish) is the race's to say.
 	for _, inst := range s {
-		if v := inst.metric(t, `wxreply_store_errors_total{op="claim"}`); v <= 0 {
+		if v := inst.metricSum(t, "wxreply_store_errors_total"); v <= 0 {
 			t.Errorf("%s counted no store errors during the outage", inst.URL)
 		}
 	}

@@ -98,6 +98,24 @@ func (s *e2eServer) metric(t *testing.T, series string) float64 {
 	return -1
 }
 
+// metricSum is the sum of every series of the metric family name.
+func (s *e2eServer) metricSum(t *testing.T, name string) float64 {
+	t.Helper()
+	var sum float64
+	for _, line := range strings.Split(s.get(t, "/metrics"), "\n") {
+		series, v, ok := strings.Cut(line, " ")
+		if !ok || (series != name && !strings.HasPrefix(series, name+"{")) {
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		sum += f
+	}
+	return sum
+}
+
 func (s *e2eServer) readyz(t *testing.T) map[string]any {
 	t.Helper()
 	var r map[string]any
