@@ -157,6 +157,17 @@ func (m *meter) chargeBytes(n int) {
 	m.charge(1 + int64(n)/bytesPerUnit)
 }
 
+// readable is how many bytes the rule may still read: past it, chargeBytes
+// is over the work budget. It bounds deepSize's count.
+func (m *meter) readable() int {
+	return int(max(m.budget.Work-m.work, 0)+1) * bytesPerUnit
+}
+
+// chargeRead spends the work of reading all of v.
+func (m *meter) chargeRead(v any) {
+	m.chargeBytes(deepSize(v, m.readable()))
+}
+
 // chargeScan charges matching a pattern of insts instructions against
 // textLen bytes, before it runs.
 func (m *meter) chargeScan(textLen, insts int) {

@@ -57,10 +57,17 @@ func TestCondition_budget(t *testing.T) {
 		{`reduce(1..1000, #acc + Text, "") != ""`, engine.BudgetMemory, false},
 		{`len(split(Text, "")) > 0`, engine.BudgetMemory, false},
 		{`replace(replace(Text, "e", "eeeeeeeeee"), "e", "eeeeeeeeee") != ""`, engine.BudgetMemory, false},
-		{`len(join(map(1..1000, {Text}), ",")) > 0`, engine.BudgetMemory, false},
+		{`len(join(map(1..1000, {Text}), ",")) > 0`, engine.BudgetWork, false},
 		{`len(concat(1..60000, 1..60000)) > 0`, engine.BudgetMemory, false},
 		{`any(1..60000, {Text contains "zz"})`, engine.BudgetWork, false},
 		{`any(1..60000, {Text in Vars.words})`, engine.BudgetWork, false},
+		// Values that are small to hold and large to read or print: a list
+		// of one long text repeated.
+		{`string(map(1..25000, {Raw})) != ""`, engine.BudgetWork, false},
+		{`len(string(map(1..20, {Raw}))) > 0`, engine.BudgetMemory, false},
+		{`let x = Text[0:9] + Text[9:]; map(1..10000, {Text}) == map(1..10000, {x})`, engine.BudgetWork, false},
+		{`Text[0:9] + Text[9:] in map(1..20000, {Text})`, engine.BudgetWork, false},
+		{`len(sort(map(1..20000, {Text}))) > 0`, engine.BudgetWork, false},
 		{`Text matches Text`, "pattern", false},
 		// A constant pattern is charged for the text it scans, as any other.
 		{`Text matches "` + strings.Repeat("[a-z]{1000}", 4) + `x"`, engine.BudgetWork, false},
@@ -71,6 +78,9 @@ func TestCondition_budget(t *testing.T) {
 		{`len(Text) > 1000 and not (Text in Vars.words)`, "", true},
 		{`any(Vars.words, {Text contains #})`, "", false},
 		{`sum(map(1..100, {# * 2})) == 10100`, "", true},
+		{`len(string(Raw)) > len(Text)`, "", true},
+		{`Text[0:9] + Text[9:] in map(1..20000, {Text[1:]})`, "", false},
+		{`string(1.5) == "1.5" && string(Vars.words) == "[a b]"`, "", true},
 		{`Content + "!" == Text + "!"`, "", true},
 		{`"a" + "b" == "ab" && trim(" x ") == "x" && len(split("a,b", ",")) == 2`, "", true},
 	}
@@ -117,6 +127,10 @@ func TestTemplate_budget(t *testing.T) {
 		{`{{ replace "e" "eeeeeeeeee" (replace "e" "eeeeeeeeee" (replace "e" "eeeeeeeeee" .Content)) | len }}`, "", engine.BudgetMemory},
 		{`{{ $x := .Content }}{{ range 100 }}{{ $x = print $x $x }}{{ end }}{{ len $x }}`, "", engine.BudgetMemory},
 		{`{{ range 10000 }}{{ upper $.Content | len }}{{ end }}`, "", engine.BudgetMemory},
+		// Raw holds the text once, and prints it each time.
+		{`{{ $x := print` + strings.Repeat(" $.Raw", 20) + ` }}{{ len $x }}`, "", engine.BudgetMemory},
+		{`{{ printf "%v%v%v%v%v%v%v%v%v%v%v%v%v%v%v%v%v%v%v%v"` + strings.Repeat(" $.Raw", 20) + ` | len }}`, "", engine.BudgetMemory},
+		{`{{ print $.Raw | len }}`, "", ""},
 		{`{{ printf "%0100000000d" 1 }}`, "", "printf"},
 		{`{{ printf "%*d" 100000000 1 }}`, "", "printf"},
 		{`{{ .Content | lower | len }} {{ printf "%5.1f" 3.14159 }} {{ html "<b>" }}`, "", ""},

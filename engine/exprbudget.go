@@ -3,11 +3,13 @@ package engine
 import (
 	"fmt"
 	"maps"
+	"math"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
@@ -55,11 +57,31 @@ var meteredBuiltins = map[string]func(args []any) int64{
 	"splitAfter": splitSize,
 	"concat":     concatSize,
 	"toBase64":   func(args []any) int64 { return int64(sizeOf(args[0]))*4/3 + 4 },
+	// string prints any value, as deep as it goes. Reading it was charged
+	// first, which bounds the count.
+	"string": func(args []any) int64 { return int64(deepSize(args[0], math.MaxInt)) },
 }
 
-// unavailableBuiltins are refused in conditions: their cost cannot be told
-// before they run, and a reply rule has no use for them.
-var unavailableBuiltins = []string{"toJSON", "fromJSON", "flatten"}
+// fixedCostBuiltins are expr's builtins that are kept as they are: what
+// they cost does not grow with what they are given.
+var fixedCostBuiltins = []string{"type", "abs", "ceil", "floor", "round", "now", "timezone",
+	"first", "last", "get", "bitand", "bitor", "bitxor", "bitnand", "bitshl", "bitshr", "bitushr", "bitnot"}
+
+// unavailableBuiltins are refused in conditions: every builtin that is not
+// metered, of fixed cost, or a loop over a closure (which the patcher
+// meters an iteration at a time). toJSON, fromJSON and flatten are among
+// them: their cost cannot be told before they run, and a reply rule has no
+// use for them. A builtin a later expr adds is refused until it is sorted
+// into one of those lists.
+var unavailableBuiltins = func() []string {
+	var names []string
+	for _, b := range builtin.Builtins {
+		if _, metered := meteredBuiltins[b.Name]; !metered && !b.Predicate && !slices.Contains(fixedCostBuiltins, b.Name) {
+			names = append(names, b.Name)
+		}
+	}
+	return names
+}()
 
 // The functions the patcher calls. A condition could name them too (expr
 // has no private names), so they are named to read as wxreply's own; one
@@ -107,13 +129,13 @@ var anyType = reflect.TypeOf((*any)(nil)).Elem()
 func meteredBuiltin(b *builtin.Function, size func([]any) int64) *builtin.Function {
 	call := func(args ...any) (any, error) {
 		m, args := meterOf(args[0]), args[1:]
-		read := 0
+		held := 0
 		for _, a := range args {
-			read += sizeOf(a)
+			m.chargeRead(a)
+			held += sizeOf(a)
 		}
-		m.chargeBytes(read)
 		if size == nil {
-			m.alloc(int64(read))
+			m.alloc(int64(held))
 		} else {
 			m.alloc(size(args))
 		}
@@ -188,6 +210,72 @@ func sizeOf(v any) int {
 	}
 	return 8
 }
+
+// deepSize is what it costs to read all of v, or to print it with fmt: the
+// bytes of its strings, 24 bytes for any other value, and 16 bytes for
+// each item, key and field around them. A list of one long string repeated
+// is small to hold (sizeOf) and large to read or print; this is the second.
+// The count stops once it is over limit, so that sizing a value costs no
+// more than the charge it leads to.
+func deepSize(v any, limit int) int {
+	s := sizer{limit: limit}
+	s.add(reflect.ValueOf(v), 0)
+	return s.n
+}
+
+type sizer struct{ n, limit int }
+
+func (s *sizer) add(v reflect.Value, depth int) {
+	if s.n > s.limit {
+		return
+	}
+	switch v.Kind() {
+	case reflect.Invalid:
+		s.n += 8
+	case reflect.String:
+		s.n += v.Len()
+	case reflect.Interface:
+		s.add(v.Elem(), depth)
+	case reflect.Pointer:
+		// fmt follows a pointer at the top only; deeper it prints the
+		// address.
+		if depth > 0 || v.IsNil() {
+			s.n += 24
+			return
+		}
+		s.add(v.Elem(), depth+1)
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			s.n += 16
+			s.add(v.Index(i), depth+1)
+			if s.n > s.limit {
+				return
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			s.n += 16
+			s.add(it.Key(), depth+1)
+			s.add(it.Value(), depth+1)
+			if s.n > s.limit {
+				return
+			}
+		}
+	case reflect.Struct:
+		if v.Type() == timeType {
+			s.n += 64
+			return
+		}
+		for i := range v.NumField() {
+			s.n += 16
+			s.add(v.Field(i), depth+1)
+		}
+	default:
+		s.n += 24
+	}
+}
+
+var timeType = reflect.TypeFor[time.Time]()
 
 func repeatSize(args []any) int64 {
 	n := runtime.ToInt(args[1])
@@ -285,7 +373,8 @@ func meteredCompare(args ...any) (any, error) {
 			return strings.HasSuffix(x, y), nil
 		}
 	}
-	m.charge(1)
+	// Lists and maps are compared item by item, as deep as they go.
+	m.chargeBytes(min(deepSize(a, m.readable()), deepSize(b, m.readable())))
 	switch op {
 	case "==":
 		return runtime.Equal(a, b), nil
@@ -305,10 +394,27 @@ func meteredCompare(args ...any) (any, error) {
 
 func meteredIn(args ...any) (any, error) {
 	m, needle, haystack := meterOf(args[0]), args[1], args[2]
+	m.chargeRead(needle)
 	if v := reflect.ValueOf(haystack); v.Kind() == reflect.Slice || v.Kind() == reflect.Array {
+		// The needle is compared with every item: a text in full with
+		// each of its length, anything else as deep as it goes.
 		m.charge(int64(v.Len()))
+		s, isText := needle.(string)
+		size := len(s)
+		if !isText {
+			size = deepSize(needle, m.readable())
+		}
+		for i := range v.Len() {
+			item := v.Index(i)
+			if item.Kind() == reflect.Interface {
+				item = item.Elem()
+			}
+			// Texts of another length differ at once.
+			if !isText || item.Kind() == reflect.String && item.Len() == len(s) {
+				m.chargeBytes(size)
+			}
+		}
 	}
-	m.chargeBytes(sizeOf(needle))
 	return runtime.In(needle, haystack), nil
 }
 
@@ -406,7 +512,7 @@ func (budgetPatcher) Visit(node *ast.Node) {
 }
 
 func patchBinary(n *ast.BinaryNode) ast.Node {
-	if notString(n.Left) || notString(n.Right) {
+	if fixedCost(n.Left) || fixedCost(n.Right) {
 		if n.Operator != "in" {
 			return nil
 		}
@@ -477,11 +583,19 @@ func isConstant(n ast.Node) bool {
 	return false
 }
 
-// notString reports whether n is known, from the type check, not to be a
-// string: its cost then does not grow with what the user sent.
-func notString(n ast.Node) bool {
+// fixedCost reports whether n is known, from the type check, to be a value
+// whose comparison costs the same whatever the user sent: a number, a
+// bool, a time. Texts, lists and maps cost what they hold.
+func fixedCost(n ast.Node) bool {
 	t := n.Type()
-	return t != nil && t.Kind() != reflect.String && t.Kind() != reflect.Interface
+	if t == nil {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.String, reflect.Interface, reflect.Slice, reflect.Array, reflect.Map:
+		return false
+	}
+	return true
 }
 
 // checkBudgetable refuses, with its position, what a condition may not use

@@ -91,8 +91,9 @@ var templateFuncs = template.FuncMap{
 		m.charge(int64(v.Len()))
 		items := make([]string, v.Len())
 		for i := range items {
-			items[i] = fmt.Sprint(v.Index(i).Interface())
-			m.alloc(int64(len(items[i]) + len(sep)))
+			item := v.Index(i).Interface()
+			m.alloc(int64(deepSize(item, m.readable()) + len(sep)))
+			items[i] = fmt.Sprint(item)
 		}
 		return strings.Join(items, sep), nil
 	},
@@ -143,11 +144,12 @@ func meterFor(env *Env) *meter {
 // chargeArgs spends what printing args costs, growth times their size
 // at most.
 func chargeArgs(env *Env, growth int, args []any) {
+	m := meterFor(env)
 	n := 0
 	for _, a := range args {
-		n += sizeOf(a)
+		n += deepSize(a, m.readable())
 	}
-	meterFor(env).alloc(int64(growth * n))
+	m.alloc(int64(growth * n))
 }
 
 // maxWidth is the widest field printf may pad to: fmt allocates the width

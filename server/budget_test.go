@@ -47,7 +47,9 @@ func TestHostileRulesAreSkippedNotServed(t *testing.T) {
 	tests := []struct{ rule, budget, text string }{
 		{"repeat-text", engine.BudgetMemory, "repeat "},
 		{"loop-lower", engine.BudgetWork, "loop "},
-		{"join-copies", engine.BudgetMemory, "join "},
+		{"join-copies", engine.BudgetWork, "join "},
+		{"print-copies", engine.BudgetWork, "print "},
+		{"print-args", engine.BudgetMemory, "args "},
 		{"concat-loop", engine.BudgetMemory, "concat "},
 		{"nested-replace", engine.BudgetMemory, "replace "},
 		{"nested-range", engine.BudgetWork, "range "},
