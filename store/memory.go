@@ -20,15 +20,17 @@ const DefaultRetryTTL = time.Minute
 // DefaultRetryEntries caps a Memory's retries: at DefaultRetryTTL it
 // remembers every push of a steady 80 a second, while WeChat's retries,
 // which come within 15 s, stay covered up to 330 a second (a busy account
-// gets tens). See Memory for what an entry costs: about 1.5 MB at the cap.
+// gets tens). See Memory for what an entry costs: about 5.6 MB at the cap,
+// replies included.
 const DefaultRetryEntries = 5_000
 
 // DefaultRetryReplyBytes is what a retry's reply may take on average in a
 // Memory whose RetryBytes is not set: the replies' bytes are capped at
-// RetryEntries times this. It is a short text reply (some 230 bytes) with
-// its record's 20, so that the cap in entries is what binds until replies
-// grow longer; at the default caps the replies take at most 1.3 MB.
-const DefaultRetryReplyBytes = 256
+// RetryEntries times this. Half of WeChat's longest text (2,048 bytes), so
+// that the cap in entries is what binds unless most replies are long; at
+// the default caps the replies take at most 5.1 MB, and only as traffic
+// fills them.
+const DefaultRetryReplyBytes = 1024
 
 // DefaultUserEntries caps the users a Memory keeps state for. See Memory for
 // what a user costs.
@@ -71,16 +73,19 @@ type MemoryOptions struct {
 // fallback of a Redis store while Redis is down.
 //
 // It holds at most its cap of pushes, and of the bytes of their replies:
-// when full, a new push evicts the oldest, and a new reply the replies kept
-// longest, with their pushes (a retry of an evicted push is answered
-// afresh, not refused). Expired pushes are dropped as new ones come, oldest
+// when full, a new push evicts the oldest (a retry of an evicted push is
+// answered afresh, not refused), and a new reply overwrites the replies
+// kept longest. A push whose reply is overwritten stays remembered, and its
+// retries are answered "success": answering one afresh would do again what
+// the push did (a cooldown, a session's step, messages sent, a backend
+// called). Expired pushes are dropped as new ones come, oldest
 // first, so their count follows the traffic of the last TTL. A push costs
 // about 50 bytes, and its reply 20 bytes more than its length in a ring
 // that doubles as it fills, up to its cap (measured by
 // TestMemoryRetryEntryCost: about 90 bytes a push answered "success"; a
 // short text reply is some 230 bytes more). None of it holds a pointer, so
 // the garbage collector never scans it. The default caps bound the retries
-// near 0.5 MB plus 1.3 MB of replies.
+// near 0.5 MB plus 5.1 MB of replies.
 //
 // It holds the state of at most its cap of users: when full, the user
 // changed longest ago is dropped. A user whose state has all expired is
@@ -124,7 +129,7 @@ type retryEntry struct {
 const (
 	retryAnswering uint32 = iota
 	retryAnswered
-	retryEmpty // answered with no bytes, and no record
+	retryEmpty // answered with no bytes, or its reply overwritten: no record
 )
 
 // retryWaiter is made by the first retry that waits for a push, and told
@@ -261,11 +266,11 @@ func (s *Memory) dropRetry(k fifo.Key, e *retryEntry, _ bool) {
 }
 
 // dropReply is called with each reply the replies' ring overwrites: its
-// push goes too, if it is still the push answered with it (not one claimed
-// again since, with the same key).
+// push, if it is still the push answered with it (not one claimed again
+// since, with the same key), is left with no reply.
 func (s *Memory) dropReply(k fifo.Key, off uint64) {
 	if e, ok := s.retries.Get(k); ok && e.state == retryAnswered && e.reply == off {
-		s.retries.Evict(k)
+		e.state = retryEmpty
 	}
 }
 
@@ -296,7 +301,7 @@ func (s *Memory) Finish(_ context.Context, key string, reply []byte) error {
 	// has no record yet; e stays where it is.
 	off, ok := s.replies.add(k, reply, s.dropReply)
 	if !ok {
-		s.retries.Evict(k) // a reply larger than all the replies' room
+		e.state = retryEmpty // a reply larger than all the replies' room
 		return nil
 	}
 	e.reply, e.size, e.state = off, uint32(len(reply)), retryAnswered

@@ -133,9 +133,10 @@ func TestMemoryRetryBounds(t *testing.T) {
 }
 
 // TestMemoryRetryBytes: the replies kept are capped by bytes too: a new
-// reply overwrites the replies kept longest, and their pushes go with them
-// (answered afresh if retried); a reply larger than the whole cap is handed
-// to the retries waiting for it, and not kept.
+// reply overwrites the replies kept longest, and their pushes stay
+// remembered with no reply (a retry is answered "success", not afresh); a
+// reply larger than the whole cap is handed to the retries waiting for it,
+// and not kept.
 func TestMemoryRetryBytes(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(1718170000, 0)
@@ -162,11 +163,14 @@ func TestMemoryRetryBytes(t *testing.T) {
 			t.Errorf("Wait(%s) = %q, want %q", k, got, reply(k))
 		}
 	}
-	if st := s.Stats(); st.Retries != 3 || st.RetryEvictions != 1 {
-		t.Errorf("Retries %d, RetryEvictions %d; want 3 and 1", st.Retries, st.RetryEvictions)
+	if st := s.Stats(); st.Retries != 4 || st.RetryEvictions != 0 {
+		t.Errorf("Retries %d, RetryEvictions %d; want 4 and 0", st.Retries, st.RetryEvictions)
 	}
-	if !claim("b") {
-		t.Error("the push whose reply was overwritten is still remembered")
+	if claim("b") {
+		t.Error("the push whose reply was overwritten is taken afresh")
+	}
+	if got, _ := s.Wait(ctx, "b"); got != nil {
+		t.Errorf("Wait(b) = %q, want no reply", got)
 	}
 
 	// A reply larger than the cap reaches the retry waiting for it.
@@ -187,8 +191,11 @@ func TestMemoryRetryBytes(t *testing.T) {
 	if r := <-got; !bytes.Equal(r, big) {
 		t.Errorf("the waiting retry got %q, want the large reply", r)
 	}
-	if !claim("big") {
-		t.Error("a reply larger than the cap was kept")
+	if claim("big") {
+		t.Error("the push whose reply was larger than the cap is taken afresh")
+	}
+	if got, _ := s.Wait(ctx, "big"); got != nil {
+		t.Errorf("Wait(big) = %q, want no reply: it was not kept", got)
 	}
 }
 
