@@ -82,18 +82,18 @@ func queryKey(signature string) (k fifo.Key) {
 }
 
 // seen records the query with the body and reports whether the query came
-// before with another body: a replay. The same query with the same body is
-// WeChat's retry, and not one.
-func (c *replayCache) seen(query fifo.Key, body []byte, now time.Time) (replayed bool) {
+// before with another body (replayed), or with this one (again). The same
+// query with the same body is WeChat's retry, or a copy of it.
+func (c *replayCache) seen(query fifo.Key, body []byte, now time.Time) (replayed, again bool) {
 	sum := c.bodySum(body)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v, added := c.entries.Add(query, now.UnixNano())
 	if !added {
-		return *v != sum
+		return *v != sum, *v == sum
 	}
 	*v = sum
-	return false
+	return false, false
 }
 
 func (c *replayCache) stats() (entries int, evicted uint64) {

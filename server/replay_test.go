@@ -35,7 +35,7 @@ func TestReplayCache(t *testing.T) {
 	}
 	for i, st := range steps {
 		now = now.Add(st.after)
-		if got := c.seen(q(st.query), []byte(st.body), now); got != st.replayed {
+		if got, _ := c.seen(q(st.query), []byte(st.body), now); got != st.replayed {
 			t.Errorf("step %d: query %d with %q: replayed %v, want %v", i, st.query, st.body, got, st.replayed)
 		}
 	}

@@ -439,6 +439,9 @@ type push struct {
 	// localState is set when the rules read the sender's state from this
 	// process alone, the shared store being down.
 	localState bool
+	// again is set when this process saw the signed query with this body
+	// before: WeChat's retry, or a copy of it.
+	again bool
 }
 
 // callback answers one push. The checks come in the order G1 asks: the
@@ -455,7 +458,7 @@ func (s *Server) callback(c echo.Context) error {
 	if err := s.checkEncryption(q); err != nil {
 		return err
 	}
-	if p.body, err = s.readBody(c, q, p.start); err != nil {
+	if p.body, p.again, err = s.readBody(c, q, p.start); err != nil {
 		return err
 	}
 	if err := s.open(q, &p); err != nil {
@@ -485,7 +488,7 @@ func (s *Server) checkEncryption(q query) error {
 const exactBody = 4 << 10
 
 // readBody reads the body, up to BodyLimit, and refuses a signed query seen
-// before with another body.
+// before with another body; again reports one seen with this body.
 //
 // A body of known length up to exactBody, as WeChat's nearly all are, is
 // read into a buffer of that size: net/http stops its reader there. A
@@ -496,13 +499,11 @@ const exactBody = 4 << 10
 // also has net/http close the connection after the 413, rather than read
 // the rest of an oversized body, and its error is told apart from a failed
 // read here, so that both come out as refusals with their reasons.
-func (s *Server) readBody(c echo.Context, q query, now time.Time) ([]byte, error) {
+func (s *Server) readBody(c echo.Context, q query, now time.Time) (body []byte, again bool, err error) {
 	req := c.Request()
 	if req.ContentLength > s.opts.BodyLimit {
-		return nil, refuse("body_too_large", fmt.Errorf("Content-Length %d", req.ContentLength))
+		return nil, false, refuse("body_too_large", fmt.Errorf("Content-Length %d", req.ContentLength))
 	}
-	var body []byte
-	var err error
 	if req.ContentLength >= 0 && req.ContentLength <= exactBody {
 		body = make([]byte, req.ContentLength)
 		_, err = io.ReadFull(req.Body, body)
@@ -512,14 +513,15 @@ func (s *Server) readBody(c echo.Context, q query, now time.Time) ([]byte, error
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, refuse("body_too_large", err)
+			return nil, false, refuse("body_too_large", err)
 		}
-		return nil, refuse("read_failed", err)
+		return nil, false, refuse("read_failed", err)
 	}
-	if s.replay.seen(queryKey(q.signature), body, now) {
-		return nil, refuse("replayed_query", errors.New("this signed query came before with another body"))
+	replayed, again := s.replay.seen(queryKey(q.signature), body, now)
+	if replayed {
+		return nil, false, refuse("replayed_query", errors.New("this signed query came before with another body"))
 	}
-	return body, nil
+	return body, again, nil
 }
 
 // open finds the push's plaintext XML, decrypting it in compat and safe
@@ -679,6 +681,11 @@ func (s *Server) answer(ctx context.Context, ev *engine.Event, p *push) (reply [
 		ctx, cancel := s.untilStopped(ctx, s.opts.Deadline)
 		reply, _ = s.store.Wait(ctx, key)
 		cancel()
+	case p.again:
+		// The store has let the push go (its TTL, its cap) while this
+		// process still knows its query and body: a copy of a push
+		// answered, sent again later than WeChat retries. Answering it
+		// afresh would do again what the push did. (outcome "retry")
 	case s.stopping.Err() != nil:
 		outcome = "shutdown"
 	default:

@@ -644,6 +644,34 @@ func TestReplayedQuery(t *testing.T) {
 	}
 }
 
+// TestCopyAfterTheStoreForgets: a signed query sent again with its body
+// after the retry store let the push go (its minute is shorter than the
+// five the timestamp stays valid) is answered "success", not afresh: the
+// rules ran for the push once.
+func TestCopyAfterTheStoreForgets(t *testing.T) {
+	var ts *testServer
+	mem := store.NewMemory(store.MemoryOptions{RetryTTL: time.Minute, Now: func() time.Time { return ts.clock }})
+	ts = newTestServer(t, server.Options{Store: mem})
+	text := readFixture(t, "text.xml")
+	q := signedQuery(testToken, testNow, "copy-nonce").Encode()
+	first := ts.do(httptest.NewRequest(http.MethodPost, "/wechat?"+q, bytes.NewReader(text)))
+	ts.clock = ts.clock.Add(2 * time.Minute)
+	second := ts.do(httptest.NewRequest(http.MethodPost, "/wechat?"+q, bytes.NewReader(text)))
+	if first.Code != http.StatusOK || !strings.Contains(first.Body.String(), "<Content>") {
+		t.Fatalf("first %d %q, want a reply", first.Code, first.Body)
+	}
+	if second.Code != http.StatusOK || second.Body.String() != "success" {
+		t.Errorf("the copy two minutes later: %d %q, want 200 success", second.Code, second.Body)
+	}
+	m := scrape(t, ts)
+	if n := m.sum("wxreply_rule_hits_total"); n != 1 {
+		t.Errorf("rules answered %v times, want once", n)
+	}
+	if !strings.Contains(ts.log.String(), "outcome=retry") {
+		t.Errorf("the copy was not logged as a retry:\n%s", ts.log)
+	}
+}
+
 // TestRepeatedQueryParameter: two values of a parameter the server reads
 // are refused with 400 before the signature is checked or the body read.
 func TestRepeatedQueryParameter(t *testing.T) {
