@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -929,9 +932,13 @@ func redact(msg string, ev *engine.Event) string {
 }
 
 // dedupeKey names a push across WeChat's retries: the account it was sent
-// to, who sent it, and the message (its MsgId) or, for events, which have no
-// MsgId, when and what it was. A MsgId is unique per user only, so without
-// the account and the sender two users could get each other's reply.
+// to, who sent it, and the message (its MsgId) or, for events, which have
+// no MsgId, all the event holds. A MsgId is unique per user only, so
+// without the account and the sender two users could get each other's
+// reply. WeChat suggests the sender and CreateTime for events, but two
+// events of one second (two menu clicks, two template-job reports with
+// their own MsgID) would then be taken for one, and the second never
+// answered; a retry repeats every field.
 //
 // The parts are joined by NUL, which XML cannot carry, so that no two pushes
 // share a key by moving text from one field to the next.
@@ -939,7 +946,14 @@ func dedupeKey(ev *engine.Event) string {
 	if ev.MsgId != "" {
 		return "msg\x00" + ev.ToUserName + "\x00" + ev.FromUserName + "\x00" + ev.MsgId
 	}
-	return strings.Join([]string{"event", ev.ToUserName, ev.FromUserName, strconv.FormatInt(ev.CreateTime, 10), ev.Event, ev.EventKey}, "\x00")
+	h := sha256.New()
+	for _, path := range slices.Sorted(maps.Keys(ev.Raw)) {
+		io.WriteString(h, path)
+		h.Write([]byte{0})
+		io.WriteString(h, ev.Raw[path])
+		h.Write([]byte{0})
+	}
+	return "event\x00" + ev.ToUserName + "\x00" + ev.FromUserName + "\x00" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // OutcomeHeader carries, to a client on this machine, how a push was

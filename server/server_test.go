@@ -196,6 +196,22 @@ func TestRetryGetsTheSameReply(t *testing.T) {
 	if !bytes.Equal(a.Body.Bytes(), b.Body.Bytes()) || bytes.Equal(a.Body.Bytes(), other.Body.Bytes()) {
 		t.Errorf("event retry:\n%s\n%s\nanother key at the same second:\n%s", a.Body, b.Body, other.Body)
 	}
+
+	// Two job reports of one second, each with its own MsgID and status,
+	// are two events; the same report again is a retry.
+	retries := func() int { return strings.Count(ts.log.String(), "outcome=retry") }
+	job := readFixture(t, "event_templatesendjobfinish.xml")
+	before := retries()
+	ts.post(job)
+	ts.post(bytes.Replace(bytes.Replace(job, []byte("2843910385725915136"), []byte("2843910385725915140"), 1),
+		[]byte("success"), []byte("failed:user block"), 1))
+	if n := retries() - before; n != 0 {
+		t.Errorf("a second job report of the same second was taken for a retry of the first:\n%s", ts.log)
+	}
+	ts.post(job)
+	if n := retries() - before; n != 1 {
+		t.Errorf("the same job report again: %d retries logged, want 1:\n%s", n, ts.log)
+	}
 }
 
 func TestSafeModeRoundTrip(t *testing.T) {
