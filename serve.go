@@ -23,11 +23,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/net/netutil"
 
 	"github.com/wxreply/wxreply/admin"
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/examples"
+	"github.com/wxreply/wxreply/internal/connlimit"
 	"github.com/wxreply/wxreply/internal/logbuf"
 	"github.com/wxreply/wxreply/rules"
 	"github.com/wxreply/wxreply/server"
@@ -108,7 +108,7 @@ func serveFlags(fs *flag.FlagSet) *settings {
 	set.add("listen", "127.0.0.1:8080", "address of the callback listener: the callback path, /healthz and a bare /readyz")
 	set.add("admin-listen", "127.0.0.1:9091", "address of the admin listener: the admin page, /metrics, /readyz with details, POST /-/reload")
 	set.add("trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client; from elsewhere the client is the connection's peer")
-	set.add("max-conns", strconv.Itoa(defaultMaxConns), "connections the callback listener serves at once; more wait to be accepted")
+	set.add("max-conns", strconv.Itoa(defaultMaxConns), "connections the callback listener serves at once; at the cap, one doing nothing is closed for each new one")
 	set.add("path", server.DefaultPath, "the callback path, as in the URL given to WeChat")
 	set.add("rules", "", "rule folder (default "+defaultRulesDir+", or the examples built in)")
 	set.add("token", "", "the Token of the account's server configuration; none runs in development mode with token "+devToken)
@@ -417,11 +417,11 @@ func runUntilSignalled(ctx context.Context, ss serveSettings, hup <-chan os.Sign
 			ss.api.TokenStore = st
 		}
 	}
+	if ss.opts.Registry == nil {
+		ss.opts.Registry = prometheus.NewRegistry()
+	}
 	var sender *outbox.Outbox
 	if ss.api != nil {
-		if ss.opts.Registry == nil {
-			ss.opts.Registry = prometheus.NewRegistry()
-		}
 		sender = outbox.New(ss.api, outbox.Options{Logger: logger, Registry: ss.opts.Registry})
 		ss.opts.Sender = sender
 		// Backend rules need the API for late answers (CheckAPI), so the
@@ -458,11 +458,13 @@ func runUntilSignalled(ctx context.Context, ss serveSettings, hup <-chan os.Sign
 	logger.Info("wxreply serving", "url", url, "admin", adminURL, "mode", srv.Mode(), "rules", len(res.RuleSet.Rules()), "rules_version", res.Version, "rule_files", len(res.Files))
 
 	errorLog := slog.NewLogLogger(ss.logHandler, slog.LevelWarn)
-	hs := newHTTPServer(srv.Handler(), errorLog)
-	admin := newHTTPServer(srv.AdminHandler(), errorLog)
+	limited, adminLimited := connlimit.New(ln, ss.maxConns), connlimit.New(adminLn, adminMaxConns)
+	registerConnMetrics(ss.opts.Registry, map[string]*connlimit.Listener{"callback": limited, "admin": adminLimited})
+	hs := newHTTPServer(srv.Handler(), errorLog, limited)
+	admin := newHTTPServer(srv.AdminHandler(), errorLog, adminLimited)
 	served := make(chan error, 2)
-	go func() { served <- hs.Serve(netutil.LimitListener(ln, ss.maxConns)) }()
-	go func() { served <- admin.Serve(netutil.LimitListener(adminLn, adminMaxConns)) }()
+	go func() { served <- hs.Serve(limited) }()
+	go func() { served <- admin.Serve(adminLimited) }()
 	watched, err := watchUntil(ctx, logger, watcher, hup, served)
 	if err != nil {
 		return err
@@ -577,7 +579,8 @@ func shutdown(logger *slog.Logger, srv *server.Server, servers []*http.Server, s
 
 // defaultMaxConns bounds the callback listener's connections: WeChat
 // opens a few; each costs some 10 KB (buffers, goroutine) while its headers
-// are read, so a thousand stay within 10–20 MB.
+// are read, so a thousand stay within 10–20 MB. At the cap, a connection
+// doing nothing is closed to make room (connlimit).
 const defaultMaxConns = 1024
 
 // adminPage is the admin page for the rules of dir, or for the examples
@@ -602,16 +605,34 @@ const adminMaxConns = 64
 // read (net/http adds 4 KB of slack).
 const maxHeaderBytes = 8 << 10
 
-// newHTTPServer is an http.Server with the limits both listeners share.
-func newHTTPServer(h http.Handler, errorLog *log.Logger) *http.Server {
+// newHTTPServer is an http.Server with the limits both listeners share,
+// serving ln's connections.
+func newHTTPServer(h http.Handler, errorLog *log.Logger, ln *connlimit.Listener) *http.Server {
 	return &http.Server{
 		Handler:           h,
+		ConnState:         ln.ConnState,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		ErrorLog:          errorLog,
+	}
+}
+
+// registerConnMetrics reports the listeners' connections, read at scrape
+// time.
+func registerConnMetrics(reg *prometheus.Registry, listeners map[string]*connlimit.Listener) {
+	for name, l := range listeners {
+		labels := prometheus.Labels{"listener": name}
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "wxreply_connections_open", ConstLabels: labels,
+			Help: "Connections open on the listener; at --max-conns (64 for admin) one doing nothing is closed for each new one, or the new one waits.",
+		}, func() float64 { open, _ := l.Stats(); return float64(open) }))
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "wxreply_connections_evicted_total", ConstLabels: labels,
+			Help: "Connections closed at the cap to make room for a new one: idle between requests, or silent for a second after connecting.",
+		}, func() float64 { _, evicted := l.Stats(); return float64(evicted) }))
 	}
 }
 
