@@ -2,7 +2,10 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -101,6 +104,37 @@ func (s *Server) reload(c echo.Context) error {
 	return c.String(http.StatusOK, "reloaded: version "+version+"\n")
 }
 
+// crossSite reports whether a browser says r comes from a page of another
+// site: by Sec-Fetch-Site, or by an Origin that is not r's Host. Scripts
+// (curl, Prometheus) send neither.
+func crossSite(r *http.Request) bool {
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	u, err := url.Parse(origin)
+	return err != nil || !strings.EqualFold(u.Host, r.Host)
+}
+
+// refuseRebinding is middleware for the admin listener: without an admin
+// token it listens on loopback, and answers a request from this machine
+// only when it names this machine as its Host. A page whose name is made
+// to resolve to 127.0.0.1 (DNS rebinding) would otherwise read /metrics
+// and /readyz, rule files' paths and errors included, from the operator's
+// browser.
+func (s *Server) refuseRebinding(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if s.opts.AdminToken == "" && fromLoopback(r) && !localHost(r.Host) {
+			return refuse("admin_refused", fmt.Errorf("Host %.60q: the admin listener answers requests naming this machine (127.0.0.1, localhost)", r.Host))
+		}
+		return next(c)
+	}
+}
+
 // proxyHeaders are added by reverse proxies and CDNs to name the client
 // they forward.
 var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip", "X-Client-Ip", "True-Client-Ip", "Cf-Connecting-Ip", "Via"}
@@ -114,6 +148,11 @@ var proxyHeaders = []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip", "X-Clie
 func (s *Server) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r, token := c.Request(), s.opts.AdminToken
+		if crossSite(r) {
+			// A page elsewhere, open in an operator's browser, may post
+			// here; the browser would add a Basic password it keeps.
+			return refuse("admin_refused", errors.New("POST /-/reload from a page of another site"))
+		}
 		if token == "" {
 			if !AdminLocal(r) {
 				return refuse("admin_refused", errors.New("POST /-/reload needs a client on this machine, naming it as its Host, or --admin-token"))

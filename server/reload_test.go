@@ -325,6 +325,17 @@ func TestReloadEndpointAccess(t *testing.T) {
 		{name: "no token", adminToken: token, remoteAddr: "192.0.2.10:41000", want: http.StatusForbidden},
 		// With a token set, being local is not enough.
 		{name: "loopback without the token", adminToken: token, remoteAddr: "127.0.0.1:41000", want: http.StatusForbidden},
+		// A page of another site, open in an operator's browser, posts to
+		// the loopback listener: no token needed, or a Basic password the
+		// browser keeps.
+		{name: "a page of another site", remoteAddr: "127.0.0.1:41000",
+			header: map[string]string{"Origin": "http://evil.example"}, want: http.StatusForbidden},
+		{name: "a page of another site, Sec-Fetch-Site", remoteAddr: "127.0.0.1:41000",
+			header: map[string]string{"Sec-Fetch-Site": "cross-site"}, want: http.StatusForbidden},
+		{name: "a page of another site with the kept password", adminToken: token, remoteAddr: "192.0.2.10:41000",
+			header: map[string]string{"Origin": "http://evil.example", "Authorization": "Bearer " + token}, want: http.StatusForbidden},
+		{name: "the listener's own page", remoteAddr: "127.0.0.1:41000",
+			header: map[string]string{"Origin": "http://127.0.0.1:9091", "Sec-Fetch-Site": "same-origin"}, want: http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -734,5 +745,22 @@ func TestReloadRefusesRebinding(t *testing.T) {
 	f.srv.AdminHandler().ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
 		t.Errorf("a loopback POST naming localhost: %d %s, want 200", rec.Code, rec.Body)
+	}
+
+	// Nor does it read what the listener tells: file paths and errors.
+	for _, path := range []string{"/metrics", "/readyz"} {
+		for _, host := range []string{"attacker.example:9091", "127.0.0.1:9091"} {
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			req.RemoteAddr, req.Host = "127.0.0.1:50000", host
+			rec := httptest.NewRecorder()
+			f.srv.AdminHandler().ServeHTTP(rec, req)
+			want := http.StatusOK
+			if host != "127.0.0.1:9091" {
+				want = http.StatusForbidden
+			}
+			if rec.Code != want {
+				t.Errorf("GET %s naming %s: %d, want %d", path, host, rec.Code, want)
+			}
+		}
 	}
 }

@@ -259,7 +259,7 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 	// The admin listener says what the rules are, how reloads went, and
 	// reloads them: for operators and Prometheus, not for the internet.
 	s.admin = s.newEcho()
-	s.admin.Use(s.recoverRequests)
+	s.admin.Use(s.recoverRequests, s.refuseRebinding)
 	s.admin.GET("/healthz", healthz)
 	s.admin.GET("/readyz", s.ready)
 	s.admin.POST("/-/reload", chain(s.reload, s.adminOnly))
@@ -956,6 +956,13 @@ func dedupeKey(ev *engine.Event) string {
 	return "event\x00" + ev.ToUserName + "\x00" + ev.FromUserName + "\x00" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
+// fromLoopback reports whether r's connection comes from a loopback
+// address.
+func fromLoopback(r *http.Request) bool {
+	addr, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && addr.Addr().IsLoopback()
+}
+
 // OutcomeHeader carries, to a client on this machine, how a push was
 // answered: replied, no_rule, retry (the reply of an earlier push with the
 // same account, sender and message), shed, ... as in wxreply_requests_total.
@@ -968,8 +975,7 @@ const OutcomeHeader = "X-Wxreply-Outcome"
 // look local, so the headers proxies add say the request came from
 // elsewhere.
 func sameMachine(r *http.Request) bool {
-	addr, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil || !addr.Addr().IsLoopback() {
+	if !fromLoopback(r) {
 		return false
 	}
 	for _, h := range proxyHeaders {
