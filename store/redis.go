@@ -190,6 +190,19 @@ type quiet struct{}
 
 func (quiet) Printf(context.Context, string, ...any) {}
 
+// redactedURL is u to show: its password and its query's values hidden
+// (?password=… is no option of go-redis, and would be shown refused).
+func redactedURL(u *url.URL) string {
+	shown := *u
+	if q := u.Query(); len(q) > 0 {
+		for name := range q {
+			q.Set(name, "xxxxx")
+		}
+		shown.RawQuery = q.Encode()
+	}
+	return shown.Redacted()
+}
+
 // ParseRedisURL reads redis://[:password@]host:port/db into go-redis'
 // options. Its errors never show the password.
 func ParseRedisURL(rawURL string) (*redis.Options, error) {
@@ -199,10 +212,13 @@ func ParseRedisURL(rawURL string) (*redis.Options, error) {
 		// url.Parse's error quotes the URL, password and all.
 		return nil, fmt.Errorf("the Redis URL does not parse: %s", want)
 	}
-	shown := u.Redacted()
+	if u.Scheme != "redis" && u.Scheme != "rediss" {
+		// Without the scheme, what the URL holds is anyone's guess: in
+		// user:password@host, url.Parse reads "user" as the scheme.
+		return nil, fmt.Errorf("the Redis URL does not start with redis:// or rediss://: %s", want)
+	}
+	shown := redactedURL(u)
 	switch {
-	case u.Scheme != "redis" && u.Scheme != "rediss":
-		return nil, fmt.Errorf("the Redis URL %s: scheme %q: %s", shown, u.Scheme, want)
 	case u.Hostname() == "":
 		return nil, fmt.Errorf("the Redis URL %s has no host: %s", shown, want)
 	case u.Port() != "":

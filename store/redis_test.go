@@ -349,7 +349,9 @@ func TestRedisStartsDegraded(t *testing.T) {
 		t.Errorf("want one line without the password:\n%s", log.String())
 	}
 
-	for _, bad := range []string{"127.0.0.1:6379", "http://127.0.0.1:6379/0", "redis://:s3cret-pw@127.0.0.1:port/0", "redis://:s3cret-pw@127.0.0.1:6379/zero", "redis://:s3cret-pw@/0", "redis://:s3cret pw@127.0.0.1:6379\x7f/0"} {
+	for _, bad := range []string{"127.0.0.1:6379", "http://127.0.0.1:6379/0", "redis://:s3cret-pw@127.0.0.1:port/0", "redis://:s3cret-pw@127.0.0.1:6379/zero", "redis://:s3cret-pw@/0", "redis://:s3cret pw@127.0.0.1:6379\x7f/0",
+		// Forms other clients take: a password in the query, or no scheme.
+		"redis://127.0.0.1:6379/0?password=s3cret-pw", "default:s3cret-pw@127.0.0.1:6379"} {
 		_, err := OpenRedis(t.Context(), bad, RedisOptions{})
 		if err == nil {
 			t.Errorf("%q: no error", bad)
