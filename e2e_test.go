@@ -756,6 +756,10 @@ func TestE2EBadStaticConfig(t *testing.T) {
 		// say a real account is configured.
 		{name: "safe mode without a token", args: []string{"--token", "", "--mode", "safe", "--aes-key", aesKey, "--appid", appID},
 			names: []string{"token"}, secrets: []string{aesKey}, lines: 1},
+		// The development token, published in the README, given by hand
+		// to a server other machines reach.
+		{name: "the development token off loopback", args: []string{"--token", "wxreply-dev", "--listen", "0.0.0.0:0"},
+			names: []string{"--token wxreply-dev", "0.0.0.0:0"}, lines: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -351,6 +351,8 @@ func apiClient(set *settings, appID, secret string) (*wxapi.Client, error) {
 func (ss *serveSettings) checkDevMode(set *settings) error {
 	ss.devMode = ss.opts.Token == ""
 	switch {
+	case ss.opts.Token == devToken && !loopback(ss.listen):
+		return fmt.Errorf("--token %s is development mode's token, which anyone can read: give the account's own to listen on %s", devToken, ss.listen)
 	case !ss.devMode:
 		return nil
 	case set.isGiven("token"):
