@@ -886,19 +886,35 @@ func (c *compiler) samplesFor(r *engine.Rule, names []string, vars map[string]an
 	// accepts, when there are any.
 	if r.When != nil {
 		var accepted []sample
-		overBudget := false
+		overBudget, failed := false, 0
+		var firstErr error
+		var firstFailed string
 		for _, s := range out {
 			ok, err := r.When.Eval(c.trialEnv(s.event, vars))
-			if engine.AsBudgetError(err) != nil && !overBudget {
-				// A condition that is over budget for an ordinary push
-				// would never answer: it is an error, not a slow rule.
-				overBudget = true
-				c.errs = append(c.errs, &Error{Pos: c.whenPos[r], Rule: r.ID,
-					Err: fmt.Errorf("when: %w for a sample %s: loop over fewer items or build smaller values (see \"Limits of a rule\" in the README)", err, s.name)})
-			}
-			if ok && err == nil {
+			switch {
+			case engine.AsBudgetError(err) != nil:
+				if !overBudget {
+					// A condition that is over budget for an ordinary push
+					// would never answer: it is an error, not a slow rule.
+					overBudget = true
+					c.errs = append(c.errs, &Error{Pos: c.whenPos[r], Rule: r.ID,
+						Err: fmt.Errorf("when: %w for a sample %s: loop over fewer items or build smaller values (see \"Limits of a rule\" in the README)", err, s.name)})
+				}
+			case err != nil:
+				if failed++; firstErr == nil {
+					firstErr, firstFailed = err, s.name
+				}
+			case ok:
 				accepted = append(accepted, s)
 			}
+		}
+		if failed == len(out) {
+			// What fails for every push of its kind, a pattern in Vars
+			// that does not compile, text compared with a number, is
+			// most likely a mistake; what fails for some pushes only
+			// may be meant.
+			c.warnings = append(c.warnings, &Error{Pos: c.whenPos[r], Rule: r.ID,
+				Err: fmt.Errorf("when: fails for every sample push the rule could answer, and would be skipped with an error for each push; for a sample %s: %w", firstFailed, firstErr)})
 		}
 		if len(accepted) > 0 {
 			out = accepted

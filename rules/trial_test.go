@@ -1,0 +1,46 @@
+package rules_test
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/wxreply/wxreply/rules"
+)
+
+// TestConditionFailingEverySample: a condition that fails for every sample
+// push the rule could answer (a pattern in Vars that does not compile, text
+// compared with a number) is warned of with its position; one that fails
+// for some samples only, or holds, is not.
+func TestConditionFailingEverySample(t *testing.T) {
+	fsys := fstest.MapFS{"a.yaml": {Data: []byte(`vars: {re: "(abc", n: "5"}
+rules:
+  - id: bad-pattern
+    when: Text matches Vars.re
+    reply: { text: a }
+  - id: text-and-number
+    when: Vars.n > 3
+    reply: { text: b }
+  - id: some-samples
+    when: MsgType == "text" and Vars.n > 3
+    reply: { text: c }
+  - id: fine
+    when: MsgType == "image"
+    reply: { text: d }
+`)}}
+	res, err := rules.LoadFS(fsys, "rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range res.Warnings {
+		got = append(got, strings.SplitN(w.Warning(), "\n", 2)[0])
+	}
+	want := []string{
+		`rules/a.yaml:4:11: warning: rule "bad-pattern": when: fails for every sample push the rule could answer, and would be skipped with an error for each push; for a sample CLICK event: matches: error parsing regexp: missing closing ): ` + "`(abc`" + ` (1:6)`,
+		`rules/a.yaml:7:11: warning: rule "text-and-number": when: fails for every sample push the rule could answer, and would be skipped with an error for each push; for a sample CLICK event: invalid operation: string > int (1:8)`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
