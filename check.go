@@ -9,6 +9,7 @@ import (
 
 	"github.com/wxreply/wxreply/internal/text"
 	"github.com/wxreply/wxreply/rules"
+	"github.com/wxreply/wxreply/server"
 )
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
@@ -66,5 +67,10 @@ func checkFolder(dir string, named bool, stdout, stderr io.Writer) int {
 	}
 	n := len(res.RuleSet.Rules())
 	fmt.Fprintf(stdout, "%s%d %s OK\n", prefix, n, text.Plural(n, "rule", "rules"))
+	// What serve refuses depends on its settings, which check does not
+	// know: it says what these rules need.
+	if err := server.CheckAPI(res.RuleSet, false); err != nil {
+		fmt.Fprintf(stdout, "%snote: serve loads these rules only when given the API: %v\n", prefix, err)
+	}
 	return exitOK
 }

@@ -60,6 +60,14 @@ func TestCheck(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(withFolder, "x.yaml"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	sendsAll := writeRules(t, `rules:
+  - id: hello-all
+    keywords: [hello]
+    pick: all
+    replies:
+      - text: Hello!
+      - text: And again.
+`)
 	tests := []struct {
 		name      string
 		args      []string
@@ -78,6 +86,10 @@ func TestCheck(t *testing.T) {
 			filepath.ToSlash(bad) + ": 1 error: the server would keep its current rules\n"},
 		{"--rules, as serve takes it", []string{"check", "--rules", good}, exitOK, "5 rules OK\n", ""},
 		{"a flag after the folder", []string{"check", bad, "--rules", good}, exitFailure, good + ": 5 rules OK\n", "did you mean \"when\""},
+		// serve refuses, without the API, what sends through it.
+		{"rules that need the API", []string{"check", sendsAll}, exitOK, "1 rule OK\nnote: serve loads these rules only when given the API: " +
+			"rules send through WeChat's customer-service API, which needs --appid and --appsecret (give both, or set WXREPLY_APPID and WXREPLY_APPSECRET); the rules:\n\t" +
+			filepath.ToSlash(sendsAll) + "/shop.yaml:2:5: rule \"hello-all\" (pick: all)\n", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
