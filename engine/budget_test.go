@@ -122,6 +122,7 @@ func TestTemplate_budget(t *testing.T) {
 		{`{{ range 2000000000 }}{{ end }}done`, "range 2000000000: more iterations than a rule's work budget allows", ""},
 		{`{{ define "x" }}{{ template "x" }}{{ end }}{{ template "x" }}`, "{{ define }} and {{ block }} are not available", ""},
 		{`{{ template "x" }}`, "{{ template }} is not available", ""},
+		{strings.Repeat("咖啡", 11000), "66000 bytes: a reply field may hold at most 65536", ""},
 		{`{{ range $i := 1000 }}{{ range 1000 }}{{ end }}{{ end }}done`, "", engine.BudgetWork},
 		{`{{ range len .Content }}{{ end }}done`, "", engine.BudgetWork},
 		{`{{ replace "e" "eeeeeeeeee" (replace "e" "eeeeeeeeee" (replace "e" "eeeeeeeeee" .Content)) | len }}`, "", engine.BudgetMemory},

@@ -216,6 +216,11 @@ var meteredTemplateFuncs = map[string]bool{"lower": true, "upper": true, "trim":
 // ({{ define }}, {{ template }} and {{ block }}, which may recurse) is
 // refused here.
 func CompileTemplate(name, src string) (*Template, error) {
+	if len(src) > MaxRenderBytes {
+		// What it renders to would be over the cap, or the template
+		// itself too long to read.
+		return nil, fmt.Errorf("%d bytes: a reply field may hold at most %d (WeChat shows a text of 2,048 bytes at most)", len(src), MaxRenderBytes)
+	}
 	if !strings.Contains(src, "{{") {
 		return &Template{src: src}, nil
 	}

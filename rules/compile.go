@@ -627,6 +627,7 @@ func (c *compiler) fields(f *parsedFile, rule, sub string, s *engine.KindSchema,
 		return nil
 	}
 	out := make([]*engine.Template, len(s.Fields))
+	given := make([]bool, len(s.Fields)) // with text, compiled or not
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		_, j := s.Field(k.Value)
@@ -637,10 +638,11 @@ func (c *compiler) fields(f *parsedFile, rule, sub string, s *engine.KindSchema,
 			fail(v, "%s: want text, got %s", k.Value, yamlpos.KindOf(v))
 		default:
 			out[j] = c.template(f, rule, sub+"."+k.Value, v.Value, v)
+			given[j] = strings.TrimSpace(v.Value) != ""
 		}
 	}
 	for j, field := range s.Fields {
-		if field.Required && (out[j] == nil || strings.TrimSpace(out[j].Source()) == "") {
+		if field.Required && !given[j] {
 			fail(n, "%s is required: %s", field.Name, field.Doc)
 		}
 	}

@@ -44,3 +44,20 @@ rules:
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestLongReplyField: a field longer than a reply may render to is an error
+// at its position, literal text too, and the only one for that field.
+func TestLongReplyField(t *testing.T) {
+	fsys := fstest.MapFS{"a.yaml": {Data: []byte(`rules:
+  - id: news
+    keywords: [n]
+    reply:
+      news:
+        - { title: "` + strings.Repeat("b", 100_000) + `", url: "https://example.com/" }
+`)}}
+	_, err := rules.LoadFS(fsys, "rules")
+	want := `rules/a.yaml:6:20: rule "news": reply.news[0].title: 100000 bytes: a reply field may hold at most 65536 (WeChat shows a text of 2,048 bytes at most)`
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+}
