@@ -2,7 +2,8 @@
 # user without privileges, the rules mounted read-only at /rules.
 #
 #   docker build -t wxreply .
-#   docker run -p 8080:8080 -e WXREPLY_TOKEN=... -v "$PWD/examples/rules:/rules:ro" wxreply
+#   docker run -p 8080:8080 -e WXREPLY_TOKEN=... -e WXREPLY_ADMIN_TOKEN=... \
+#     -v "$PWD/examples/rules:/rules:ro" wxreply
 #
 # See docs/deploy.md for the settings a production server needs.
 FROM golang:1.26-bookworm AS build

@@ -453,9 +453,11 @@ func TestE2EPlain(t *testing.T) {
 		{name: "voice fixture", args: append(tok, "--file", "server/testdata/fixtures/voice_recognition.xml"),
 			stdoutHas: []string{"text:\n", voiceWeather}},
 		{name: "wrong token", args: []string{"--token", "not-" + token, "--text", "菜单"},
-			fail: true, stderrHas: []string{"refused"}},
+			fail: true, stderrHas: []string{"refused: 403 Forbidden (do --token"}},
 		{name: "wrong token verify", args: []string{"--token", "not-" + token, "--verify"},
-			fail: true, stderrHas: []string{"refused"}},
+			fail: true, stderrHas: []string{"refused: 403 Forbidden (do --token"}},
+		{name: "wrong path", args: append(tok, "--url", strings.TrimSuffix(s.URL, "/wechat")+"/weixin", "--text", "菜单"),
+			fail: true, stderrHas: []string{"refused: 404 Not Found (is --url the callback's address?"}},
 		{name: "encrypted push to a plain server", args: append(tok, "--aes-key", aesKey, "--appid", appID, "--text", "菜单"),
 			fail: true, stderrHas: []string{"refused"}},
 	})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -34,7 +35,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	if f.verify {
 		if err := client.Verify(ctx); err != nil {
-			return fail(exitFailure, "URL verification failed: %v", err)
+			return fail(exitFailure, "URL verification failed: %v%s", err, refusalHint(err))
 		}
 		fmt.Fprintf(stdout, "URL verification passed: %s echoed echostr back\n", client.URL)
 		return exitOK
@@ -55,7 +56,7 @@ func runSend(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		if errors.Is(err, server.ErrRefused) {
-			return fail(exitFailure, "the server %v (do --token, and in safe mode --aes-key and --appid, match the server's?)", err)
+			return fail(exitFailure, "the server %v%s", err, refusalHint(err))
 		}
 		return fail(exitFailure, "%v", err)
 	}
@@ -222,4 +223,24 @@ func randomMsgID() string {
 		return strconv.FormatInt(time.Now().UnixNano(), 10)
 	}
 	return n.Add(n, big.NewInt(1e18)).String()
+}
+
+// refusalHint says what most often makes a server answer a push with the
+// status of err, a *server.RefusedError; "" for other errors.
+func refusalHint(err error) string {
+	var refused *server.RefusedError
+	if !errors.As(err, &refused) {
+		return ""
+	}
+	switch refused.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return " (do --token, and in safe mode --aes-key and --appid, match the server's?)"
+	case http.StatusNotFound, http.StatusMethodNotAllowed:
+		return " (is --url the callback's address? serve answers on /wechat unless its --path says otherwise)"
+	case http.StatusRequestEntityTooLarge:
+		return " (the push is larger than the server's --body-limit)"
+	case http.StatusBadRequest:
+		return " (the server's log says what it found wrong with the push)"
+	}
+	return " (the server's log says why)"
 }

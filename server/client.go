@@ -44,8 +44,21 @@ type Response struct {
 	Outcome string
 }
 
-// ErrRefused is returned for a push the server did not accept.
+// ErrRefused is returned for a push the server did not accept: a
+// *RefusedError, which says how.
 var ErrRefused = errors.New("refused")
+
+// RefusedError is a push or URL check the server answered with another
+// status than 200.
+type RefusedError struct {
+	StatusCode int
+	Status     string // "403 Forbidden"
+}
+
+func (e *RefusedError) Error() string { return "refused: " + e.Status }
+
+// Is makes a RefusedError ErrRefused to errors.Is.
+func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
 
 func (c *Client) httpClient() *http.Client {
 	if c.HTTP != nil {
@@ -112,7 +125,7 @@ func (c *Client) Verify(ctx context.Context) error {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%w: %s", ErrRefused, resp.Status)
+		return &RefusedError{StatusCode: resp.StatusCode, Status: resp.Status}
 	}
 	if string(body) != echostr {
 		return fmt.Errorf("the server answered %q, not the echostr %q", body, echostr)
@@ -162,7 +175,7 @@ func (c *Client) Send(ctx context.Context, push []byte) (*Response, error) {
 	}
 	r := &Response{Status: resp.StatusCode, Raw: raw, Body: raw, Outcome: resp.Header.Get(OutcomeHeader)}
 	if resp.StatusCode != http.StatusOK {
-		return r, fmt.Errorf("%w: %s", ErrRefused, resp.Status)
+		return r, &RefusedError{StatusCode: resp.StatusCode, Status: resp.Status}
 	}
 	if c.Key != nil && !bytes.Equal(raw, Success) && len(raw) > 0 {
 		if r.Body, err = c.open(raw); err != nil {
