@@ -259,11 +259,12 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 	// The admin listener says what the rules are, how reloads went, and
 	// reloads them: for operators and Prometheus, not for the internet.
 	s.admin = s.newEcho()
-	s.admin.Use(s.recoverRequests, s.refuseRebinding)
+	s.admin.Use(s.recoverRequests)
 	s.admin.GET("/healthz", healthz)
-	s.admin.GET("/readyz", s.ready)
+	// The reload and the admin page check their clients themselves.
+	s.admin.GET("/readyz", chain(s.ready, s.refuseRebinding))
 	s.admin.POST("/-/reload", chain(s.reload, s.adminOnly))
-	s.admin.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})))
+	s.admin.GET("/metrics", chain(echo.WrapHandler(promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{})), s.refuseRebinding))
 	return s, nil
 }
 
