@@ -44,6 +44,10 @@ func TestLoadFailure(t *testing.T) {
 		{"unknown_field.bad.yaml", `testdata/unknown_field.bad.yaml:3:5: rule "welcome": unknown field "wehn": did you mean "when"?`},
 		{"typo_hides_condition.bad.yaml", `testdata/typo_hides_condition.bad.yaml:3:5: rule "welcome": unknown field "evnt": did you mean "event"?`},
 		{"duplicate_key.bad.yaml", `testdata/duplicate_key.bad.yaml:5:5: rule "hello": "reply" is given twice (first at line 4)`},
+		// yaml.v3 drops a rule that gives a key twice: the rules after it
+		// keep their own ids and positions.
+		{"duplicate_key_shift.bad.yaml", `testdata/duplicate_key_shift.bad.yaml:5:5: rule "a": "reply" is given twice (first at line 4)
+testdata/duplicate_key_shift.bad.yaml:8:28: rule "b": reply.text: <.Vars.nope>: map has no entry for key "nope" (rendering a sample text message)`},
 		{"wrong_type.bad.yaml", `testdata/wrong_type.bad.yaml:3:15: rule "urgent": want a whole number, got text "high"`},
 		{"missing_id.bad.yaml", `testdata/missing_id.bad.yaml:4:5: rule #2: missing id: every rule needs a unique id, used in logs, metrics and tests`},
 		{"duplicate_id.bad.yaml", `testdata/duplicate_id.bad.yaml:5:9: rule "hours": duplicate id: first defined at testdata/duplicate_id.bad.yaml:2:9; ids must be unique across the folder`},

@@ -49,9 +49,52 @@ func DecodeStrict(name string, src []byte, out any, kinds map[string]string) (*y
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
 	if err := dec.Decode(out); err != nil {
+		if dedup := withoutDuplicateKeys(d.root); dedup != nil {
+			// yaml.v3 leaves out a mapping that gives a key twice: a list
+			// of them loses the item, and the items after it would be
+			// checked against the nodes of the ones before. Decode again
+			// with each key's first value, as Lookup finds it; the errors
+			// are the first decoding's.
+			v := reflect.ValueOf(out).Elem()
+			v.Set(reflect.Zero(v.Type()))
+			_ = dedup.Decode(out)
+		}
 		return d.root, d.errors(err)
 	}
 	return d.root, nil
+}
+
+// withoutDuplicateKeys is a copy of the tree under n in which each mapping
+// keeps only the first of the keys it gives twice, or nil when none does.
+func withoutDuplicateKeys(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	var content []*yaml.Node
+	changed := false
+	seen := map[string]bool{}
+	for i, c := range n.Content {
+		if n.Kind == yaml.MappingNode && i%2 == 0 && i+1 < len(n.Content) && c.Kind == yaml.ScalarNode {
+			if seen[c.Value] {
+				changed = true
+				continue
+			}
+			seen[c.Value] = true
+		}
+		if n.Kind == yaml.MappingNode && i%2 == 1 && len(content)%2 == 0 {
+			continue // the value of a key left out
+		}
+		if cc := withoutDuplicateKeys(c); cc != nil {
+			c, changed = cc, true
+		}
+		content = append(content, c)
+	}
+	if !changed {
+		return nil
+	}
+	cp := *n
+	cp.Content = content
+	return &cp
 }
 
 // document is what DecodeStrict needs to word and place yaml.v3's errors.
