@@ -389,7 +389,8 @@ func (s *ruleSite) keywords() *engine.Keywords {
 		return nil
 	}
 	switch {
-	case len(def.Keywords) == 0:
+	case len(def.Keywords) == 0 && (kn.Kind == yaml.SequenceNode || isNull(kn)):
+		// Text or a mapping is refused by the decoder already.
 		s.fail(kn, "keywords is empty: give at least one")
 	case def.Event != "" || (def.MsgType != "" && def.MsgType != "text" && def.MsgType != "voice"):
 		s.fail(kn, "keywords never match here: they are compared with Text, which only text and voice messages have")

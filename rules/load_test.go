@@ -40,6 +40,19 @@ func TestLoadFailure(t *testing.T) {
 		{"yaml_dedent_in_list.bad.yaml", `testdata/yaml_dedent_in_list.bad.yaml:7:4: did not find expected '-' indicator: this line does not line up with the ones above it: check its indentation`},
 		{"yaml_tab.bad.yaml", `testdata/yaml_tab.bad.yaml:3:1: a tab in the indentation: indent with spaces only`},
 		{"yaml_bad_block.bad.yaml", `testdata/yaml_bad_block.bad.yaml:6:7: could not find expected ':': the lines of a block (| or >) are indented more than its key`},
+		// A Chinese input method's punctuation where YAML needs ASCII is
+		// named, wherever yaml.v3 places the error it causes.
+		{"fullwidth_colon.bad.yaml", `testdata/fullwidth_colon.bad.yaml:3:13: "：" is a full-width colon: YAML needs the ASCII ":" (switch the input method to English punctuation)`},
+		{"fullwidth_colon_id.bad.yaml", `testdata/fullwidth_colon_id.bad.yaml:2:7: "：" is a full-width colon: YAML needs the ASCII ":" (switch the input method to English punctuation)`},
+		{"fullwidth_space.bad.yaml", `testdata/fullwidth_space.bad.yaml:3:1: U+3000 is a full-width space: YAML needs ASCII spaces (switch the input method to half-width)`},
+		{"fullwidth_bracket.bad.yaml", `testdata/fullwidth_bracket.bad.yaml:3:15: rule "wifi": want a list of text, got text "［wifi］": "［" is a full-width bracket: YAML needs the ASCII "[" (switch the input method to English punctuation)`},
+		// A quote that runs on to the next lines, quotes inside quotes, a
+		// file cut off while saved.
+		{"yaml_unclosed_quote.bad.yaml", `testdata/yaml_unclosed_quote.bad.yaml:3:11: did not find expected key: the quote that opens here is not closed: close it at the end of the value`},
+		{"yaml_quote_in_quotes.bad.yaml", `testdata/yaml_quote_in_quotes.bad.yaml:3:11: did not find expected key: the value in quotes that opens here ends at the " in column 24, and more follows: write the quotes inside the value as the other kind (' or ")`},
+		{"yaml_cut_off.bad.yaml", `testdata/yaml_cut_off.bad.yaml:6:5: could not find expected ':': the file ends in the middle of this line: was it cut off? finish the line (key: value) or remove it`},
+		// Windows Notepad's "ANSI" for Chinese.
+		{"gbk.bad.yaml", `testdata/gbk.bad.yaml:4:19: this is not UTF-8 text: the file was saved in another encoding (Windows Notepad's "ANSI" is GBK); save the file as UTF-8`},
 		{"not_a_mapping.bad.yaml", `testdata/not_a_mapping.bad.yaml:1:1: want a mapping with the keys vars, settings, rules, got a list`},
 		{"unknown_field.bad.yaml", `testdata/unknown_field.bad.yaml:3:5: rule "welcome": unknown field "wehn": did you mean "when"?`},
 		{"typo_hides_condition.bad.yaml", `testdata/typo_hides_condition.bad.yaml:3:5: rule "welcome": unknown field "evnt": did you mean "event"?`},

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/wxreply/wxreply/internal/text"
 	"gopkg.in/yaml.v3"
@@ -125,6 +127,12 @@ func (d *document) errors(err error) []*Error {
 	var out []*Error
 	for _, m := range msgs {
 		e := &Error{Pos: Pos{File: d.name}, Err: errors.New(strings.TrimPrefix(m, "yaml: "))}
+		if strings.Contains(m, "UTF-8") {
+			if line, col, ok := invalidUTF8(d.src); ok {
+				e.Pos.Line, e.Pos.Col = line, col
+				e.Err = errors.New("this is not UTF-8 text: the file was saved in another encoding (Windows Notepad's \"ANSI\" is GBK); save the file as UTF-8")
+			}
+		}
 		sm := yamlLineMessage.FindStringSubmatch(m)
 		if sm == nil {
 			out = append(out, e)
@@ -133,6 +141,16 @@ func (d *document) errors(err error) []*Error {
 		e.Pos.Line, _ = strconv.Atoi(sm[1])
 		msg := sm[2]
 		e.Err = errors.New(msg)
+		if d.root == nil {
+			// A syntax error: a full-width character typed where YAML
+			// needs ASCII is the cause whatever yaml.v3 says.
+			if line, col, hint, ok := d.fullWidthMark(e.Pos.Line); ok {
+				e.Pos.Line, e.Pos.Col = line, col
+				e.Err = errors.New(hint)
+				out = append(out, e)
+				continue
+			}
+		}
 		if hint, ok := syntaxHints[msg]; ok {
 			e.Err = fmt.Errorf("%s: %s", msg, hint)
 		}
@@ -160,6 +178,9 @@ func (d *document) errors(err error) []*Error {
 				got += " " + strconv.Quote(wm[2])
 			}
 			e.Err = fmt.Errorf("want %s, got %s", d.goKind(wm[3]), got)
+			if r, _ := utf8.DecodeRuneInString(wm[2]); strings.ContainsRune("［｛", r) {
+				e.Err = fmt.Errorf("%w: %s", e.Err, fullWidthHint(r))
+			}
 			if n := findValueOnLine(d.root, e.Pos.Line); n != nil {
 				e.Pos.Col = n.Column
 			}
@@ -381,8 +402,22 @@ func (d *document) placeSyntaxError(e *Error, msg string) {
 		}
 		e.Pos.Line, e.Pos.Col = line, len(lines[line-1])-len(strings.TrimLeft(lines[line-1], " "))+1
 		hint := "this line does not line up with the ones above it: check its indentation"
-		if prev := previousContent(lines, line); strings.HasSuffix(prev, "|") || strings.HasSuffix(prev, "|-") || strings.HasSuffix(prev, ">") || strings.HasSuffix(prev, ">-") {
+		switch prev := previousContent(lines, line); {
+		case unclosedQuote(lines[line-1]) > 0:
+			// The file cut after this line fails: the quote runs on to
+			// the next one, which closes it too early or never.
+			l := lines[line-1]
+			e.Pos.Col = utf8.RuneCountInString(l[:unclosedQuote(l)-1]) + 1
+			hint = "the quote that opens here is not closed: close it at the end of the value"
+			if open, end := firstQuoted(l); end > 0 && end < unclosedQuote(l) {
+				e.Pos.Col = utf8.RuneCountInString(l[:open-1]) + 1
+				hint = fmt.Sprintf("the value in quotes that opens here ends at the %c in column %d, and more follows: write the quotes inside the value as the other kind (' or \")", l[open-1], utf8.RuneCountInString(l[:end-1])+1)
+			}
+		case strings.HasSuffix(prev, "|") || strings.HasSuffix(prev, "|-") || strings.HasSuffix(prev, ">") || strings.HasSuffix(prev, ">-"):
 			hint = "the lines of a block (| or >) are indented more than its key"
+		case line == len(lines) && !strings.Contains(lines[line-1], ":"):
+			// The last line, with no end of line: a save cut short.
+			hint = "the file ends in the middle of this line: was it cut off? finish the line (key: value) or remove it"
 		}
 		e.Err = fmt.Errorf("%s: %s", msg, hint)
 	case "found unexpected end of stream":
@@ -453,4 +488,125 @@ func unclosedQuote(line string) int {
 		return 0
 	}
 	return col
+}
+
+// invalidUTF8 is the line and column (in characters) of the first byte of
+// src that is not UTF-8.
+func invalidUTF8(src []byte) (line, col int, ok bool) {
+	line, col = 1, 1
+	for len(src) > 0 {
+		r, size := utf8.DecodeRune(src)
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return line, col, true
+		case r == '\n':
+			line, col = line+1, 1
+		default:
+			col++
+		}
+		src = src[size:]
+	}
+	return 0, 0, false
+}
+
+// fullWidthMarks are the characters a Chinese input method types for the
+// ASCII punctuation YAML is written with, and what each should be.
+var fullWidthMarks = map[rune]struct{ ascii, name string }{
+	'：':      {":", "a full-width colon"},
+	'，':      {",", "a full-width comma"},
+	'［':      {"[", "a full-width bracket"},
+	'］':      {"]", "a full-width bracket"},
+	'｛':      {"{", "a full-width brace"},
+	'｝':      {"}", "a full-width brace"},
+	'“':      {`"`, "a curly quote"},
+	'”':      {`"`, "a curly quote"},
+	'‘':      {"'", "a curly quote"},
+	'’':      {"'", "a curly quote"},
+	'\u3000': {" ", "a full-width space"},
+}
+
+// fullWidthHint says that r, one of fullWidthMarks, is not the ASCII YAML
+// needs.
+func fullWidthHint(r rune) string {
+	m := fullWidthMarks[r]
+	if r == '\u3000' {
+		return "U+3000 is a full-width space: YAML needs ASCII spaces (switch the input method to half-width)"
+	}
+	return fmt.Sprintf("%q is %s: YAML needs the ASCII %q (switch the input method to English punctuation)", string(r), m.name, m.ascii)
+}
+
+// maxFullWidthTries bounds the parses fullWidthMark makes.
+const maxFullWidthTries = 32
+
+// fullWidthMark finds the full-width character that causes the syntax
+// error yaml.v3 reports at line: the first, in file order, that, typed as
+// its ASCII instead, lets the file parse or moves the error past line. A
+// colon counts only after a key (key： value), a full-width space only in
+// the indentation. It returns its place and a message that names it.
+func (d *document) fullWidthMark(line int) (markLine, col int, hint string, ok bool) {
+	lines := strings.Split(string(d.src), "\n")
+	if len(lines) > maxBisectLines {
+		return 0, 0, "", false
+	}
+	tries := 0
+	for i, l := range lines {
+		for off, r := range l {
+			m, found := fullWidthMarks[r]
+			if !found {
+				continue
+			}
+			before := l[:off]
+			switch {
+			case r == '：' && !fullWidthKey.MatchString(before):
+				continue
+			case r == '\u3000' && strings.TrimLeft(before, " \t\u3000") != "":
+				continue
+			}
+			if tries++; tries > maxFullWidthTries {
+				return 0, 0, "", false
+			}
+			ascii := m.ascii
+			switch r {
+			case '：':
+				ascii = ": "
+			case '\u3000':
+				ascii = "  " // as wide as it shows
+			}
+			fixed := slices.Clone(lines)
+			fixed[i] = before + ascii + l[off+utf8.RuneLen(r):]
+			var n yaml.Node
+			err := yaml.Unmarshal([]byte(strings.Join(fixed, "\n")), &n)
+			if err != nil {
+				sm := yamlLineMessage.FindStringSubmatch(err.Error())
+				if sm == nil {
+					continue
+				}
+				if after, _ := strconv.Atoi(sm[1]); after <= line {
+					continue
+				}
+			}
+			return i + 1, utf8.RuneCountInString(before) + 1, fullWidthHint(r), true
+		}
+	}
+	return 0, 0, "", false
+}
+
+// fullWidthKey is what comes before the colon of a key on its line.
+var fullWidthKey = regexp.MustCompile(`^[ \t\x{3000}]*(- +)*[^\s:#'"\[\]{},]+ *$`)
+
+// firstQuoted finds the first quote on line and the one that closes it:
+// their byte columns (1-based), end 0 when nothing closes it.
+func firstQuoted(line string) (open, end int) {
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case open == 0 && (c == '"' || c == '\''):
+			open = i + 1
+		case open > 0 && line[open-1] == '"' && c == '\\':
+			i++
+		case open > 0 && c == line[open-1]:
+			return open, i + 1
+		}
+	}
+	return open, 0
 }
