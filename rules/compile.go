@@ -399,6 +399,7 @@ func (s *ruleSite) keywords() *engine.Keywords {
 		if strings.TrimSpace(w) == "" {
 			s.fail(yamlpos.Item(kn, j), "keywords[%d] is empty: it would match every message", j)
 		}
+		s.checkFullWidth(kn, j, w)
 	}
 	k, err := engine.NewKeywords(engine.KeywordMode(def.Match), def.Keywords)
 	var ke *engine.KeywordError
@@ -411,6 +412,21 @@ func (s *ruleSite) keywords() *engine.Keywords {
 		s.fail(yamlpos.Lookup(s.rn, "match"), "match: %v", err)
 	}
 	return k
+}
+
+// checkFullWidth warns about keyword j, w, of the keywords kn when what a
+// Chinese input method types for YAML's punctuation made it a keyword
+// nobody types: curly quotes around it, or a full-width comma that was
+// meant to separate two keywords of a [a, b] list.
+func (s *ruleSite) checkFullWidth(kn *yaml.Node, j int, w string) {
+	first, _ := utf8.DecodeRuneInString(w)
+	last, _ := utf8.DecodeLastRuneInString(w)
+	switch {
+	case utf8.RuneCountInString(w) >= 2 && strings.ContainsRune("“‘", first) && strings.ContainsRune("”’", last):
+		s.warn(yamlpos.Item(kn, j), "keywords[%d] %q starts and ends with curly quotes, so it matches only text that holds them too: write it without them, or in ASCII quotes (switch the input method to English punctuation)", j, w)
+	case kn.Style&yaml.FlowStyle != 0 && strings.Contains(w, "，"):
+		s.warn(yamlpos.Item(kn, j), "keywords[%d] %q is one keyword: \"，\" is a full-width comma, and keywords in [...] are separated by the ASCII \",\" (switch the input method to English punctuation)", j, w)
+	}
 }
 
 // when compiles the condition; nil when the rule has none or it fails.

@@ -254,6 +254,19 @@ func TestLoadWarnings(t *testing.T) {
     msgtype: miniprogrampage
     reply: { text: odd }
 `)},
+		// An input method's punctuation that makes a keyword nobody types.
+		"cjk.yaml": {Data: []byte(`rules:
+  - id: quoted
+    keywords: [“wifi”, 密码]
+    reply: { text: quoted }
+  - id: one-keyword
+    keywords: [营业，开门, hours]
+    reply: { text: one }
+  - id: block-list
+    keywords:
+      - 营业，开门
+    reply: { text: block }
+`)},
 		"notes.yml":      {Data: []byte("rules: []\n")},
 		"shop_test.yaml": {Data: []byte("this is not a rule file: {\n")},
 		".shop.yaml.swp": {Data: []byte("\x00\x01")},
@@ -267,6 +280,8 @@ func TestLoadWarnings(t *testing.T) {
 		got = append(got, w.Warning())
 	}
 	want := []string{
+		`rules/cjk.yaml:3:16: warning: rule "quoted": keywords[0] "“wifi”" starts and ends with curly quotes, so it matches only text that holds them too: write it without them, or in ASCII quotes (switch the input method to English punctuation)`,
+		`rules/cjk.yaml:6:16: warning: rule "one-keyword": keywords[0] "营业，开门" is one keyword: "，" is a full-width comma, and keywords in [...] are separated by the ASCII "," (switch the input method to English punctuation)`,
 		`rules/notes.yml: warning: ignored: rule files end in .yaml`,
 		`rules/shop.yaml:6:20: warning: rule "two-articles-for-a-keyword": news has 2 articles and may answer a user message: WeChat then shows only the first; restrict the rule to events to send up to 8`,
 		`rules/shop.yaml:16:20: warning: rule "long": reply.text renders to 2100 bytes for a sample text message: WeChat may cut or drop text over 2048 bytes`,
@@ -277,7 +292,7 @@ func TestLoadWarnings(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if got, want := strings.Join(res.Files, " "), "rules/shop.yaml"; got != want {
+	if got, want := strings.Join(res.Files, " "), "rules/cjk.yaml rules/shop.yaml"; got != want {
 		t.Errorf("Files = %q, want %q: test, hidden and .yml files are not rule files", got, want)
 	}
 }
