@@ -558,6 +558,11 @@ func (c *compiler) exprError(f *parsedFile, n *yaml.Node, rule string, err error
 	if errors.As(err, &fe) && fe.Line > 0 {
 		p = f.scalarPos(n, fe.Line, fe.Column+1)
 	}
+	if fe != nil && fe.Snippet != "" && strings.HasPrefix(fe.Message, "unexpected token EOF") && n.Style == 0 && n.LineComment != "" {
+		// when: all(1..9, # > 0): YAML took the rest of the line for a
+		// comment, and expr saw the condition end early.
+		return &Error{Pos: p, Rule: rule, Err: fmt.Errorf("when: %s (%d:%d): # starts a YAML comment: put the condition in quotes%s", fe.Message, fe.Line, fe.Column+1, fe.Snippet)}
+	}
 	return &Error{Pos: p, Rule: rule, Err: fmt.Errorf("when: %w", err)}
 }
 

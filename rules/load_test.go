@@ -67,6 +67,10 @@ testdata/duplicate_key_shift.bad.yaml:8:28: rule "b": reply.text: <.Vars.nope>: 
 		{"expr_syntax.bad.yaml", `testdata/expr_syntax.bad.yaml:3:33: rule "welcome": when: unexpected token EOF (1:23)
  | Event == "subscribe" &&
  | ......................^`},
+		// An unquoted # ends the condition: YAML reads the rest as a comment.
+		{"expr_comment.bad.yaml", `testdata/expr_comment.bad.yaml:3:22: rule "wifi": when: unexpected token EOF (1:12): # starts a YAML comment: put the condition in quotes
+ | all(1..1000,
+ | ...........^`},
 		{"unknown_name.bad.yaml", `testdata/unknown_name.bad.yaml:3:11: rule "welcome": when: unknown name Evnt (1:1)
  | Evnt == "subscribe"
  | ^`},
