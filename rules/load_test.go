@@ -271,9 +271,12 @@ func TestLoadWarnings(t *testing.T) {
       - 营业，开门
     reply: { text: block }
 `)},
-		"notes.yml":      {Data: []byte("rules: []\n")},
-		"shop_test.yaml": {Data: []byte("this is not a rule file: {\n")},
-		".shop.yaml.swp": {Data: []byte("\x00\x01")},
+		"notes.yml":       {Data: []byte("rules: []\n")},
+		"extra.YAML":      {Data: []byte("rules: []\n")},
+		"sub/x.yaml":      {Data: []byte("rules: []\n")},
+		"sub/x_test.yaml": {Data: []byte("tests: []\n")},
+		"shop_test.yaml":  {Data: []byte("this is not a rule file: {\n")},
+		".shop.yaml.swp":  {Data: []byte("\x00\x01")},
 	}
 	res, err := rules.LoadFS(fsys, "rules")
 	if err != nil {
@@ -286,12 +289,14 @@ func TestLoadWarnings(t *testing.T) {
 	want := []string{
 		`rules/cjk.yaml:3:16: warning: rule "quoted": keywords[0] "“wifi”" starts and ends with curly quotes, so it matches only text that holds them too: write it without them, or in ASCII quotes (switch the input method to English punctuation)`,
 		`rules/cjk.yaml:6:16: warning: rule "one-keyword": keywords[0] "营业，开门" is one keyword: "，" is a full-width comma, and keywords in [...] are separated by the ASCII "," (switch the input method to English punctuation)`,
+		`rules/extra.YAML: warning: ignored: rule files end in .yaml, in lower case`,
 		`rules/notes.yml: warning: ignored: rule files end in .yaml`,
 		`rules/shop.yaml:6:20: warning: rule "two-articles-for-a-keyword": news has 2 articles and may answer a user message: WeChat then shows only the first; restrict the rule to events to send up to 8`,
 		`rules/shop.yaml:16:20: warning: rule "long": reply.text renders to 2100 bytes for a sample text message: WeChat may cut or drop text over 2048 bytes`,
 		`rules/shop.yaml:19:5: warning: rule "after-everything": never matches: rule "everything" (rules/shop.yaml:17:5) comes first and has no condition; lower its priority`,
 		`rules/shop.yaml:22:5: warning: rule "odd-type": never matches: rule "everything" (rules/shop.yaml:17:5) comes first and has no condition; lower its priority`,
 		`rules/shop.yaml:23:14: warning: rule "odd-type": msgtype "miniprogrampage" is not one WeChat sends today (text, image, voice, video, shortvideo, location, link, event)`,
+		`rules/sub/x.yaml: warning: ignored: rule files in a subfolder are not read; move it into the rules folder`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
