@@ -2,6 +2,10 @@ package rules
 
 import (
 	"bytes"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -94,9 +98,14 @@ func parseFile(name string, src []byte) (*parsedFile, Errors) {
 	root, derrs := yamlpos.DecodeStrict(name, src, &f.def, listKinds)
 	f.root = root
 	var errs Errors
+	tests := yamlpos.Key(root, "tests")
 	for _, e := range derrs {
 		rule := yamlpos.NameAt(yamlpos.Lookup(root, "rules"), e.Pos.Line, "id")
-		errs = append(errs, &Error{Pos: e.Pos, Rule: rule, Err: e.Err})
+		err := e.Err
+		if tests != nil && e.Pos == yamlpos.At(name, tests) {
+			err = fmt.Errorf("%w: test files end in _test.yaml: rename this one %s", err, testFileName(name))
+		}
+		errs = append(errs, &Error{Pos: e.Pos, Rule: rule, Err: err})
 	}
 	switch {
 	case root == nil && len(errs) > 0:
@@ -108,6 +117,18 @@ func parseFile(name string, src []byte) (*parsedFile, Errors) {
 	}
 	return f, nil
 }
+
+// testFileName is the name a test file named like the rule file name was
+// meant to have: keywords-test.yaml is keywords_test.yaml.
+func testFileName(name string) string {
+	stem := strings.TrimSuffix(path.Base(name), ".yaml")
+	if m := testSuffix.FindStringIndex(stem); m != nil && m[0] > 0 {
+		stem = stem[:m[0]]
+	}
+	return stem + "_test.yaml"
+}
+
+var testSuffix = regexp.MustCompile(`(?i)[-._ ]?tests?$`)
 
 func (f *parsedFile) pos(n *yaml.Node) Pos { return yamlpos.At(f.name, n) }
 

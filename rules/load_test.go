@@ -306,6 +306,25 @@ func TestLoadWarnings(t *testing.T) {
 	}
 }
 
+// A test file not named *_test.yaml is read as rules: the error says how
+// to name it.
+func TestLoadMisnamedTestFile(t *testing.T) {
+	tests := []struct{ file, want string }{
+		{"keywords-test.yaml", `rules/keywords-test.yaml:2:1: unknown field "tests" (known: vars, settings, rules): test files end in _test.yaml: rename this one keywords_test.yaml`},
+		{"shop.tests.yaml", `rules/shop.tests.yaml:2:1: unknown field "tests" (known: vars, settings, rules): test files end in _test.yaml: rename this one shop_test.yaml`},
+		{"tests.yaml", `rules/tests.yaml:2:1: unknown field "tests" (known: vars, settings, rules): test files end in _test.yaml: rename this one tests_test.yaml`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			fsys := fstest.MapFS{tt.file: {Data: []byte("# cases\ntests:\n  - event: {Content: x}\n    want: {rule: a}\n")}}
+			_, err := rules.LoadFS(fsys, "rules")
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("error:\n%v\nwant:\n%s", err, tt.want)
+			}
+		})
+	}
+}
+
 func TestLoadOrderAndDisabled(t *testing.T) {
 	fsys := fstest.MapFS{
 		"b.yaml": {Data: []byte(`rules:
