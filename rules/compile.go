@@ -401,6 +401,20 @@ func (s *ruleSite) keywords() *engine.Keywords {
 		}
 		s.checkFullWidth(kn, j, w)
 	}
+	if engine.KeywordMode(def.Match) == engine.MatchRegex {
+		// Each pattern on its own first, so that every bad one is named,
+		// in the words its author wrote it with.
+		bad := false
+		for j, w := range def.Keywords {
+			if err := checkKeywordPattern(w); err != nil {
+				s.fail(yamlpos.Item(kn, j), "keywords[%d]: %v", j, err)
+				bad = true
+			}
+		}
+		if bad {
+			return nil
+		}
+	}
 	k, err := engine.NewKeywords(engine.KeywordMode(def.Match), def.Keywords)
 	var ke *engine.KeywordError
 	switch {
@@ -412,6 +426,34 @@ func (s *ruleSite) keywords() *engine.Keywords {
 		s.fail(yamlpos.Lookup(s.rn, "match"), "match: %v", err)
 	}
 	return k
+}
+
+// ignoreCase is what engine.NewKeywords puts before a regex keyword, and
+// counts in the pattern's length.
+const ignoreCase = "(?i)"
+
+// maxKeywordPattern is the longest regex keyword, as written.
+const maxKeywordPattern = engine.MaxPatternBytes - len(ignoreCase)
+
+// checkKeywordPattern checks one regex keyword, w, as engine.NewKeywords
+// compiles it; its error speaks of w as written, without the (?i) the
+// engine adds.
+func checkKeywordPattern(w string) error {
+	if len(w) > maxKeywordPattern {
+		return fmt.Errorf("the pattern is %d bytes long; a keyword's pattern may have at most %d (%d, less the %s that makes it ignore case): split it into several keywords or rules", len(w), maxKeywordPattern, engine.MaxPatternBytes, ignoreCase)
+	}
+	_, err := engine.NewKeywords(engine.MatchRegex, []string{w})
+	var ke *engine.KeywordError
+	if !errors.As(err, &ke) {
+		return err
+	}
+	var se *syntax.Error
+	if errors.As(ke.Err, &se) {
+		written := *se
+		written.Expr = strings.TrimPrefix(se.Expr, ignoreCase)
+		return fmt.Errorf("not a regular expression: %w", &written)
+	}
+	return ke.Err
 }
 
 // checkFullWidth warns about keyword j, w, of the keywords kn when what a
