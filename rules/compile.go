@@ -59,6 +59,9 @@ func (c *compiler) compile(files []*parsedFile, version string) {
 		rulesNode := yamlpos.Lookup(f.root, "rules")
 		for i, def := range f.def.Rules {
 			rn := yamlpos.Item(rulesNode, i)
+			if rn != nil && !isRule(rn) {
+				continue // the decoder said it is no rule
+			}
 			r, ok := c.rule(f, i, def, rn, vars)
 			if def.ID != "" {
 				if first, dup := seen[def.ID]; dup {

@@ -61,6 +61,9 @@ func TestLoadFailure(t *testing.T) {
 		// keep their own ids and positions.
 		{"duplicate_key_shift.bad.yaml", `testdata/duplicate_key_shift.bad.yaml:5:5: rule "a": "reply" is given twice (first at line 4)
 testdata/duplicate_key_shift.bad.yaml:8:28: rule "b": reply.text: <.Vars.nope>: map has no entry for key "nope" (rendering a sample text message)`},
+		// yaml.v3 drops an item that is not a rule at all, too.
+		{"rule_not_a_mapping.bad.yaml", `testdata/rule_not_a_mapping.bad.yaml:2:3: rule #1: want a mapping, got text "oops"
+testdata/rule_not_a_mapping.bad.yaml:5:28: rule "b": reply.text: <.Vars.nope>: map has no entry for key "nope" (rendering a sample text message)`},
 		{"wrong_type.bad.yaml", `testdata/wrong_type.bad.yaml:3:15: rule "urgent": want a whole number, got text "high"`},
 		{"missing_id.bad.yaml", `testdata/missing_id.bad.yaml:4:5: rule #2: missing id: every rule needs a unique id, used in logs, metrics and tests`},
 		{"duplicate_id.bad.yaml", `testdata/duplicate_id.bad.yaml:5:9: rule "hours": duplicate id: first defined at testdata/duplicate_id.bad.yaml:2:9; ids must be unique across the folder`},
