@@ -398,19 +398,32 @@ func (s *ruleSite) keywords() *engine.Keywords {
 	case def.Event != "" || (def.MsgType != "" && def.MsgType != "text" && def.MsgType != "voice"):
 		s.fail(kn, "keywords never match here: they are compared with Text, which only text and voice messages have")
 	}
-	for j, w := range def.Keywords {
-		if strings.TrimSpace(w) == "" {
-			s.fail(yamlpos.Item(kn, j), "keywords[%d] is empty: it would match every message", j)
+	words, at := def.Keywords, keywordPlaces(kn, def.Keywords)
+	if len(at) != len(words) {
+		// yaml.v3 left out the items that are not text, and said so:
+		// check the others, each at its own place.
+		words = nil
+		for j, n := range kn.Content {
+			if n.Kind == yaml.ScalarNode {
+				words = append(words, n.Value)
+				at = append(at, j)
+			}
 		}
-		s.checkFullWidth(kn, j, w)
+	}
+	item := func(i int) *yaml.Node { return yamlpos.Item(kn, at[i]) }
+	for i, w := range words {
+		if strings.TrimSpace(w) == "" {
+			s.fail(item(i), "keywords[%d] is empty: it would match every message", at[i])
+		}
+		s.checkFullWidth(item(i), kn.Style&yaml.FlowStyle != 0, at[i], w)
 	}
 	if engine.KeywordMode(def.Match) == engine.MatchRegex {
 		// Each pattern on its own first, so that every bad one is named,
 		// in the words its author wrote it with.
 		bad := false
-		for j, w := range def.Keywords {
+		for i, w := range words {
 			if err := checkKeywordPattern(w); err != nil {
-				s.fail(yamlpos.Item(kn, j), "keywords[%d]: %v", j, err)
+				s.fail(item(i), "keywords[%d]: %v", at[i], err)
 				bad = true
 			}
 		}
@@ -418,17 +431,30 @@ func (s *ruleSite) keywords() *engine.Keywords {
 			return nil
 		}
 	}
-	k, err := engine.NewKeywords(engine.KeywordMode(def.Match), def.Keywords)
+	k, err := engine.NewKeywords(engine.KeywordMode(def.Match), words)
 	var ke *engine.KeywordError
 	switch {
 	case errors.As(err, &ke) && errors.As(ke.Err, new(*syntax.Error)):
-		s.fail(yamlpos.Item(kn, ke.Index), "keywords[%d]: not a regular expression: %v", ke.Index, ke.Err)
+		s.fail(item(ke.Index), "keywords[%d]: not a regular expression: %v", at[ke.Index], ke.Err)
 	case errors.As(err, &ke):
-		s.fail(yamlpos.Item(kn, ke.Index), "keywords[%d]: %v", ke.Index, ke.Err)
+		s.fail(item(ke.Index), "keywords[%d]: %v", at[ke.Index], ke.Err)
 	case err != nil:
 		s.fail(yamlpos.Lookup(s.rn, "match"), "match: %v", err)
 	}
 	return k
+}
+
+// keywordPlaces numbers the keywords as the items of the list kn: one
+// index for each keyword, or fewer when they do not pair up.
+func keywordPlaces(kn *yaml.Node, words []string) []int {
+	if kn.Kind == yaml.SequenceNode && len(kn.Content) != len(words) {
+		return nil
+	}
+	at := make([]int, len(words))
+	for i := range at {
+		at[i] = i
+	}
+	return at
 }
 
 // ignoreCase is what engine.NewKeywords puts before a regex keyword, and
@@ -459,18 +485,18 @@ func checkKeywordPattern(w string) error {
 	return ke.Err
 }
 
-// checkFullWidth warns about keyword j, w, of the keywords kn when what a
-// Chinese input method types for YAML's punctuation made it a keyword
-// nobody types: curly quotes around it, or a full-width comma that was
-// meant to separate two keywords of a [a, b] list.
-func (s *ruleSite) checkFullWidth(kn *yaml.Node, j int, w string) {
+// checkFullWidth warns about keyword j, w, written at n in a [a, b] list
+// if flow, when what a Chinese input method types for YAML's punctuation
+// made it a keyword nobody types: curly quotes around it, or a full-width
+// comma that was meant to separate two keywords of the list.
+func (s *ruleSite) checkFullWidth(n *yaml.Node, flow bool, j int, w string) {
 	first, _ := utf8.DecodeRuneInString(w)
 	last, _ := utf8.DecodeLastRuneInString(w)
 	switch {
 	case utf8.RuneCountInString(w) >= 2 && strings.ContainsRune("“‘", first) && strings.ContainsRune("”’", last):
-		s.warn(yamlpos.Item(kn, j), "keywords[%d] %q starts and ends with curly quotes, so it matches only text that holds them too: write it without them, or in ASCII quotes (switch the input method to English punctuation)", j, w)
-	case kn.Style&yaml.FlowStyle != 0 && strings.Contains(w, "，"):
-		s.warn(yamlpos.Item(kn, j), "keywords[%d] %q is one keyword: \"，\" is a full-width comma, and keywords in [...] are separated by the ASCII \",\" (switch the input method to English punctuation)", j, w)
+		s.warn(n, "keywords[%d] %q starts and ends with curly quotes, so it matches only text that holds them too: write it without them, or in ASCII quotes (switch the input method to English punctuation)", j, w)
+	case flow && strings.Contains(w, "，"):
+		s.warn(n, "keywords[%d] %q is one keyword: \"，\" is a full-width comma, and keywords in [...] are separated by the ASCII \",\" (switch the input method to English punctuation)", j, w)
 	}
 }
 

@@ -181,7 +181,7 @@ func (d *document) errors(err error) []*Error {
 			if r, _ := utf8.DecodeRuneInString(wm[2]); strings.ContainsRune("［｛", r) {
 				e.Err = fmt.Errorf("%w: %s", e.Err, fullWidthHint(r))
 			}
-			if n := findValueOnLine(d.root, e.Pos.Line); n != nil {
+			if n := findValueOnLine(d.root, e.Pos.Line, wrongValue(wm[1], wm[2])); n != nil {
 				e.Pos.Col = n.Column
 			}
 		}
@@ -315,21 +315,51 @@ func findKey(n *yaml.Node, key string, line int) *yaml.Node {
 	return nil
 }
 
-// findValueOnLine finds the first mapping value or list item that starts on line.
-func findValueOnLine(n *yaml.Node, line int) *yaml.Node {
-	if n == nil {
-		return nil
-	}
-	for i, c := range n.Content {
-		isValue := n.Kind == yaml.SequenceNode || (n.Kind == yaml.MappingNode && i%2 == 1)
-		if isValue && c.Line == line {
-			return c
+// findValueOnLine finds the first mapping value or list item that starts on
+// line and is what yaml.v3 could not decode, or else the first that starts
+// on line.
+func findValueOnLine(n *yaml.Node, line int, wrong func(*yaml.Node) bool) *yaml.Node {
+	var first, match *yaml.Node
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		for i, c := range n.Content {
+			if match != nil {
+				return
+			}
+			isValue := n.Kind == yaml.SequenceNode || (n.Kind == yaml.MappingNode && i%2 == 1)
+			if isValue && c.Line == line {
+				if first == nil {
+					first = c
+				}
+				if wrong(c) {
+					match = c
+					return
+				}
+			}
+			walk(c)
 		}
-		if v := findValueOnLine(c, line); v != nil {
-			return v
-		}
 	}
-	return nil
+	if n != nil {
+		walk(n)
+	}
+	if match != nil {
+		return match
+	}
+	return first
+}
+
+// wrongValue matches the node a yaml.v3 "cannot unmarshal !!tag `value`"
+// error is about.
+func wrongValue(tag, value string) func(*yaml.Node) bool {
+	return func(n *yaml.Node) bool {
+		switch tag {
+		case "map":
+			return n.Kind == yaml.MappingNode
+		case "seq":
+			return n.Kind == yaml.SequenceNode
+		}
+		return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!"+tag && (value == "" || n.Value == value)
+	}
 }
 
 // columnOf finds text on the given line of the file: its 1-based column, or 0.
