@@ -22,7 +22,10 @@ import (
 // the file named name and worded for the person who wrote the file:
 // "unknown field "wehn": did you mean "when"?", "want a whole number, got
 // text "high"", ""reply" is given twice (first at line 4)", a hint for
-// yaml.v3's syntax errors.
+// yaml.v3's syntax errors, the full-width character (a Chinese input
+// method's "：") or the first byte not in UTF-8 that causes one. A mapping
+// that gives a key twice is decoded with the first; yaml.v3 would leave it
+// out.
 //
 // kinds words the Go types of out that yaml.v3 names in its errors and that
 // DecodeStrict cannot word by itself, such as a list of an unexported struct
