@@ -453,6 +453,20 @@ func (d *document) placeSyntaxError(e *Error, msg string) {
 			hint = "the file ends in the middle of this line: was it cut off? finish the line (key: value) or remove it"
 		}
 		e.Err = fmt.Errorf("%s: %s", msg, hint)
+	case "did not find expected ',' or ']'", "did not find expected ',' or '}'":
+		// yaml.v3 names the line before the list or mapping, or its first.
+		open, what, end := '[', "list", ']'
+		if strings.HasSuffix(msg, "'}'") {
+			open, what, end = '{', "mapping", '}'
+		}
+		line := firstFailingLine(lines)
+		if line == 0 {
+			return
+		}
+		if col := unclosedBracket(lines[line-1], byte(open)); col > 0 {
+			e.Pos.Line, e.Pos.Col = line, col
+			e.Err = fmt.Errorf("%s: the %c that opens here is not closed: end the %s with %c", msg, open, what, end)
+		}
 	case "found unexpected end of stream":
 		if e.Pos.Line >= 1 && e.Pos.Line <= len(lines) {
 			if col := unclosedQuote(lines[e.Pos.Line-1]); col > 0 {
@@ -642,4 +656,34 @@ func firstQuoted(line string) (open, end int) {
 		}
 	}
 	return open, 0
+}
+
+// unclosedBracket is the column (in characters) of the last open bracket
+// on line that nothing on the line closes, outside quotes, or 0.
+func unclosedBracket(line string, open byte) int {
+	closer := map[byte]byte{'[': ']', '{': '}'}[open]
+	var opens []int
+	var quote byte
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			} else if quote == '"' && c == '\\' {
+				i++
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#' && (i == 0 || line[i-1] == ' '):
+			i = len(line) // a comment
+		case c == open:
+			opens = append(opens, i)
+		case c == closer && len(opens) > 0:
+			opens = opens[:len(opens)-1]
+		}
+	}
+	if len(opens) == 0 {
+		return 0
+	}
+	return utf8.RuneCountInString(line[:opens[len(opens)-1]]) + 1
 }
