@@ -45,6 +45,8 @@ func TestLoadFailure(t *testing.T) {
 		{"fullwidth_colon.bad.yaml", `testdata/fullwidth_colon.bad.yaml:3:13: "：" is a full-width colon: YAML needs the ASCII ":" (switch the input method to English punctuation)`},
 		{"fullwidth_colon_id.bad.yaml", `testdata/fullwidth_colon_id.bad.yaml:2:7: "：" is a full-width colon: YAML needs the ASCII ":" (switch the input method to English punctuation)`},
 		{"fullwidth_space.bad.yaml", `testdata/fullwidth_space.bad.yaml:3:1: U+3000 is a full-width space: YAML needs ASCII spaces (switch the input method to half-width)`},
+		{"fullwidth_braces.bad.yaml", `testdata/fullwidth_braces.bad.yaml:4:12: "｛" is a full-width brace: YAML needs the ASCII "{" (switch the input method to English punctuation)`},
+		{"fullwidth_colon_in_flow.bad.yaml", `testdata/fullwidth_colon_in_flow.bad.yaml:4:13: rule "a": reply: unknown field "text： hi" (known: text, image, voice, video, music, news, transfer_customer_service): "：" is a full-width colon: YAML needs the ASCII ":" (switch the input method to English punctuation)`},
 		{"fullwidth_bracket.bad.yaml", `testdata/fullwidth_bracket.bad.yaml:3:15: rule "wifi": want a list of text, got text "［wifi］": "［" is a full-width bracket: YAML needs the ASCII "[" (switch the input method to English punctuation)`},
 		// A quote that runs on to the next lines, quotes inside quotes, a
 		// file cut off while saved.

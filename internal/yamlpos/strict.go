@@ -237,6 +237,10 @@ func KindOf(n *yaml.Node) string {
 // UnknownField says that name is not one of the known field names, and which
 // it may be a typo of (text.Unknown).
 func UnknownField(name string, known []string) string {
+	if strings.ContainsRune(name, '：') {
+		// reply: {text： hi} is one key, "text： hi", with no value.
+		return text.Unknown("field", name, known) + ": " + fullWidthHint('：')
+	}
 	return text.Unknown("field", name, known)
 }
 
@@ -596,6 +600,20 @@ func (d *document) fullWidthMark(line int) (markLine, col int, hint string, ok b
 		return 0, 0, "", false
 	}
 	tries := 0
+	var all []mark // every candidate, for a second try with all of them
+	fixes := func(fixed []string) bool {
+		var n yaml.Node
+		err := yaml.Unmarshal([]byte(strings.Join(fixed, "\n")), &n)
+		if err == nil {
+			return true
+		}
+		sm := yamlLineMessage.FindStringSubmatch(err.Error())
+		after := 0
+		if sm != nil {
+			after, _ = strconv.Atoi(sm[1])
+		}
+		return after > line
+	}
 	for i, l := range lines {
 		for off, r := range l {
 			m, found := fullWidthMarks[r]
@@ -619,23 +637,41 @@ func (d *document) fullWidthMark(line int) (markLine, col int, hint string, ok b
 			case '\u3000':
 				ascii = "  " // as wide as it shows
 			}
+			all = append(all, mark{line: i, off: off, r: r, ascii: ascii})
 			fixed := slices.Clone(lines)
 			fixed[i] = before + ascii + l[off+utf8.RuneLen(r):]
-			var n yaml.Node
-			err := yaml.Unmarshal([]byte(strings.Join(fixed, "\n")), &n)
-			if err != nil {
-				sm := yamlLineMessage.FindStringSubmatch(err.Error())
-				if sm == nil {
-					continue
-				}
-				if after, _ := strconv.Atoi(sm[1]); after <= line {
-					continue
-				}
+			if fixes(fixed) {
+				return i + 1, utf8.RuneCountInString(before) + 1, fullWidthHint(r), true
 			}
-			return i + 1, utf8.RuneCountInString(before) + 1, fullWidthHint(r), true
+		}
+	}
+	// Several together, as in ｛text: hi｝: blame the first that the
+	// others cannot do without.
+	apply := func(ms []mark) []string {
+		fixed := slices.Clone(lines)
+		for k := len(ms) - 1; k >= 0; k-- { // from the end, so that offsets hold
+			m := ms[k]
+			fixed[m.line] = fixed[m.line][:m.off] + m.ascii + fixed[m.line][m.off+utf8.RuneLen(m.r):]
+		}
+		return fixed
+	}
+	if len(all) < 2 || !fixes(apply(all)) {
+		return 0, 0, "", false
+	}
+	for k, m := range all {
+		if !fixes(apply(all[k+1:])) {
+			return m.line + 1, utf8.RuneCountInString(lines[m.line][:m.off]) + 1, fullWidthHint(m.r), true
 		}
 	}
 	return 0, 0, "", false
+}
+
+// mark is a full-width character at byte off of line (0-based), and the
+// ASCII it stands for.
+type mark struct {
+	line, off int
+	r         rune
+	ascii     string
 }
 
 // fullWidthKey is what comes before the colon of a key on its line.
