@@ -3,6 +3,7 @@ package rules_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -315,6 +316,22 @@ func TestLoadWarnings(t *testing.T) {
 	}
 	if got, want := strings.Join(res.Files, " "), "rules/cjk.yaml rules/shop.yaml"; got != want {
 		t.Errorf("Files = %q, want %q: test, hidden and .yml files are not rule files", got, want)
+	}
+}
+
+// Curly quotes in replies are text, however many come before the
+// full-width colon that breaks the file.
+func TestLoadFullWidthAfterManyQuotes(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("rules:\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "  - id: r%d\n    keywords: [k%d]\n    reply: {text: 说“你好”}\n", i, i)
+	}
+	b.WriteString("  - id: last\n    keywords： [wifi]\n    reply: {text: hi}\n")
+	_, err := rules.LoadFS(fstest.MapFS{"a.yaml": {Data: []byte(b.String())}}, "rules")
+	want := `rules/a.yaml:123:13: "：" is a full-width colon: YAML needs the ASCII ":" (switch the input method to English punctuation)`
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
 	}
 }
 

@@ -2,6 +2,7 @@ package yamlpos
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"reflect"
@@ -590,8 +591,9 @@ func fullWidthHint(r rune) string {
 const maxFullWidthTries = 32
 
 // fullWidthMark finds the full-width character that causes the syntax
-// error yaml.v3 reports at line: the first, in file order, that, typed as
-// its ASCII instead, lets the file parse or moves the error past line. A
+// error yaml.v3 reports at line: the nearest before it that, typed as its
+// ASCII instead, lets the file parse or moves the error past line; or else
+// the first of several that only together do. A
 // colon counts only after a key (key： value), a full-width space only in
 // the indentation. It returns its place and a message that names it.
 func (d *document) fullWidthMark(line int) (markLine, col int, hint string, ok bool) {
@@ -614,7 +616,11 @@ func (d *document) fullWidthMark(line int) (markLine, col int, hint string, ok b
 		}
 		return after > line
 	}
-	for i, l := range lines {
+	// The mistake is on the line yaml.v3 names or before it (a line
+	// before, for some): try the nearest first.
+scan:
+	for i := min(line, len(lines)-1); i >= 0; i-- {
+		l := lines[i]
 		for off, r := range l {
 			m, found := fullWidthMarks[r]
 			if !found {
@@ -628,7 +634,7 @@ func (d *document) fullWidthMark(line int) (markLine, col int, hint string, ok b
 				continue
 			}
 			if tries++; tries > maxFullWidthTries {
-				return 0, 0, "", false
+				break scan
 			}
 			ascii := m.ascii
 			switch r {
@@ -658,6 +664,7 @@ func (d *document) fullWidthMark(line int) (markLine, col int, hint string, ok b
 	if len(all) < 2 || !fixes(apply(all)) {
 		return 0, 0, "", false
 	}
+	slices.SortFunc(all, func(a, b mark) int { return cmp.Or(cmp.Compare(a.line, b.line), cmp.Compare(a.off, b.off)) })
 	for k, m := range all {
 		if !fixes(apply(all[k+1:])) {
 			return m.line + 1, utf8.RuneCountInString(lines[m.line][:m.off]) + 1, fullWidthHint(m.r), true
