@@ -398,18 +398,7 @@ func (s *ruleSite) keywords() *engine.Keywords {
 	case def.Event != "" || (def.MsgType != "" && def.MsgType != "text" && def.MsgType != "voice"):
 		s.fail(kn, "keywords never match here: they are compared with Text, which only text and voice messages have")
 	}
-	words, at := def.Keywords, keywordPlaces(kn, def.Keywords)
-	if len(at) != len(words) {
-		// yaml.v3 left out the items that are not text, and said so:
-		// check the others, each at its own place.
-		words = nil
-		for j, n := range kn.Content {
-			if n.Kind == yaml.ScalarNode {
-				words = append(words, n.Value)
-				at = append(at, j)
-			}
-		}
-	}
+	words, at := keywordItems(kn, def.Keywords)
 	item := func(i int) *yaml.Node { return yamlpos.Item(kn, at[i]) }
 	for i, w := range words {
 		if strings.TrimSpace(w) == "" {
@@ -444,17 +433,25 @@ func (s *ruleSite) keywords() *engine.Keywords {
 	return k
 }
 
-// keywordPlaces numbers the keywords as the items of the list kn: one
-// index for each keyword, or fewer when they do not pair up.
-func keywordPlaces(kn *yaml.Node, words []string) []int {
-	if kn.Kind == yaml.SequenceNode && len(kn.Content) != len(words) {
-		return nil
+// keywordItems pairs the decoded keywords with the items of the list kn
+// that hold them: keyword i is item at[i]. yaml.v3 leaves out an item that
+// is not text (and says so), so then the words are read from the items
+// that are.
+func keywordItems(kn *yaml.Node, decoded []string) (words []string, at []int) {
+	if kn.Kind == yaml.SequenceNode && len(kn.Content) != len(decoded) {
+		for j, n := range kn.Content {
+			if n.Kind == yaml.ScalarNode {
+				words = append(words, n.Value)
+				at = append(at, j)
+			}
+		}
+		return words, at
 	}
-	at := make([]int, len(words))
+	at = make([]int, len(decoded))
 	for i := range at {
 		at[i] = i
 	}
-	return at
+	return decoded, at
 }
 
 // ignoreCase is what engine.NewKeywords puts before a regex keyword, and
