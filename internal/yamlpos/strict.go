@@ -419,7 +419,8 @@ var keyLine = regexp.MustCompile(`^\s*(- )?[\w.-]+:( |$)`)
 // placeSyntaxError moves a syntax error to the line and column that hold
 // the mistake. yaml.v3 places some at the start of the block they break
 // (an indentation error inside a list at the list's first line), a tab a
-// line early, and an unclosed quote without a column.
+// line early, an unclosed quote without a column, and an unclosed [ or {
+// at the line before it.
 func (d *document) placeSyntaxError(e *Error, msg string) {
 	lines := strings.Split(string(d.src), "\n")
 	switch msg {
@@ -440,17 +441,12 @@ func (d *document) placeSyntaxError(e *Error, msg string) {
 		}
 		e.Pos.Line, e.Pos.Col = line, len(lines[line-1])-len(strings.TrimLeft(lines[line-1], " "))+1
 		hint := "this line does not line up with the ones above it: check its indentation"
+		qcol, qhint := quoteProblem(lines[line-1])
 		switch prev := previousContent(lines, line); {
-		case unclosedQuote(lines[line-1]) > 0:
-			// The file cut after this line fails: the quote runs on to
-			// the next one, which closes it too early or never.
-			l := lines[line-1]
-			e.Pos.Col = utf8.RuneCountInString(l[:unclosedQuote(l)-1]) + 1
-			hint = "the quote that opens here is not closed: close it at the end of the value"
-			if open, end := firstQuoted(l); end > 0 && end < unclosedQuote(l) {
-				e.Pos.Col = utf8.RuneCountInString(l[:open-1]) + 1
-				hint = fmt.Sprintf("the value in quotes that opens here ends at the %c in column %d, and more follows: write the quotes inside the value as the other kind (' or \")", l[open-1], utf8.RuneCountInString(l[:end-1])+1)
-			}
+		case qhint != "":
+			// The file cut after this line fails: a quote runs on to the
+			// next one, which closes it too early or never.
+			e.Pos.Col, hint = qcol, qhint
 		case strings.HasSuffix(prev, "|") || strings.HasSuffix(prev, "|-") || strings.HasSuffix(prev, ">") || strings.HasSuffix(prev, ">-"):
 			hint = "the lines of a block (| or >) are indented more than its key"
 		case line == len(lines) && !strings.Contains(lines[line-1], ":"):
@@ -474,8 +470,8 @@ func (d *document) placeSyntaxError(e *Error, msg string) {
 		}
 	case "found unexpected end of stream":
 		if e.Pos.Line >= 1 && e.Pos.Line <= len(lines) {
-			if col := unclosedQuote(lines[e.Pos.Line-1]); col > 0 {
-				e.Pos.Col = col
+			if l := lines[e.Pos.Line-1]; unclosedQuote(l) > 0 {
+				e.Pos.Col = utf8.RuneCountInString(l[:unclosedQuote(l)-1]) + 1
 				e.Err = fmt.Errorf("%s: the quote that opens here is not closed", msg)
 			}
 		}
@@ -683,6 +679,35 @@ type mark struct {
 
 // fullWidthKey is what comes before the colon of a key on its line.
 var fullWidthKey = regexp.MustCompile(`^[ \t\x{3000}]*(- +)*[^\s:#'"\[\]{},]+ *$`)
+
+// quoteProblem finds a quoted value on line that is left open, or that
+// closes before its end (quotes inside quotes): the column (in characters)
+// of its opening quote and a hint, or "" when there is none.
+func quoteProblem(line string) (col int, hint string) {
+	unclosed := unclosedQuote(line)
+	if unclosed == 0 {
+		return 0, ""
+	}
+	if open, end := firstQuoted(line); end > 0 && end < unclosed && opensValue(line, open) {
+		return utf8.RuneCountInString(line[:open-1]) + 1, fmt.Sprintf("the value in quotes that opens here ends at the %c in column %d, and more follows: write the quotes inside the value as the other kind (' or \")", line[open-1], utf8.RuneCountInString(line[:end-1])+1)
+	}
+	if opensValue(line, unclosed) {
+		return utf8.RuneCountInString(line[:unclosed-1]) + 1, "the quote that opens here is not closed: close it at the end of the value"
+	}
+	return 0, ""
+}
+
+// opensValue reports whether the quote at byte column col (1-based; 0 for
+// none) of line starts a value, as a quoted one does: at the start of the
+// line or after ":", "-", "[", "{" or ",". A quote inside plain text (it's)
+// is text.
+func opensValue(line string, col int) bool {
+	if col < 1 {
+		return false
+	}
+	before := strings.TrimRight(line[:col-1], " ")
+	return before == "" || strings.ContainsAny(before[len(before)-1:], ":-[{,")
+}
 
 // firstQuoted finds the first quote on line and the one that closes it:
 // their byte columns (1-based), end 0 when nothing closes it.
