@@ -54,6 +54,8 @@ func TestLoadFailure(t *testing.T) {
 		{"yaml_unclosed_quote.bad.yaml", `testdata/yaml_unclosed_quote.bad.yaml:3:11: did not find expected key: the quote that opens here is not closed: close it at the end of the value`},
 		{"yaml_quote_in_quotes.bad.yaml", `testdata/yaml_quote_in_quotes.bad.yaml:3:11: did not find expected key: the value in quotes that opens here ends at the " in column 24, and more follows: write the quotes inside the value as the other kind (' or ")`},
 		{"yaml_unclosed_bracket.bad.yaml", `testdata/yaml_unclosed_bracket.bad.yaml:6:15: did not find expected ',' or ']': the [ that opens here is not closed: end the list with ]`},
+		// Columns count characters, as yaml.v3's and editors' do.
+		{"yaml_unclosed_quote_cjk.bad.yaml", `testdata/yaml_unclosed_quote_cjk.bad.yaml:2:44: found unexpected end of stream: the quote that opens here is not closed`},
 		// An apostrophe in plain text is no quote.
 		{"yaml_apostrophe_indent.bad.yaml", `testdata/yaml_apostrophe_indent.bad.yaml:4:4: did not find expected '-' indicator: this line does not line up with the ones above it: check its indentation`},
 		{"yaml_cut_off.bad.yaml", `testdata/yaml_cut_off.bad.yaml:6:5: could not find expected ':': the file ends in the middle of this line: was it cut off? finish the line (key: value) or remove it`},
