@@ -75,6 +75,7 @@ testdata/rule_not_a_mapping.bad.yaml:5:28: rule "b": reply.text: <.Vars.nope>: m
 		// yaml.v3 drops a keyword that is not text: the ones after it keep
 		// their own numbers and places.
 		{"keyword_not_text.bad.yaml", "testdata/keyword_not_text.bad.yaml:4:19: rule \"a\": want text, got a mapping\ntestdata/keyword_not_text.bad.yaml:4:27: rule \"a\": keywords[2]: not a regular expression: error parsing regexp: missing closing ): `(bad`"},
+		{"duplicate_key_cjk.bad.yaml", `testdata/duplicate_key_cjk.bad.yaml:2:30: rule "营业": "id" is given twice (first at line 2)`},
 		{"wrong_type.bad.yaml", `testdata/wrong_type.bad.yaml:3:15: rule "urgent": want a whole number, got text "high"`},
 		{"missing_id.bad.yaml", `testdata/missing_id.bad.yaml:4:5: rule #2: missing id: every rule needs a unique id, used in logs, metrics and tests`},
 		{"duplicate_id.bad.yaml", `testdata/duplicate_id.bad.yaml:5:9: rule "hours": duplicate id: first defined at testdata/duplicate_id.bad.yaml:2:9; ids must be unique across the folder`},

@@ -168,6 +168,9 @@ func (d *document) errors(err error) []*Error {
 		if dm := duplicateKey.FindStringSubmatch(msg); dm != nil {
 			e.Err = fmt.Errorf("%q is given twice (first at line %s)", dm[1], dm[2])
 			e.Pos.Col = d.columnOf(e.Pos.Line, dm[1])
+			if k := repeatedKey(d.root, dm[1], e.Pos.Line); k != nil {
+				e.Pos.Col = k.Column
+			}
 		}
 		if um := unknownField.FindStringSubmatch(msg); um != nil {
 			field := um[1]
@@ -323,6 +326,31 @@ func findKey(n *yaml.Node, key string, line int) *yaml.Node {
 	return nil
 }
 
+// repeatedKey finds, anywhere below n, the key named key on the given line
+// that its mapping gives a second time.
+func repeatedKey(n *yaml.Node, key string, line int) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.MappingNode {
+		seen := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Value == key {
+				if seen && k.Line == line {
+					return k
+				}
+				seen = true
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if k := repeatedKey(c, key, line); k != nil {
+			return k
+		}
+	}
+	return nil
+}
+
 // findValueOnLine finds the first mapping value or list item that starts on
 // line and is what yaml.v3 could not decode, or else the first that starts
 // on line.
@@ -370,13 +398,18 @@ func wrongValue(tag, value string) func(*yaml.Node) bool {
 	}
 }
 
-// columnOf finds text on the given line of the file: its 1-based column, or 0.
+// columnOf finds text on the given line of the file: its 1-based column,
+// in characters, or 0.
 func (d *document) columnOf(line int, text string) int {
 	lines := bytes.Split(d.src, []byte("\n"))
 	if line < 1 || line > len(lines) {
 		return 0
 	}
-	return bytes.Index(lines[line-1], []byte(text)) + 1
+	i := bytes.Index(lines[line-1], []byte(text))
+	if i < 0 {
+		return 0
+	}
+	return utf8.RuneCount(lines[line-1][:i]) + 1
 }
 
 // overIndentedKey reports whether line holds a key ("name: ...") indented
