@@ -248,7 +248,7 @@ func NewKeywords(mode KeywordMode, words []string) (*Keywords, error) {
 	case MatchRegex:
 		insts := 0
 		for i, w := range words {
-			p, err := newPattern("(?i)" + w)
+			p, err := newKeywordPattern(w)
 			if err != nil {
 				return nil, &KeywordError{Index: i, Err: err}
 			}

@@ -471,6 +471,21 @@ func compilePattern(m *meter, pattern string) (*compiledPattern, error) {
 
 // newPattern checks pattern as a rule's (checkPattern) and compiles it.
 func newPattern(pattern string) (*compiledPattern, error) {
+	return compileChecked(pattern, pattern)
+}
+
+// newKeywordPattern is newPattern for a regex keyword, which matches
+// ignoring case: the (?i) that says so does not count in its length.
+func newKeywordPattern(keyword string) (*compiledPattern, error) {
+	return compileChecked(keyword, "(?i)"+keyword)
+}
+
+// compileChecked checks written, the pattern as the rule gives it, and
+// compiles pattern, what it means.
+func compileChecked(written, pattern string) (*compiledPattern, error) {
+	if len(written) > MaxPatternBytes {
+		return nil, fmt.Errorf("the pattern is %d bytes long; a pattern may have at most %d: split it into several keywords or rules", len(written), MaxPatternBytes)
+	}
 	insts, err := checkPattern(pattern)
 	if err != nil {
 		return nil, err
@@ -664,13 +679,10 @@ func (v *budgetChecker) Visit(node *ast.Node) {
 	}
 }
 
-// checkPattern refuses a regular expression that is too long or compiles
-// to too large a program for a rule, and gives its size: matching costs up
+// checkPattern refuses a regular expression that compiles to too large a
+// program for a rule, and gives its size: matching costs up
 // to the program's size for each byte of text.
 func checkPattern(pattern string) (insts int, err error) {
-	if len(pattern) > MaxPatternBytes {
-		return 0, fmt.Errorf("the pattern is %d bytes long; a pattern may have at most %d: split it into several keywords or rules", len(pattern), MaxPatternBytes)
-	}
 	n, err := PatternSize(pattern)
 	if err != nil {
 		return 0, err

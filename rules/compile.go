@@ -59,6 +59,9 @@ func (c *compiler) compile(files []*parsedFile, version string) {
 		rulesNode := yamlpos.Lookup(f.root, "rules")
 		for i, def := range f.def.Rules {
 			rn := yamlpos.Item(rulesNode, i)
+			if rn != nil && !isRule(rn) {
+				continue // the decoder said it is no rule
+			}
 			r, ok := c.rule(f, i, def, rn, vars)
 			if def.ID != "" {
 				if first, dup := seen[def.ID]; dup {
@@ -389,27 +392,102 @@ func (s *ruleSite) keywords() *engine.Keywords {
 		return nil
 	}
 	switch {
-	case len(def.Keywords) == 0:
+	case len(def.Keywords) == 0 && (kn.Kind == yaml.SequenceNode || isNull(kn)):
+		// Text or a mapping is refused by the decoder already.
 		s.fail(kn, "keywords is empty: give at least one")
 	case def.Event != "" || (def.MsgType != "" && def.MsgType != "text" && def.MsgType != "voice"):
 		s.fail(kn, "keywords never match here: they are compared with Text, which only text and voice messages have")
 	}
-	for j, w := range def.Keywords {
+	words, at := keywordItems(kn, def.Keywords)
+	item := func(i int) *yaml.Node { return yamlpos.Item(kn, at[i]) }
+	for i, w := range words {
 		if strings.TrimSpace(w) == "" {
-			s.fail(yamlpos.Item(kn, j), "keywords[%d] is empty: it would match every message", j)
+			s.fail(item(i), "keywords[%d] is empty: it would match every message", at[i])
+		}
+		s.checkFullWidth(item(i), kn.Style&yaml.FlowStyle != 0, at[i], w)
+	}
+	if engine.KeywordMode(def.Match) == engine.MatchRegex {
+		// Each pattern on its own first, so that every bad one is named,
+		// in the words its author wrote it with.
+		bad := false
+		for i, w := range words {
+			if err := checkKeywordPattern(w); err != nil {
+				s.fail(item(i), "keywords[%d]: %v", at[i], err)
+				bad = true
+			}
+		}
+		if bad {
+			return nil
 		}
 	}
-	k, err := engine.NewKeywords(engine.KeywordMode(def.Match), def.Keywords)
+	k, err := engine.NewKeywords(engine.KeywordMode(def.Match), words)
 	var ke *engine.KeywordError
 	switch {
 	case errors.As(err, &ke) && errors.As(ke.Err, new(*syntax.Error)):
-		s.fail(yamlpos.Item(kn, ke.Index), "keywords[%d]: not a regular expression: %v", ke.Index, ke.Err)
+		s.fail(item(ke.Index), "keywords[%d]: not a regular expression: %v", at[ke.Index], ke.Err)
 	case errors.As(err, &ke):
-		s.fail(yamlpos.Item(kn, ke.Index), "keywords[%d]: %v", ke.Index, ke.Err)
+		s.fail(item(ke.Index), "keywords[%d]: %v", at[ke.Index], ke.Err)
 	case err != nil:
 		s.fail(yamlpos.Lookup(s.rn, "match"), "match: %v", err)
 	}
 	return k
+}
+
+// keywordItems pairs the decoded keywords with the items of the list kn
+// that hold them: keyword i is item at[i]. yaml.v3 leaves out an item that
+// is not text (and says so), so then the words are read from the items
+// that are.
+func keywordItems(kn *yaml.Node, decoded []string) (words []string, at []int) {
+	if kn.Kind == yaml.SequenceNode && len(kn.Content) != len(decoded) {
+		for j, n := range kn.Content {
+			if n.Kind == yaml.ScalarNode {
+				words = append(words, n.Value)
+				at = append(at, j)
+			}
+		}
+		return words, at
+	}
+	at = make([]int, len(decoded))
+	for i := range at {
+		at[i] = i
+	}
+	return decoded, at
+}
+
+// ignoreCase is what engine.NewKeywords puts before a regex keyword.
+const ignoreCase = "(?i)"
+
+// checkKeywordPattern checks one regex keyword, w, as engine.NewKeywords
+// compiles it; its error speaks of w as written, without the (?i) the
+// engine adds.
+func checkKeywordPattern(w string) error {
+	_, err := engine.NewKeywords(engine.MatchRegex, []string{w})
+	var ke *engine.KeywordError
+	if !errors.As(err, &ke) {
+		return err
+	}
+	var se *syntax.Error
+	if errors.As(ke.Err, &se) {
+		written := *se
+		written.Expr = strings.TrimPrefix(se.Expr, ignoreCase)
+		return fmt.Errorf("not a regular expression: %w", &written)
+	}
+	return ke.Err
+}
+
+// checkFullWidth warns about keyword j, w, written at n in a [a, b] list
+// if flow, when what a Chinese input method types for YAML's punctuation
+// made it a keyword nobody types: curly quotes around it, or a full-width
+// comma that was meant to separate two keywords of the list.
+func (s *ruleSite) checkFullWidth(n *yaml.Node, flow bool, j int, w string) {
+	first, _ := utf8.DecodeRuneInString(w)
+	last, _ := utf8.DecodeLastRuneInString(w)
+	switch {
+	case utf8.RuneCountInString(w) >= 2 && strings.ContainsRune("“‘", first) && strings.ContainsRune("”’", last):
+		s.warn(n, "keywords[%d] %q starts and ends with curly quotes, so it matches only text that holds them too: write it without them, or in ASCII quotes (switch the input method to English punctuation)", j, w)
+	case flow && strings.Contains(w, "，"):
+		s.warn(n, "keywords[%d] %q is one keyword: \"，\" is a full-width comma, and keywords in [...] are separated by the ASCII \",\" (switch the input method to English punctuation)", j, w)
+	}
 }
 
 // when compiles the condition; nil when the rule has none or it fails.
@@ -540,6 +618,11 @@ func (c *compiler) exprError(f *parsedFile, n *yaml.Node, rule string, err error
 	}
 	if errors.As(err, &fe) && fe.Line > 0 {
 		p = f.scalarPos(n, fe.Line, fe.Column+1)
+	}
+	if fe != nil && fe.Snippet != "" && strings.HasPrefix(fe.Message, "unexpected token EOF") && n.Style == 0 && n.LineComment != "" {
+		// when: all(1..9, # > 0): YAML took the rest of the line for a
+		// comment, and expr saw the condition end early.
+		return &Error{Pos: p, Rule: rule, Err: fmt.Errorf("when: %s (%d:%d): # starts a YAML comment: put the condition in quotes%s", fe.Message, fe.Line, fe.Column+1, fe.Snippet)}
 	}
 	return &Error{Pos: p, Rule: rule, Err: fmt.Errorf("when: %w", err)}
 }

@@ -2,6 +2,10 @@ package rules
 
 import (
 	"bytes"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -93,10 +97,16 @@ func parseFile(name string, src []byte) (*parsedFile, Errors) {
 	f := &parsedFile{name: name, src: src}
 	root, derrs := yamlpos.DecodeStrict(name, src, &f.def, listKinds)
 	f.root = root
+	f.alignRules()
 	var errs Errors
+	tests := yamlpos.Key(root, "tests")
 	for _, e := range derrs {
 		rule := yamlpos.NameAt(yamlpos.Lookup(root, "rules"), e.Pos.Line, "id")
-		errs = append(errs, &Error{Pos: e.Pos, Rule: rule, Err: e.Err})
+		err := e.Err
+		if tests != nil && e.Pos == yamlpos.At(name, tests) {
+			err = fmt.Errorf("%w: test files end in _test.yaml: rename this one %s", err, testFileName(name))
+		}
+		errs = append(errs, &Error{Pos: e.Pos, Rule: rule, Err: err})
 	}
 	switch {
 	case root == nil && len(errs) > 0:
@@ -108,6 +118,46 @@ func parseFile(name string, src []byte) (*parsedFile, Errors) {
 	}
 	return f, nil
 }
+
+// alignRules makes f.def.Rules hold one rule for each item of the rules
+// list, as the compiler pairs them. yaml.v3 leaves out an item that does not
+// decode (text where a rule belongs), and the items after it would be
+// checked against the nodes, and named by the ids, of the ones before. An
+// item that is not a mapping is left empty: its error is the decoder's.
+func (f *parsedFile) alignRules() {
+	list := yamlpos.Lookup(f.root, "rules")
+	if list == nil || list.Kind != yaml.SequenceNode || len(list.Content) == len(f.def.Rules) {
+		return
+	}
+	rules := make([]ruleDef, len(list.Content))
+	for i, n := range list.Content {
+		if isRule(n) {
+			_ = n.Decode(&rules[i]) // its errors are the strict decoding's
+		}
+	}
+	f.def.Rules = rules
+}
+
+// isRule reports whether an item of the rules list is a mapping, as a rule
+// is; the decoder reports any other.
+func isRule(n *yaml.Node) bool {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n.Kind == yaml.MappingNode
+}
+
+// testFileName is the name a test file named like the rule file name was
+// meant to have: keywords-test.yaml is keywords_test.yaml.
+func testFileName(name string) string {
+	stem := strings.TrimSuffix(path.Base(name), ".yaml")
+	if m := testSuffix.FindStringIndex(stem); m != nil && m[0] > 0 {
+		stem = stem[:m[0]]
+	}
+	return stem + "_test.yaml"
+}
+
+var testSuffix = regexp.MustCompile(`(?i)[-._ ]?tests?$`)
 
 func (f *parsedFile) pos(n *yaml.Node) Pos { return yamlpos.At(f.name, n) }
 

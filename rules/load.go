@@ -104,9 +104,7 @@ func Read(fsys fs.FS, name string) (*Snapshot, error) {
 		base := entry.Name()
 		display := path.Join(name, base)
 		if !IsRuleFile(base) {
-			if strings.HasSuffix(base, ".yml") && !strings.HasPrefix(base, ".") {
-				s.warnings = append(s.warnings, &Error{Pos: Pos{File: display}, Err: errors.New("ignored: rule files end in .yaml")})
-			}
+			s.warnings = append(s.warnings, ignored(fsys, entry, display)...)
 			continue
 		}
 		src, err := readRuleFile(fsys, entry)
@@ -263,6 +261,36 @@ func tooLarge(size int64) error {
 // (an editor's .rules.yaml.swp, a ConfigMap's ..data).
 func IsRuleFile(name string) bool {
 	return strings.HasSuffix(name, ".yaml") && !strings.HasSuffix(name, "_test.yaml") && !strings.HasPrefix(name, ".")
+}
+
+// ignored warns about the entry of the folder, not a rule file, when its
+// author may have meant it to hold rules: a .yml or .YAML file, or the
+// rule files of a subfolder, which are not read.
+func ignored(fsys fs.FS, entry fs.DirEntry, display string) Errors {
+	base := entry.Name()
+	if strings.HasPrefix(base, ".") {
+		return nil // an editor's file, a ConfigMap's ..data
+	}
+	warn := func(file, msg string) Errors { return Errors{{Pos: Pos{File: file}, Err: errors.New(msg)}} }
+	switch ext := strings.ToLower(path.Ext(base)); {
+	case entry.IsDir():
+		subs, err := fs.ReadDir(fsys, base)
+		if err != nil {
+			return nil
+		}
+		var out Errors
+		for _, sub := range subs {
+			if IsRuleFile(sub.Name()) && !sub.IsDir() {
+				out = append(out, warn(display+"/"+sub.Name(), "ignored: rule files in a subfolder are not read; move it into the rules folder")...)
+			}
+		}
+		return out
+	case ext == ".yml":
+		return warn(display, "ignored: rule files end in .yaml")
+	case ext == ".yaml" && !strings.HasSuffix(strings.ToLower(base), "_test.yaml"):
+		return warn(display, "ignored: rule files end in .yaml, in lower case")
+	}
+	return nil
 }
 
 // definesVars finds a top-level vars: key in a file that may not parse.

@@ -3,6 +3,7 @@ package rules_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -40,16 +41,51 @@ func TestLoadFailure(t *testing.T) {
 		{"yaml_dedent_in_list.bad.yaml", `testdata/yaml_dedent_in_list.bad.yaml:7:4: did not find expected '-' indicator: this line does not line up with the ones above it: check its indentation`},
 		{"yaml_tab.bad.yaml", `testdata/yaml_tab.bad.yaml:3:1: a tab in the indentation: indent with spaces only`},
 		{"yaml_bad_block.bad.yaml", `testdata/yaml_bad_block.bad.yaml:6:7: could not find expected ':': the lines of a block (| or >) are indented more than its key`},
+		// A Chinese input method's punctuation where YAML needs ASCII is
+		// named, wherever yaml.v3 places the error it causes.
+		{"fullwidth_colon.bad.yaml", `testdata/fullwidth_colon.bad.yaml:3:13: "：" is a full-width colon: YAML needs the ASCII ":" (switch the input method to English punctuation)`},
+		{"fullwidth_colon_id.bad.yaml", `testdata/fullwidth_colon_id.bad.yaml:2:7: "：" is a full-width colon: YAML needs the ASCII ":" (switch the input method to English punctuation)`},
+		{"fullwidth_space.bad.yaml", `testdata/fullwidth_space.bad.yaml:3:1: U+3000 is a full-width space: YAML needs ASCII spaces (switch the input method to half-width)`},
+		{"fullwidth_braces.bad.yaml", `testdata/fullwidth_braces.bad.yaml:4:12: "｛" is a full-width brace: YAML needs the ASCII "{" (switch the input method to English punctuation)`},
+		{"fullwidth_colon_in_flow.bad.yaml", `testdata/fullwidth_colon_in_flow.bad.yaml:4:13: rule "a": reply: unknown field "text： hi" (known: text, image, voice, video, music, news, transfer_customer_service): "：" is a full-width colon: YAML needs the ASCII ":" (switch the input method to English punctuation)`},
+		{"fullwidth_bracket.bad.yaml", `testdata/fullwidth_bracket.bad.yaml:3:15: rule "wifi": want a list of text, got text "［wifi］": "［" is a full-width bracket: YAML needs the ASCII "[" (switch the input method to English punctuation)`},
+		// A quote that runs on to the next lines, quotes inside quotes, a
+		// file cut off while saved.
+		{"yaml_unclosed_quote.bad.yaml", `testdata/yaml_unclosed_quote.bad.yaml:3:11: did not find expected key: the quote that opens here is not closed: close it at the end of the value`},
+		{"yaml_quote_in_quotes.bad.yaml", `testdata/yaml_quote_in_quotes.bad.yaml:3:11: did not find expected key: the value in quotes that opens here ends at the " in column 24, and more follows: write the quotes inside the value as the other kind (' or ")`},
+		{"yaml_unclosed_bracket.bad.yaml", `testdata/yaml_unclosed_bracket.bad.yaml:6:15: did not find expected ',' or ']': the [ that opens here is not closed: end the list with ]`},
+		// Columns count characters, as yaml.v3's and editors' do.
+		{"yaml_unclosed_quote_cjk.bad.yaml", `testdata/yaml_unclosed_quote_cjk.bad.yaml:2:44: found unexpected end of stream: the quote that opens here is not closed`},
+		// An apostrophe in plain text is no quote.
+		{"yaml_apostrophe_indent.bad.yaml", `testdata/yaml_apostrophe_indent.bad.yaml:4:4: did not find expected '-' indicator: this line does not line up with the ones above it: check its indentation`},
+		{"yaml_cut_off.bad.yaml", `testdata/yaml_cut_off.bad.yaml:6:5: could not find expected ':': the file ends in the middle of this line: was it cut off? finish the line (key: value) or remove it`},
+		// Windows Notepad's "ANSI" for Chinese.
+		{"gbk.bad.yaml", `testdata/gbk.bad.yaml:4:19: this is not UTF-8 text: the file was saved in another encoding (Windows Notepad's "ANSI" is GBK); save the file as UTF-8`},
 		{"not_a_mapping.bad.yaml", `testdata/not_a_mapping.bad.yaml:1:1: want a mapping with the keys vars, settings, rules, got a list`},
 		{"unknown_field.bad.yaml", `testdata/unknown_field.bad.yaml:3:5: rule "welcome": unknown field "wehn": did you mean "when"?`},
 		{"typo_hides_condition.bad.yaml", `testdata/typo_hides_condition.bad.yaml:3:5: rule "welcome": unknown field "evnt": did you mean "event"?`},
 		{"duplicate_key.bad.yaml", `testdata/duplicate_key.bad.yaml:5:5: rule "hello": "reply" is given twice (first at line 4)`},
+		// yaml.v3 drops a rule that gives a key twice: the rules after it
+		// keep their own ids and positions.
+		{"duplicate_key_shift.bad.yaml", `testdata/duplicate_key_shift.bad.yaml:5:5: rule "a": "reply" is given twice (first at line 4)
+testdata/duplicate_key_shift.bad.yaml:8:28: rule "b": reply.text: <.Vars.nope>: map has no entry for key "nope" (rendering a sample text message)`},
+		// yaml.v3 drops an item that is not a rule at all, too.
+		{"rule_not_a_mapping.bad.yaml", `testdata/rule_not_a_mapping.bad.yaml:2:5: rule #1: want a mapping, got text "oops"
+testdata/rule_not_a_mapping.bad.yaml:5:28: rule "b": reply.text: <.Vars.nope>: map has no entry for key "nope" (rendering a sample text message)`},
+		// yaml.v3 drops a keyword that is not text: the ones after it keep
+		// their own numbers and places.
+		{"keyword_not_text.bad.yaml", "testdata/keyword_not_text.bad.yaml:4:19: rule \"a\": want text, got a mapping\ntestdata/keyword_not_text.bad.yaml:4:27: rule \"a\": keywords[2]: not a regular expression: error parsing regexp: missing closing ): `(bad`"},
+		{"duplicate_key_cjk.bad.yaml", `testdata/duplicate_key_cjk.bad.yaml:2:30: rule "营业": "id" is given twice (first at line 2)`},
 		{"wrong_type.bad.yaml", `testdata/wrong_type.bad.yaml:3:15: rule "urgent": want a whole number, got text "high"`},
 		{"missing_id.bad.yaml", `testdata/missing_id.bad.yaml:4:5: rule #2: missing id: every rule needs a unique id, used in logs, metrics and tests`},
 		{"duplicate_id.bad.yaml", `testdata/duplicate_id.bad.yaml:5:9: rule "hours": duplicate id: first defined at testdata/duplicate_id.bad.yaml:2:9; ids must be unique across the folder`},
 		{"expr_syntax.bad.yaml", `testdata/expr_syntax.bad.yaml:3:33: rule "welcome": when: unexpected token EOF (1:23)
  | Event == "subscribe" &&
  | ......................^`},
+		// An unquoted # ends the condition: YAML reads the rest as a comment.
+		{"expr_comment.bad.yaml", `testdata/expr_comment.bad.yaml:3:22: rule "wifi": when: unexpected token EOF (1:12): # starts a YAML comment: put the condition in quotes
+ | all(1..1000,
+ | ...........^`},
 		{"unknown_name.bad.yaml", `testdata/unknown_name.bad.yaml:3:11: rule "welcome": when: unknown name Evnt (1:1)
  | Evnt == "subscribe"
  | ^`},
@@ -67,7 +103,10 @@ func TestLoadFailure(t *testing.T) {
 		{"unknown_var.bad.yaml", `testdata/unknown_var.bad.yaml:5:27: rule "city": when: unknown var "citty": did you mean "city"? (1:17)
  | Content == Vars.citty
  | ................^`},
-		{"bad_regex.bad.yaml", "testdata/bad_regex.bad.yaml:3:31: rule \"order\": keywords[1]: not a regular expression: error parsing regexp: missing closing ): `(?i)(unclosed`"},
+		{"bad_regex.bad.yaml", "testdata/bad_regex.bad.yaml:3:31: rule \"order\": keywords[1]: not a regular expression: error parsing regexp: missing closing ): `(unclosed`"},
+		// Every bad pattern of a list, as written: without the (?i) the
+		// engine puts before it, in what it shows and what it counts.
+		{"regex_each.bad.yaml", "testdata/regex_each.bad.yaml:5:9: rule \"order\": keywords[0]: not a regular expression: error parsing regexp: missing closing ): `(abc`\ntestdata/regex_each.bad.yaml:7:9: rule \"order\": keywords[2]: not a regular expression: error parsing regexp: missing closing ): `b(`\ntestdata/regex_each.bad.yaml:8:9: rule \"order\": keywords[3]: the pattern is 1030 bytes long; a pattern may have at most 1024: split it into several keywords or rules"},
 		{"bad_match.bad.yaml", `testdata/bad_match.bad.yaml:4:12: rule "order": match: unknown match mode "fuzzy": use contains, equal, prefix or regex`},
 		{"keywords_on_event.bad.yaml", `testdata/keywords_on_event.bad.yaml:4:15: rule "click": keywords never match here: they are compared with Text, which only text and voice messages have`},
 		{"template_parse.bad.yaml", `testdata/template_parse.bad.yaml:4:20: rule "welcome": reply.text: unclosed action`},
@@ -88,7 +127,7 @@ func TestLoadFailure(t *testing.T) {
  | all(1..500000, {lower(Text) != "x"})
  | .....^`},
 		{"budget_repeat.bad.yaml", `testdata/budget_repeat.bad.yaml:4:11: rule "echo-loud": when: over the memory budget of a rule (1048576 bytes) for a sample text message: loop over fewer items or build smaller values (see "Limits of a rule" in the README)`},
-		{"budget_regex.bad.yaml", `testdata/budget_regex.bad.yaml:3:16: rule "words": keywords[0]: the pattern is 3004 bytes long; a pattern may have at most 1024: split it into several keywords or rules`},
+		{"budget_regex.bad.yaml", `testdata/budget_regex.bad.yaml:3:16: rule "words": keywords[0]: the pattern is 3000 bytes long; a pattern may have at most 1024: split it into several keywords or rules`},
 		{"budget_template_range.bad.yaml", `testdata/budget_template_range.bad.yaml:5:23: rule "spin": reply.text: range 2000000000: more iterations than a rule's work budget allows (100000 units, 5 an iteration)`},
 		{"budget_template_loop.bad.yaml", `testdata/budget_template_loop.bad.yaml:7:13: rule "nested": reply.text: over the work budget of a rule (100000 units) (rendering a sample text message): loop over fewer items or build smaller values (see "Limits of a rule" in the README)`},
 		{"budget_template_define.bad.yaml", `testdata/budget_template_define.bad.yaml:5:13: rule "recurse": reply.text: {{ define }} and {{ block }} are not available in a reply`},
@@ -237,9 +276,25 @@ func TestLoadWarnings(t *testing.T) {
     msgtype: miniprogrampage
     reply: { text: odd }
 `)},
-		"notes.yml":      {Data: []byte("rules: []\n")},
-		"shop_test.yaml": {Data: []byte("this is not a rule file: {\n")},
-		".shop.yaml.swp": {Data: []byte("\x00\x01")},
+		// An input method's punctuation that makes a keyword nobody types.
+		"cjk.yaml": {Data: []byte(`rules:
+  - id: quoted
+    keywords: [“wifi”, 密码]
+    reply: { text: quoted }
+  - id: one-keyword
+    keywords: [营业，开门, hours]
+    reply: { text: one }
+  - id: block-list
+    keywords:
+      - 营业，开门
+    reply: { text: block }
+`)},
+		"notes.yml":       {Data: []byte("rules: []\n")},
+		"extra.YAML":      {Data: []byte("rules: []\n")},
+		"sub/x.yaml":      {Data: []byte("rules: []\n")},
+		"sub/x_test.yaml": {Data: []byte("tests: []\n")},
+		"shop_test.yaml":  {Data: []byte("this is not a rule file: {\n")},
+		".shop.yaml.swp":  {Data: []byte("\x00\x01")},
 	}
 	res, err := rules.LoadFS(fsys, "rules")
 	if err != nil {
@@ -250,18 +305,57 @@ func TestLoadWarnings(t *testing.T) {
 		got = append(got, w.Warning())
 	}
 	want := []string{
+		`rules/cjk.yaml:3:16: warning: rule "quoted": keywords[0] "“wifi”" starts and ends with curly quotes, so it matches only text that holds them too: write it without them, or in ASCII quotes (switch the input method to English punctuation)`,
+		`rules/cjk.yaml:6:16: warning: rule "one-keyword": keywords[0] "营业，开门" is one keyword: "，" is a full-width comma, and keywords in [...] are separated by the ASCII "," (switch the input method to English punctuation)`,
+		`rules/extra.YAML: warning: ignored: rule files end in .yaml, in lower case`,
 		`rules/notes.yml: warning: ignored: rule files end in .yaml`,
 		`rules/shop.yaml:6:20: warning: rule "two-articles-for-a-keyword": news has 2 articles and may answer a user message: WeChat then shows only the first; restrict the rule to events to send up to 8`,
 		`rules/shop.yaml:16:20: warning: rule "long": reply.text renders to 2100 bytes for a sample text message: WeChat may cut or drop text over 2048 bytes`,
 		`rules/shop.yaml:19:5: warning: rule "after-everything": never matches: rule "everything" (rules/shop.yaml:17:5) comes first and has no condition; lower its priority`,
 		`rules/shop.yaml:22:5: warning: rule "odd-type": never matches: rule "everything" (rules/shop.yaml:17:5) comes first and has no condition; lower its priority`,
 		`rules/shop.yaml:23:14: warning: rule "odd-type": msgtype "miniprogrampage" is not one WeChat sends today (text, image, voice, video, shortvideo, location, link, event)`,
+		`rules/sub/x.yaml: warning: ignored: rule files in a subfolder are not read; move it into the rules folder`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if got, want := strings.Join(res.Files, " "), "rules/shop.yaml"; got != want {
+	if got, want := strings.Join(res.Files, " "), "rules/cjk.yaml rules/shop.yaml"; got != want {
 		t.Errorf("Files = %q, want %q: test, hidden and .yml files are not rule files", got, want)
+	}
+}
+
+// Curly quotes in replies are text, however many come before the
+// full-width colon that breaks the file.
+func TestLoadFullWidthAfterManyQuotes(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("rules:\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "  - id: r%d\n    keywords: [k%d]\n    reply: {text: 说“你好”}\n", i, i)
+	}
+	b.WriteString("  - id: last\n    keywords： [wifi]\n    reply: {text: hi}\n")
+	_, err := rules.LoadFS(fstest.MapFS{"a.yaml": {Data: []byte(b.String())}}, "rules")
+	want := `rules/a.yaml:123:13: "：" is a full-width colon: YAML needs the ASCII ":" (switch the input method to English punctuation)`
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+// A test file not named *_test.yaml is read as rules: the error says how
+// to name it.
+func TestLoadMisnamedTestFile(t *testing.T) {
+	tests := []struct{ file, want string }{
+		{"keywords-test.yaml", `rules/keywords-test.yaml:2:1: unknown field "tests" (known: vars, settings, rules): test files end in _test.yaml: rename this one keywords_test.yaml`},
+		{"shop.tests.yaml", `rules/shop.tests.yaml:2:1: unknown field "tests" (known: vars, settings, rules): test files end in _test.yaml: rename this one shop_test.yaml`},
+		{"tests.yaml", `rules/tests.yaml:2:1: unknown field "tests" (known: vars, settings, rules): test files end in _test.yaml: rename this one tests_test.yaml`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			fsys := fstest.MapFS{tt.file: {Data: []byte("# cases\ntests:\n  - event: {Content: x}\n    want: {rule: a}\n")}}
+			_, err := rules.LoadFS(fsys, "rules")
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("error:\n%v\nwant:\n%s", err, tt.want)
+			}
+		})
 	}
 }
 

@@ -61,3 +61,17 @@ func TestLongReplyField(t *testing.T) {
 		t.Errorf("error:\n%v\nwant:\n%s", err, want)
 	}
 }
+
+// TestRegexKeywordAtTheLimit: a regex keyword may be as long as any pattern;
+// the (?i) that makes it ignore case does not count.
+func TestRegexKeywordAtTheLimit(t *testing.T) {
+	fsys := fstest.MapFS{"a.yaml": {Data: []byte(`rules:
+  - id: long
+    match: regex
+    keywords: ['` + strings.Repeat("a", 1024) + `']
+    reply: { text: a }
+`)}}
+	if _, err := rules.LoadFS(fsys, "rules"); err != nil {
+		t.Errorf("a regex keyword of 1024 bytes: %v", err)
+	}
+}

@@ -2,13 +2,16 @@ package yamlpos
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/wxreply/wxreply/internal/text"
 	"gopkg.in/yaml.v3"
@@ -20,7 +23,10 @@ import (
 // the file named name and worded for the person who wrote the file:
 // "unknown field "wehn": did you mean "when"?", "want a whole number, got
 // text "high"", ""reply" is given twice (first at line 4)", a hint for
-// yaml.v3's syntax errors.
+// yaml.v3's syntax errors, the full-width character (a Chinese input
+// method's "：") or the first byte not in UTF-8 that causes one. A mapping
+// that gives a key twice is decoded with the first; yaml.v3 would leave it
+// out.
 //
 // kinds words the Go types of out that yaml.v3 names in its errors and that
 // DecodeStrict cannot word by itself, such as a list of an unexported struct
@@ -49,9 +55,52 @@ func DecodeStrict(name string, src []byte, out any, kinds map[string]string) (*y
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
 	if err := dec.Decode(out); err != nil {
+		if dedup := withoutDuplicateKeys(d.root); dedup != nil {
+			// yaml.v3 leaves out a mapping that gives a key twice: a list
+			// of them loses the item, and the items after it would be
+			// checked against the nodes of the ones before. Decode again
+			// with each key's first value, as Lookup finds it; the errors
+			// are the first decoding's.
+			v := reflect.ValueOf(out).Elem()
+			v.Set(reflect.Zero(v.Type()))
+			_ = dedup.Decode(out)
+		}
 		return d.root, d.errors(err)
 	}
 	return d.root, nil
+}
+
+// withoutDuplicateKeys is a copy of the tree under n in which each mapping
+// keeps only the first of the keys it gives twice, or nil when none does.
+func withoutDuplicateKeys(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	var content []*yaml.Node
+	changed := false
+	seen := map[string]bool{}
+	for i, c := range n.Content {
+		if n.Kind == yaml.MappingNode && i%2 == 0 && i+1 < len(n.Content) && c.Kind == yaml.ScalarNode {
+			if seen[c.Value] {
+				changed = true
+				continue
+			}
+			seen[c.Value] = true
+		}
+		if n.Kind == yaml.MappingNode && i%2 == 1 && len(content)%2 == 0 {
+			continue // the value of a key left out
+		}
+		if cc := withoutDuplicateKeys(c); cc != nil {
+			c, changed = cc, true
+		}
+		content = append(content, c)
+	}
+	if !changed {
+		return nil
+	}
+	cp := *n
+	cp.Content = content
+	return &cp
 }
 
 // document is what DecodeStrict needs to word and place yaml.v3's errors.
@@ -82,6 +131,12 @@ func (d *document) errors(err error) []*Error {
 	var out []*Error
 	for _, m := range msgs {
 		e := &Error{Pos: Pos{File: d.name}, Err: errors.New(strings.TrimPrefix(m, "yaml: "))}
+		if strings.Contains(m, "UTF-8") {
+			if line, col, ok := invalidUTF8(d.src); ok {
+				e.Pos.Line, e.Pos.Col = line, col
+				e.Err = errors.New("this is not UTF-8 text: the file was saved in another encoding (Windows Notepad's \"ANSI\" is GBK); save the file as UTF-8")
+			}
+		}
 		sm := yamlLineMessage.FindStringSubmatch(m)
 		if sm == nil {
 			out = append(out, e)
@@ -90,6 +145,16 @@ func (d *document) errors(err error) []*Error {
 		e.Pos.Line, _ = strconv.Atoi(sm[1])
 		msg := sm[2]
 		e.Err = errors.New(msg)
+		if d.root == nil {
+			// A syntax error: a full-width character typed where YAML
+			// needs ASCII is the cause whatever yaml.v3 says.
+			if line, col, hint, ok := d.fullWidthMark(e.Pos.Line); ok {
+				e.Pos.Line, e.Pos.Col = line, col
+				e.Err = errors.New(hint)
+				out = append(out, e)
+				continue
+			}
+		}
 		if hint, ok := syntaxHints[msg]; ok {
 			e.Err = fmt.Errorf("%s: %s", msg, hint)
 		}
@@ -103,6 +168,9 @@ func (d *document) errors(err error) []*Error {
 		if dm := duplicateKey.FindStringSubmatch(msg); dm != nil {
 			e.Err = fmt.Errorf("%q is given twice (first at line %s)", dm[1], dm[2])
 			e.Pos.Col = d.columnOf(e.Pos.Line, dm[1])
+			if k := repeatedKey(d.root, dm[1], e.Pos.Line); k != nil {
+				e.Pos.Col = k.Column
+			}
 		}
 		if um := unknownField.FindStringSubmatch(msg); um != nil {
 			field := um[1]
@@ -117,7 +185,10 @@ func (d *document) errors(err error) []*Error {
 				got += " " + strconv.Quote(wm[2])
 			}
 			e.Err = fmt.Errorf("want %s, got %s", d.goKind(wm[3]), got)
-			if n := findValueOnLine(d.root, e.Pos.Line); n != nil {
+			if r, _ := utf8.DecodeRuneInString(wm[2]); strings.ContainsRune("［｛", r) {
+				e.Err = fmt.Errorf("%w: %s", e.Err, fullWidthHint(r))
+			}
+			if n := findValueOnLine(d.root, e.Pos.Line, wrongValue(wm[1], wm[2])); n != nil {
 				e.Pos.Col = n.Column
 			}
 		}
@@ -170,6 +241,10 @@ func KindOf(n *yaml.Node) string {
 // UnknownField says that name is not one of the known field names, and which
 // it may be a typo of (text.Unknown).
 func UnknownField(name string, known []string) string {
+	if strings.ContainsRune(name, '：') {
+		// reply: {text： hi} is one key, "text： hi", with no value.
+		return text.Unknown("field", name, known) + ": " + fullWidthHint('：')
+	}
 	return text.Unknown("field", name, known)
 }
 
@@ -251,30 +326,90 @@ func findKey(n *yaml.Node, key string, line int) *yaml.Node {
 	return nil
 }
 
-// findValueOnLine finds the first mapping value or list item that starts on line.
-func findValueOnLine(n *yaml.Node, line int) *yaml.Node {
+// repeatedKey finds, anywhere below n, the key named key on the given line
+// that its mapping gives a second time.
+func repeatedKey(n *yaml.Node, key string, line int) *yaml.Node {
 	if n == nil {
 		return nil
 	}
-	for i, c := range n.Content {
-		isValue := n.Kind == yaml.SequenceNode || (n.Kind == yaml.MappingNode && i%2 == 1)
-		if isValue && c.Line == line {
-			return c
+	if n.Kind == yaml.MappingNode {
+		seen := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Value == key {
+				if seen && k.Line == line {
+					return k
+				}
+				seen = true
+			}
 		}
-		if v := findValueOnLine(c, line); v != nil {
-			return v
+	}
+	for _, c := range n.Content {
+		if k := repeatedKey(c, key, line); k != nil {
+			return k
 		}
 	}
 	return nil
 }
 
-// columnOf finds text on the given line of the file: its 1-based column, or 0.
+// findValueOnLine finds the first mapping value or list item that starts on
+// line and is what yaml.v3 could not decode, or else the first that starts
+// on line.
+func findValueOnLine(n *yaml.Node, line int, wrong func(*yaml.Node) bool) *yaml.Node {
+	var first, match *yaml.Node
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		for i, c := range n.Content {
+			if match != nil {
+				return
+			}
+			isValue := n.Kind == yaml.SequenceNode || (n.Kind == yaml.MappingNode && i%2 == 1)
+			if isValue && c.Line == line {
+				if first == nil {
+					first = c
+				}
+				if wrong(c) {
+					match = c
+					return
+				}
+			}
+			walk(c)
+		}
+	}
+	if n != nil {
+		walk(n)
+	}
+	if match != nil {
+		return match
+	}
+	return first
+}
+
+// wrongValue matches the node a yaml.v3 "cannot unmarshal !!tag `value`"
+// error is about.
+func wrongValue(tag, value string) func(*yaml.Node) bool {
+	return func(n *yaml.Node) bool {
+		switch tag {
+		case "map":
+			return n.Kind == yaml.MappingNode
+		case "seq":
+			return n.Kind == yaml.SequenceNode
+		}
+		return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!"+tag && (value == "" || n.Value == value)
+	}
+}
+
+// columnOf finds text on the given line of the file: its 1-based column,
+// in characters, or 0.
 func (d *document) columnOf(line int, text string) int {
 	lines := bytes.Split(d.src, []byte("\n"))
 	if line < 1 || line > len(lines) {
 		return 0
 	}
-	return bytes.Index(lines[line-1], []byte(text)) + 1
+	i := bytes.Index(lines[line-1], []byte(text))
+	if i < 0 {
+		return 0
+	}
+	return utf8.RuneCount(lines[line-1][:i]) + 1
 }
 
 // overIndentedKey reports whether line holds a key ("name: ...") indented
@@ -317,7 +452,8 @@ var keyLine = regexp.MustCompile(`^\s*(- )?[\w.-]+:( |$)`)
 // placeSyntaxError moves a syntax error to the line and column that hold
 // the mistake. yaml.v3 places some at the start of the block they break
 // (an indentation error inside a list at the list's first line), a tab a
-// line early, and an unclosed quote without a column.
+// line early, an unclosed quote without a column, and an unclosed [ or {
+// at the line before it.
 func (d *document) placeSyntaxError(e *Error, msg string) {
 	lines := strings.Split(string(d.src), "\n")
 	switch msg {
@@ -338,14 +474,37 @@ func (d *document) placeSyntaxError(e *Error, msg string) {
 		}
 		e.Pos.Line, e.Pos.Col = line, len(lines[line-1])-len(strings.TrimLeft(lines[line-1], " "))+1
 		hint := "this line does not line up with the ones above it: check its indentation"
-		if prev := previousContent(lines, line); strings.HasSuffix(prev, "|") || strings.HasSuffix(prev, "|-") || strings.HasSuffix(prev, ">") || strings.HasSuffix(prev, ">-") {
+		qcol, qhint := quoteProblem(lines[line-1])
+		switch prev := previousContent(lines, line); {
+		case qhint != "":
+			// The file cut after this line fails: a quote runs on to the
+			// next one, which closes it too early or never.
+			e.Pos.Col, hint = qcol, qhint
+		case strings.HasSuffix(prev, "|") || strings.HasSuffix(prev, "|-") || strings.HasSuffix(prev, ">") || strings.HasSuffix(prev, ">-"):
 			hint = "the lines of a block (| or >) are indented more than its key"
+		case line == len(lines) && !strings.Contains(lines[line-1], ":"):
+			// The last line, with no end of line: a save cut short.
+			hint = "the file ends in the middle of this line: was it cut off? finish the line (key: value) or remove it"
 		}
 		e.Err = fmt.Errorf("%s: %s", msg, hint)
+	case "did not find expected ',' or ']'", "did not find expected ',' or '}'":
+		// yaml.v3 names the line before the list or mapping, or its first.
+		open, what, end := '[', "list", ']'
+		if strings.HasSuffix(msg, "'}'") {
+			open, what, end = '{', "mapping", '}'
+		}
+		line := firstFailingLine(lines)
+		if line == 0 {
+			return
+		}
+		if col := unclosedBracket(lines[line-1], byte(open)); col > 0 {
+			e.Pos.Line, e.Pos.Col = line, col
+			e.Err = fmt.Errorf("%s: the %c that opens here is not closed: end the %s with %c", msg, open, what, end)
+		}
 	case "found unexpected end of stream":
 		if e.Pos.Line >= 1 && e.Pos.Line <= len(lines) {
-			if col := unclosedQuote(lines[e.Pos.Line-1]); col > 0 {
-				e.Pos.Col = col
+			if l := lines[e.Pos.Line-1]; unclosedQuote(l) > 0 {
+				e.Pos.Col = utf8.RuneCountInString(l[:unclosedQuote(l)-1]) + 1
 				e.Err = fmt.Errorf("%s: the quote that opens here is not closed", msg)
 			}
 		}
@@ -410,4 +569,222 @@ func unclosedQuote(line string) int {
 		return 0
 	}
 	return col
+}
+
+// invalidUTF8 is the line and column (in characters) of the first byte of
+// src that is not UTF-8.
+func invalidUTF8(src []byte) (line, col int, ok bool) {
+	line, col = 1, 1
+	for len(src) > 0 {
+		r, size := utf8.DecodeRune(src)
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return line, col, true
+		case r == '\n':
+			line, col = line+1, 1
+		default:
+			col++
+		}
+		src = src[size:]
+	}
+	return 0, 0, false
+}
+
+// fullWidthMarks are the characters a Chinese input method types for the
+// ASCII punctuation YAML is written with, and what each should be.
+var fullWidthMarks = map[rune]struct{ ascii, name string }{
+	'：':      {":", "a full-width colon"},
+	'，':      {",", "a full-width comma"},
+	'［':      {"[", "a full-width bracket"},
+	'］':      {"]", "a full-width bracket"},
+	'｛':      {"{", "a full-width brace"},
+	'｝':      {"}", "a full-width brace"},
+	'“':      {`"`, "a curly quote"},
+	'”':      {`"`, "a curly quote"},
+	'‘':      {"'", "a curly quote"},
+	'’':      {"'", "a curly quote"},
+	'\u3000': {" ", "a full-width space"},
+}
+
+// fullWidthHint says that r, one of fullWidthMarks, is not the ASCII YAML
+// needs.
+func fullWidthHint(r rune) string {
+	m := fullWidthMarks[r]
+	if r == '\u3000' {
+		return "U+3000 is a full-width space: YAML needs ASCII spaces (switch the input method to half-width)"
+	}
+	return fmt.Sprintf("%q is %s: YAML needs the ASCII %q (switch the input method to English punctuation)", string(r), m.name, m.ascii)
+}
+
+// maxFullWidthTries bounds the parses fullWidthMark makes.
+const maxFullWidthTries = 32
+
+// fullWidthMark finds the full-width character that causes the syntax
+// error yaml.v3 reports at line: the nearest before it that, typed as its
+// ASCII instead, lets the file parse or moves the error past line; or else
+// the first of several that only together do. A
+// colon counts only after a key (key： value), a full-width space only in
+// the indentation. It returns its place and a message that names it.
+func (d *document) fullWidthMark(line int) (markLine, col int, hint string, ok bool) {
+	lines := strings.Split(string(d.src), "\n")
+	if len(lines) > maxBisectLines {
+		return 0, 0, "", false
+	}
+	tries := 0
+	var all []mark // every candidate, for a second try with all of them
+	fixes := func(fixed []string) bool {
+		var n yaml.Node
+		err := yaml.Unmarshal([]byte(strings.Join(fixed, "\n")), &n)
+		if err == nil {
+			return true
+		}
+		sm := yamlLineMessage.FindStringSubmatch(err.Error())
+		after := 0
+		if sm != nil {
+			after, _ = strconv.Atoi(sm[1])
+		}
+		return after > line
+	}
+	// The mistake is on the line yaml.v3 names or before it (a line
+	// before, for some): try the nearest first.
+scan:
+	for i := min(line, len(lines)-1); i >= 0; i-- {
+		l := lines[i]
+		for off, r := range l {
+			m, found := fullWidthMarks[r]
+			if !found {
+				continue
+			}
+			before := l[:off]
+			switch {
+			case r == '：' && !fullWidthKey.MatchString(before):
+				continue
+			case r == '\u3000' && strings.TrimLeft(before, " \t\u3000") != "":
+				continue
+			}
+			if tries++; tries > maxFullWidthTries {
+				break scan
+			}
+			ascii := m.ascii
+			switch r {
+			case '：':
+				ascii = ": "
+			case '\u3000':
+				ascii = "  " // as wide as it shows
+			}
+			all = append(all, mark{line: i, off: off, r: r, ascii: ascii})
+			fixed := slices.Clone(lines)
+			fixed[i] = before + ascii + l[off+utf8.RuneLen(r):]
+			if fixes(fixed) {
+				return i + 1, utf8.RuneCountInString(before) + 1, fullWidthHint(r), true
+			}
+		}
+	}
+	// Several together, as in ｛text: hi｝: blame the first that the
+	// others cannot do without.
+	apply := func(ms []mark) []string {
+		fixed := slices.Clone(lines)
+		for k := len(ms) - 1; k >= 0; k-- { // from the end, so that offsets hold
+			m := ms[k]
+			fixed[m.line] = fixed[m.line][:m.off] + m.ascii + fixed[m.line][m.off+utf8.RuneLen(m.r):]
+		}
+		return fixed
+	}
+	if len(all) < 2 || !fixes(apply(all)) {
+		return 0, 0, "", false
+	}
+	slices.SortFunc(all, func(a, b mark) int { return cmp.Or(cmp.Compare(a.line, b.line), cmp.Compare(a.off, b.off)) })
+	for k, m := range all {
+		if !fixes(apply(all[k+1:])) {
+			return m.line + 1, utf8.RuneCountInString(lines[m.line][:m.off]) + 1, fullWidthHint(m.r), true
+		}
+	}
+	return 0, 0, "", false
+}
+
+// mark is a full-width character at byte off of line (0-based), and the
+// ASCII it stands for.
+type mark struct {
+	line, off int
+	r         rune
+	ascii     string
+}
+
+// fullWidthKey is what comes before the colon of a key on its line.
+var fullWidthKey = regexp.MustCompile(`^[ \t\x{3000}]*(- +)*[^\s:#'"\[\]{},]+ *$`)
+
+// quoteProblem finds a quoted value on line that is left open, or that
+// closes before its end (quotes inside quotes): the column (in characters)
+// of its opening quote and a hint, or "" when there is none.
+func quoteProblem(line string) (col int, hint string) {
+	unclosed := unclosedQuote(line)
+	if unclosed == 0 {
+		return 0, ""
+	}
+	if open, end := firstQuoted(line); end > 0 && end < unclosed && opensValue(line, open) {
+		return utf8.RuneCountInString(line[:open-1]) + 1, fmt.Sprintf("the value in quotes that opens here ends at the %c in column %d, and more follows: write the quotes inside the value as the other kind (' or \")", line[open-1], utf8.RuneCountInString(line[:end-1])+1)
+	}
+	if opensValue(line, unclosed) {
+		return utf8.RuneCountInString(line[:unclosed-1]) + 1, "the quote that opens here is not closed: close it at the end of the value"
+	}
+	return 0, ""
+}
+
+// opensValue reports whether the quote at byte column col (1-based; 0 for
+// none) of line starts a value, as a quoted one does: at the start of the
+// line or after ":", "-", "[", "{" or ",". A quote inside plain text (it's)
+// is text.
+func opensValue(line string, col int) bool {
+	if col < 1 {
+		return false
+	}
+	before := strings.TrimRight(line[:col-1], " ")
+	return before == "" || strings.ContainsAny(before[len(before)-1:], ":-[{,")
+}
+
+// firstQuoted finds the first quote on line and the one that closes it:
+// their byte columns (1-based), end 0 when nothing closes it.
+func firstQuoted(line string) (open, end int) {
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case open == 0 && (c == '"' || c == '\''):
+			open = i + 1
+		case open > 0 && line[open-1] == '"' && c == '\\':
+			i++
+		case open > 0 && c == line[open-1]:
+			return open, i + 1
+		}
+	}
+	return open, 0
+}
+
+// unclosedBracket is the column (in characters) of the last open bracket
+// on line that nothing on the line closes, outside quotes, or 0.
+func unclosedBracket(line string, open byte) int {
+	closer := map[byte]byte{'[': ']', '{': '}'}[open]
+	var opens []int
+	var quote byte
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			} else if quote == '"' && c == '\\' {
+				i++
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '#' && (i == 0 || line[i-1] == ' '):
+			i = len(line) // a comment
+		case c == open:
+			opens = append(opens, i)
+		case c == closer && len(opens) > 0:
+			opens = opens[:len(opens)-1]
+		}
+	}
+	if len(opens) == 0 {
+		return 0
+	}
+	return utf8.RuneCountInString(line[:opens[len(opens)-1]]) + 1
 }
