@@ -624,8 +624,28 @@ func (c *compiler) exprError(f *parsedFile, n *yaml.Node, rule string, err error
 		// comment, and expr saw the condition end early.
 		return &Error{Pos: p, Rule: rule, Err: fmt.Errorf("when: %s (%d:%d): # starts a YAML comment: put the condition in quotes%s", fe.Message, fe.Line, fe.Column+1, fe.Snippet)}
 	}
+	if fe != nil {
+		if m := unknownName.FindStringSubmatch(fe.Message); m != nil {
+			if guess := text.Suggest(m[1], conditionNames); guess != "" {
+				return &Error{Pos: p, Rule: rule, Err: fmt.Errorf("when: %s: did you mean %s? (%d:%d)%s", fe.Message, guess, fe.Line, fe.Column+1, fe.Snippet)}
+			}
+		}
+	}
 	return &Error{Pos: p, Rule: rule, Err: fmt.Errorf("when: %w", err)}
 }
+
+var unknownName = regexp.MustCompile(`^unknown name (\w+)$`)
+
+// conditionNames are the names a condition can read at its top level:
+// the template's, and Env's methods.
+var conditionNames = func() []string {
+	names := slices.Clone(envFields)
+	t := reflect.TypeOf(engine.Env{})
+	for i := range t.NumMethod() {
+		names = append(names, t.Method(i).Name)
+	}
+	return names
+}()
 
 // reply compiles one reply; it returns nil when the reply has errors.
 func (c *compiler) reply(f *parsedFile, rule, field string, n *yaml.Node) *engine.ReplyTemplate {

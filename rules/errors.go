@@ -14,7 +14,7 @@ type Pos = yamlpos.Pos
 // Error is one problem in a rule file, written as the Go compiler writes
 // them, so that editors can jump to it:
 //
-//	examples/rules/shop.yaml:12:11: rule "welcome": when: unknown name Evnt (1:1)
+//	examples/rules/shop.yaml:12:11: rule "welcome": when: unknown name Evnt: did you mean Event? (1:1)
 //	 | Evnt == "subscribe"
 //	 | ^
 //

@@ -47,7 +47,7 @@ func ExampleLoadFS_error() {
 	_, err := rules.LoadFS(folder, "rules")
 	fmt.Println(err)
 	// Output:
-	// rules/shop.yaml:3:11: rule "welcome": when: unknown name Evnt (1:1)
+	// rules/shop.yaml:3:11: rule "welcome": when: unknown name Evnt: did you mean Event? (1:1)
 	//  | Evnt == "subscribe"
 	//  | ^
 	// rules/shop.yaml:7:21: rule "price": reply: image: media_id is required: the id of a file uploaded with WeChat's media upload API

@@ -86,18 +86,18 @@ testdata/rule_not_a_mapping.bad.yaml:5:28: rule "b": reply.text: <.Vars.nope>: m
 		{"expr_comment.bad.yaml", `testdata/expr_comment.bad.yaml:3:22: rule "wifi": when: unexpected token EOF (1:12): # starts a YAML comment: put the condition in quotes
  | all(1..1000,
  | ...........^`},
-		{"unknown_name.bad.yaml", `testdata/unknown_name.bad.yaml:3:11: rule "welcome": when: unknown name Evnt (1:1)
+		{"unknown_name.bad.yaml", `testdata/unknown_name.bad.yaml:3:11: rule "welcome": when: unknown name Evnt: did you mean Event? (1:1)
  | Evnt == "subscribe"
  | ^`},
 		{"non_bool.bad.yaml", `testdata/non_bool.bad.yaml:3:11: rule "echo": when: expected bool, but got string`},
 		{"type_mismatch.bad.yaml", `testdata/type_mismatch.bad.yaml:3:19: rule "big": when: invalid operation: > (mismatched types string and int) (1:9)
  | Content > 3
  | ........^`},
-		{"block_condition.bad.yaml", `testdata/block_condition.bad.yaml:5:42: rule "lunch": when: unknown name Contnt (2:36)
+		{"block_condition.bad.yaml", `testdata/block_condition.bad.yaml:5:42: rule "lunch": when: unknown name Contnt: did you mean Content? (2:36)
  |   TimeBetween("11:30", "13:30") && Contnt contains "lunch"
  | ...................................^`},
 		// Folding joins the lines: the block's first line, and the snippet.
-		{"folded_condition.bad.yaml", `testdata/folded_condition.bad.yaml:4: rule "lunch": when: unknown name Contnt (1:23)
+		{"folded_condition.bad.yaml", `testdata/folded_condition.bad.yaml:4: rule "lunch": when: unknown name Contnt: did you mean Content? (1:23)
  | MsgType == "text" and Contnt contains "lunch"
  | ......................^`},
 		{"unknown_var.bad.yaml", `testdata/unknown_var.bad.yaml:5:27: rule "city": when: unknown var "citty": did you mean "city"? (1:17)

@@ -75,3 +75,20 @@ func TestRegexKeywordAtTheLimit(t *testing.T) {
 		t.Errorf("a regex keyword of 1024 bytes: %v", err)
 	}
 }
+
+// TestConditionDidYouMean: a misspelled field or helper in a condition is
+// named with what it may be a typo of.
+func TestConditionDidYouMean(t *testing.T) {
+	for src, want := range map[string]string{
+		`Contnet == "x"`:                 "unknown name Contnet: did you mean Content? (1:1)",
+		`Timebetween("09:00", "18:00")`:  "unknown name Timebetween: did you mean TimeBetween? (1:1)",
+		`MsgType == "text" and Weekdy()`: "unknown name Weekdy: did you mean Weekday? (1:23)",
+		`Zzzzzz == "x"`:                  "unknown name Zzzzzz (1:1)",
+	} {
+		fsys := fstest.MapFS{"a.yaml": {Data: []byte("rules:\n  - id: a\n    when: '" + src + "'\n    reply: { text: a }\n")}}
+		_, err := rules.LoadFS(fsys, "rules")
+		if err == nil || !strings.Contains(err.Error(), `rules/a.yaml:3:`) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want one with %q", src, err, want)
+		}
+	}
+}
