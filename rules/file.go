@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/internal/yamlpos"
 )
 
@@ -92,6 +93,8 @@ var listKinds = map[string]string{
 	"[]yaml.Node":     "a list of replies",
 }
 
+var unknownFieldName = regexp.MustCompile(`^unknown field "(\w+)"`)
+
 // parseFile decodes one rule file strictly. Its errors carry positions.
 func parseFile(name string, src []byte) (*parsedFile, Errors) {
 	f := &parsedFile{name: name, src: src}
@@ -105,6 +108,10 @@ func parseFile(name string, src []byte) (*parsedFile, Errors) {
 		err := e.Err
 		if tests != nil && e.Pos == yamlpos.At(name, tests) {
 			err = fmt.Errorf("%w: test files end in _test.yaml: rename this one %s", err, testFileName(name))
+		}
+		if m := unknownFieldName.FindStringSubmatch(err.Error()); m != nil && engine.SchemaOf(engine.Kind(m[1])) != nil {
+			// reply: with its kind on the next line, not indented under it.
+			err = fmt.Errorf("unknown field %q: a reply kind belongs inside reply: indent it under reply:, or write reply: { %s: … }", m[1], m[1])
 		}
 		errs = append(errs, &Error{Pos: e.Pos, Rule: rule, Err: err})
 	}

@@ -92,3 +92,15 @@ func TestConditionDidYouMean(t *testing.T) {
 		}
 	}
 }
+
+// TestReplyKindNotIndented: a reply kind on the line after reply:, not
+// indented under it, is named as such, not taken for a typo of a rule's
+// field.
+func TestReplyKindNotIndented(t *testing.T) {
+	fsys := fstest.MapFS{"a.yaml": {Data: []byte("rules:\n  - id: a\n    keywords: [x]\n    reply:\n    text: hi\n")}}
+	_, err := rules.LoadFS(fsys, "rules")
+	want := `rules/a.yaml:5:5: rule "a": unknown field "text": a reply kind belongs inside reply: indent it under reply:, or write reply: { text: … }`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error:\n%v\nwant one line:\n%s", err, want)
+	}
+}
