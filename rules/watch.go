@@ -252,28 +252,31 @@ func (w *Watcher) failed(trigger string, err error, missing bool) {
 }
 
 // Run watches the folder until ctx ends, reloading it a debounce after the
-// last change and every poll interval. A folder that disappears is watched
-// again when it comes back. It returns when ctx ends.
+// last change and every poll interval. Links are followed: the folder
+// watched is the one the path names now, looked up again after each change
+// and poll, and the folders of the links on the way to it, and of the
+// targets of rule files that are links, are watched too, so that swapping a
+// link or editing a file through one reloads at once. A folder that
+// disappears is watched again when it comes back. It returns when ctx ends.
 func (w *Watcher) Run(ctx context.Context) error {
 	// Without inotify (its instances are limited per user) the poll still
 	// runs; a watcher is tried again each second.
-	var fw *fsnotify.Watcher
+	ws := &watches{w: w}
 	defer func() {
-		if fw != nil {
-			fw.Close()
+		if ws.fw != nil {
+			ws.fw.Close()
 		}
 	}()
-	watching := false
-	connect := func() {
-		if fw == nil {
-			var err error
-			if fw, err = fsnotify.NewWatcher(); err != nil {
+	connect := func() bool {
+		if ws.fw == nil {
+			fw, err := fsnotify.NewWatcher()
+			if err != nil {
 				w.log.Warn("cannot watch for file changes; polling the rules folder instead", "every", w.pollInterval.String(), "error", err.Error())
-				fw = nil
-				return
+				return false
 			}
+			ws.fw = fw
 		}
-		watching = w.watch(fw)
+		return ws.sync()
 	}
 	connect()
 
@@ -290,18 +293,14 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			debounce.Stop()
 			return nil
-		case ev, ok := <-events(fw):
+		case ev, ok := <-events(ws.fw):
 			if !ok {
 				return nil
 			}
-			self := filepath.Clean(ev.Name) == filepath.Clean(w.dir)
-			if self && ev.Has(fsnotify.Remove|fsnotify.Rename) {
-				watching = false // the folder itself went: its watch went with it
-			}
-			if self || concerns(filepath.Base(ev.Name)) {
+			if ws.concerns(ev) {
 				debounce.Reset(w.debounce)
 			}
-		case err, ok := <-errorsOf(fw):
+		case err, ok := <-errorsOf(ws.fw):
 			if !ok {
 				return nil
 			}
@@ -309,14 +308,18 @@ func (w *Watcher) Run(ctx context.Context) error {
 			w.log.Warn("file watch error; reloading to be sure", "error", err.Error())
 			debounce.Reset(w.debounce)
 		case <-debounce.C:
+			if ws.fw != nil {
+				ws.sync()
+			}
 			w.Reload("watch")
 		case <-poll.C:
+			if ws.fw != nil {
+				ws.sync()
+			}
 			w.Reload("poll")
 		case <-rewatch.C:
-			if !watching {
-				if connect(); watching {
-					w.Reload("watch")
-				}
+			if ws.folder == "" && connect() {
+				w.Reload("watch")
 			}
 		}
 	}
@@ -346,13 +349,161 @@ func errorsOf(fw *fsnotify.Watcher) chan error {
 	return fw.Errors
 }
 
-// watch adds the folder to fw, reporting whether it is watched. The folder,
-// not the files, is watched: editors and ConfigMaps replace files by rename,
-// which a watch on the file would not survive.
-func (w *Watcher) watch(fw *fsnotify.Watcher) bool {
-	if err := fw.Add(w.dir); err != nil {
-		w.log.Warn("cannot watch the rules folder; polling it instead", "dir", w.dir, "error", err.Error())
+// watches are the folders Run watches, kept by Run's goroutine alone. The
+// folders, not the files, are watched: editors and ConfigMaps replace files
+// by rename, which a watch on the file would not survive.
+type watches struct {
+	w      *Watcher
+	fw     *fsnotify.Watcher
+	folder string                // the rules folder as its links resolve; "" while it is not watched
+	dirs   map[string]watchedDir // every folder watched, by the path fw was given
+}
+
+// A watchedDir is a folder watched and the names in it whose changes can
+// change the rules.
+type watchedDir struct {
+	rules bool            // the rules folder: its rule files and ..links
+	names map[string]bool // links on the way to the folder or to a rule file, and the files they lead to
+}
+
+// sync watches what the folder's path leads to now, and stops watching what
+// it no longer leads to, reporting whether the rules folder is watched.
+func (ws *watches) sync() bool {
+	folder, plan, err := watchPlan(ws.w.dir)
+	for dir := range ws.dirs {
+		if _, ok := plan[dir]; !ok {
+			ws.fw.Remove(dir) // fails when the folder went, and its watch with it
+		}
+	}
+	ws.dirs = make(map[string]watchedDir, len(plan))
+	for dir, wd := range plan {
+		// Added again even when watched: the same inode keeps its watch,
+		// and a folder made anew under the name gets one.
+		if addErr := ws.fw.Add(dir); addErr != nil {
+			if dir == folder && err == nil {
+				err = fmt.Errorf("watch %s: %w", dir, addErr)
+			}
+			continue // a link's folder that went: the next change or poll looks again
+		}
+		ws.dirs[dir] = wd
+	}
+	if err != nil {
+		ws.folder = ""
+		ws.w.log.Warn("cannot watch the rules folder; polling it instead", "dir", ws.w.dir, "error", err.Error())
 		return false
 	}
+	if ws.folder != "" && ws.folder != folder {
+		ws.w.log.Info("the rules folder's link points elsewhere now; watching it there", "dir", ws.w.dir, "was", ws.folder, "now", folder)
+	}
+	ws.folder = folder
 	return true
+}
+
+// concerns reports whether ev can change the rules; a watched folder that
+// went is no longer counted as watched.
+func (ws *watches) concerns(ev fsnotify.Event) bool {
+	name := filepath.Clean(ev.Name)
+	if _, ok := ws.dirs[name]; ok {
+		// A watched folder itself, or seen from its watched parent.
+		if ev.Has(fsnotify.Remove | fsnotify.Rename) {
+			ws.fw.Remove(name) // gone already, most often
+			delete(ws.dirs, name)
+			if name == ws.folder {
+				ws.folder = ""
+			}
+		}
+		return true
+	}
+	wd, ok := ws.dirs[filepath.Dir(name)]
+	if !ok {
+		return false // a folder no longer watched, its events still queued
+	}
+	base := filepath.Base(name)
+	return wd.names[base] || wd.rules && concerns(base)
+}
+
+// watchPlan is what watching dir takes now: the folder its links lead to,
+// and every folder to watch, with the names in it that count.
+func watchPlan(dir string) (folder string, plan map[string]watchedDir, err error) {
+	plan = map[string]watchedDir{}
+	note := func(p string) {
+		d := plan[filepath.Dir(p)]
+		if d.names == nil {
+			d.names = map[string]bool{}
+		}
+		d.names[filepath.Base(p)] = true
+		plan[filepath.Dir(p)] = d
+	}
+	folder, links, err := resolve(dir)
+	for _, l := range links {
+		note(l) // so that a link made again, or swapped, is seen
+	}
+	if err != nil {
+		return "", plan, err
+	}
+	d := plan[folder]
+	d.rules = true
+	plan[folder] = d
+	entries, err := os.ReadDir(folder)
+	if err != nil {
+		return "", plan, err
+	}
+	for _, e := range entries {
+		if e.Type()&fs.ModeSymlink == 0 || !IsRuleFile(e.Name()) {
+			continue
+		}
+		target, links, _ := resolve(filepath.Join(folder, e.Name()))
+		for _, l := range links {
+			note(l)
+		}
+		if target != "" {
+			note(target) // a link to nothing is watched for where it leads
+		}
+	}
+	return folder, plan, nil
+}
+
+// maxLinks is how many links resolve follows, as Linux's ELOOP does.
+const maxLinks = 40
+
+// resolve follows the links in the path p, as opening it would, and returns
+// the absolute path it leads to, without links, and the links met on the
+// way, each as a path whose folder holds no link: changing any of them
+// changes what p leads to. When p leads to nothing, path is where it would
+// be, as far as the links could be followed.
+func resolve(p string) (path string, links []string, err error) {
+	if p, err = filepath.Abs(p); err != nil {
+		return "", nil, err
+	}
+	return resolveIn(p, new(int))
+}
+
+func resolveIn(p string, hops *int) (string, []string, error) {
+	var links []string
+	for {
+		if dir := filepath.Dir(p); dir != p {
+			d, dirLinks, err := resolveIn(dir, hops)
+			links = append(links, dirLinks...)
+			if err != nil {
+				return "", links, err
+			}
+			p = filepath.Join(d, filepath.Base(p))
+		}
+		info, err := os.Lstat(p)
+		if err != nil || info.Mode()&fs.ModeSymlink == 0 {
+			return p, links, err
+		}
+		if *hops++; *hops > maxLinks {
+			return "", links, fmt.Errorf("%s: more than %d links", p, maxLinks)
+		}
+		links = append(links, p)
+		target, err := os.Readlink(p)
+		if err != nil {
+			return "", links, err
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(p), target)
+		}
+		p = target
+	}
 }

@@ -469,6 +469,25 @@ func TestWatcherWriteStyles(t *testing.T) {
 			}
 		}},
 
+		// A deployment that builds the new folder aside and moves it into
+		// place: the new folder is watched at once, the old one no longer.
+		{name: "new folder moved into place", test: func(t *testing.T, h *watched) {
+			v2 := ruleFile(2, 4)
+			must(t, os.Mkdir(h.dir+".new", 0o755))
+			writeFile(t, filepath.Join(h.dir+".new", "shop.yaml"), v2)
+			must(t, os.Rename(h.dir, h.dir+".old"))
+			t.Cleanup(func() { os.RemoveAll(h.dir + ".old") })
+			must(t, os.Rename(h.dir+".new", h.dir))
+			h.waitVersion(versionOf(t, map[string]string{"shop.yaml": v2}), "after the move")
+			waitWatched(t, h.dir)
+			v3 := ruleFile(3, 4)
+			writeAtomic(t, h.path("shop.yaml"), v3)
+			h.waitVersion(versionOf(t, map[string]string{"shop.yaml": v3}), "a save in the folder moved in")
+			if watchedNow(t, h.dir+".old") {
+				t.Errorf("the moved-away folder is still watched")
+			}
+		}},
+
 		// R20: permission denied, then fixed.
 		{name: "permission denied then fixed", setup: func(t *testing.T, dir string, opts *rules.WatcherOptions) {
 			writeFile(t, filepath.Join(dir, "shop.yaml"), v1)
@@ -1072,5 +1091,80 @@ func TestWatcherCheckRefuses(t *testing.T) {
 	writeAtomic(t, h.path("shop.yaml"), ruleFile(3, 3))
 	if _, changed, err := h.w.Reload("test"); !changed || err != nil {
 		t.Errorf("Reload of a set the check accepts: changed %v, error %v", changed, err)
+	}
+}
+
+// TestWatcherFollowsFolderLink: the rules folder is a link (serve --rules
+// /srv/current, current -> v1), swapped atomically to another folder (ln -s
+// v2 tmp && mv -T tmp current). The swap is seen at once, not by the poll,
+// and the watch moves with it: saves in the live folder reload, and the old
+// one is no longer watched.
+func TestWatcherFollowsFolderLink(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	v1dir, v2dir, current := filepath.Join(base, "v1"), filepath.Join(base, "v2"), filepath.Join(base, "current")
+	must(t, os.Mkdir(v1dir, 0o755))
+	must(t, os.Mkdir(v2dir, 0o755))
+	writeFile(t, filepath.Join(v1dir, "shop.yaml"), ruleFile(1, 4))
+	v2 := ruleFile(2, 4)
+	writeFile(t, filepath.Join(v2dir, "shop.yaml"), v2)
+	must(t, os.Symlink("v1", current))
+	h := newWatchedIn(t, current, rules.WatcherOptions{Debounce: testDebounce, PollInterval: noPoll})
+	h.run()
+
+	must(t, os.Symlink("v2", filepath.Join(base, "tmp")))
+	must(t, os.Rename(filepath.Join(base, "tmp"), current))
+	h.waitVersion(versionOf(t, map[string]string{"shop.yaml": v2}), "after the link swap")
+	waitWatched(t, v2dir)
+	eventually(t, waitTimeout, func() bool { return !watchedNow(t, v1dir) },
+		func() string { return "the old folder is still watched:\n" + strings.Join(inotifyWatches(t), "\n") })
+
+	v3 := ruleFile(3, 4)
+	writeAtomic(t, filepath.Join(v2dir, "shop.yaml"), v3)
+	h.waitVersion(versionOf(t, map[string]string{"shop.yaml": v3}), "a save in the folder the link leads to now")
+	if got := replyText(h.eng); got != "v3 3" {
+		t.Errorf("reply %q, want \"v3 3\"", got)
+	}
+	if st := h.w.Status(); st.Reloads["failure"] != 0 || st.Reloads["success"] != 2 {
+		t.Errorf("reloads %v, want two successes and no failure\nlog:\n%s", st.Reloads, h.log)
+	}
+}
+
+// TestWatcherFollowsFileLinks: a rule file that is a link to a file in
+// another folder, directly or through a link to that folder, reloads when
+// the file is saved there.
+func TestWatcherFollowsFileLinks(t *testing.T) {
+	tests := []struct {
+		name string
+		// link makes dir/shop.yaml lead to shared/shop.yaml.
+		link func(t *testing.T, dir, shared string)
+	}{
+		{"link to the file", func(t *testing.T, dir, shared string) {
+			must(t, os.Symlink(filepath.Join(shared, "shop.yaml"), filepath.Join(dir, "shop.yaml")))
+		}},
+		{"link through a link to its folder", func(t *testing.T, dir, shared string) {
+			must(t, os.Symlink(shared, filepath.Join(dir, "shared")))
+			must(t, os.Symlink("shared/shop.yaml", filepath.Join(dir, "shop.yaml")))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir, shared := t.TempDir(), t.TempDir()
+			writeFile(t, filepath.Join(shared, "shop.yaml"), ruleFile(1, 4))
+			tt.link(t, dir, shared)
+			h := newWatchedIn(t, dir, rules.WatcherOptions{Debounce: testDebounce, PollInterval: noPoll})
+			h.run()
+			waitWatched(t, shared)
+			for n := 2; n <= 3; n++ { // by rename, then in place
+				src := ruleFile(n, 4)
+				if n == 2 {
+					writeAtomic(t, filepath.Join(shared, "shop.yaml"), src)
+				} else {
+					writeFile(t, filepath.Join(shared, "shop.yaml"), src)
+				}
+				h.waitVersion(versionOf(t, map[string]string{"shop.yaml": src}), fmt.Sprintf("save %d through the link", n-1))
+			}
+		})
 	}
 }
