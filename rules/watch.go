@@ -267,11 +267,15 @@ func (w *Watcher) Run(ctx context.Context) error {
 			ws.fw.Close()
 		}
 	}()
+	noInotify := false // said that there is none
 	connect := func() bool {
 		if ws.fw == nil {
 			fw, err := fsnotify.NewWatcher()
 			if err != nil {
-				w.log.Warn("cannot watch for file changes; polling the rules folder instead", "every", w.pollInterval.String(), "error", err.Error())
+				if !noInotify {
+					noInotify = true
+					w.log.Warn("cannot watch for file changes; polling the rules folder instead", "every", w.pollInterval.String(), "error", err.Error())
+				}
 				return false
 			}
 			ws.fw = fw
@@ -353,10 +357,11 @@ func errorsOf(fw *fsnotify.Watcher) chan error {
 // folders, not the files, are watched: editors and ConfigMaps replace files
 // by rename, which a watch on the file would not survive.
 type watches struct {
-	w      *Watcher
-	fw     *fsnotify.Watcher
-	folder string                // the rules folder as its links resolve; "" while it is not watched
-	dirs   map[string]watchedDir // every folder watched, by the path fw was given
+	w       *Watcher
+	fw      *fsnotify.Watcher
+	folder  string                // the rules folder as its links resolve; "" while it is not watched
+	dirs    map[string]watchedDir // every folder watched, by the path fw was given
+	missing bool                  // said that the rules folder cannot be watched
 }
 
 // A watchedDir is a folder watched and the names in it whose changes can
@@ -367,7 +372,8 @@ type watchedDir struct {
 }
 
 // sync watches what the folder's path leads to now, and stops watching what
-// it no longer leads to, reporting whether the rules folder is watched.
+// it no longer leads to, reporting whether the rules folder is watched. That
+// the folder cannot be watched is said once, until it is watched again.
 func (ws *watches) sync() bool {
 	folder, plan, err := watchPlan(ws.w.dir)
 	for dir := range ws.dirs {
@@ -389,8 +395,15 @@ func (ws *watches) sync() bool {
 	}
 	if err != nil {
 		ws.folder = ""
-		ws.w.log.Warn("cannot watch the rules folder; polling it instead", "dir", ws.w.dir, "error", err.Error())
+		if !ws.missing {
+			ws.missing = true
+			ws.w.log.Warn("cannot watch the rules folder; polling it instead", "dir", ws.w.dir, "error", err.Error())
+		}
 		return false
+	}
+	if ws.missing {
+		ws.missing = false
+		ws.w.log.Info("watching the rules folder again", "dir", ws.w.dir)
 	}
 	if ws.folder != "" && ws.folder != folder {
 		ws.w.log.Info("the rules folder's link points elsewhere now; watching it there", "dir", ws.w.dir, "was", ws.folder, "now", folder)

@@ -1168,3 +1168,35 @@ func TestWatcherFollowsFileLinks(t *testing.T) {
 		})
 	}
 }
+
+// TestWatcherMissingFolderSaidOnce: while the rules folder is gone, that it
+// cannot be watched is said once, naming it, and once that it is back; not
+// at each look for it.
+func TestWatcherMissingFolderSaidOnce(t *testing.T) {
+	t.Parallel()
+	h := newWatched(t, map[string]string{"shop.yaml": ruleFile(1, 4)}, rules.WatcherOptions{Debounce: testDebounce, PollInterval: 200 * time.Millisecond})
+	h.run()
+	must(t, os.RemoveAll(h.dir))
+	h.waitStatus("after rm -rf", func(st rules.Status) bool { return st.SourceMissing })
+	// The folder is looked for each second: wait for the polls of 3 s.
+	before := h.w.Status().Reloads["failure"]
+	h.waitStatus("3 s without the folder", func(st rules.Status) bool { return st.Reloads["failure"] >= before+15 })
+	const gone = `msg="cannot watch the rules folder; polling it instead"`
+	if n := strings.Count(h.log.String(), gone); n != 1 {
+		t.Errorf("said %d times that the folder cannot be watched, want once:\n%s", n, h.log)
+	}
+	if want := gone + " dir=" + h.dir + ` error="lstat ` + h.dir + ": no such file or directory"; !strings.Contains(h.log.String(), want) {
+		t.Errorf("the log does not say %s:\n%s", want, h.log)
+	}
+	must(t, os.Mkdir(h.dir, 0o755))
+	v2 := ruleFile(2, 4)
+	writeFile(t, h.path("shop.yaml"), v2)
+	h.waitVersion(versionOf(t, map[string]string{"shop.yaml": v2}), "after the folder came back")
+	const back = `msg="watching the rules folder again" dir=`
+	h.waitLog("after the folder came back", back+h.dir)
+	before = h.w.Status().Reloads["unchanged"]
+	h.waitStatus("3 s with the folder", func(st rules.Status) bool { return st.Reloads["unchanged"] >= before+15 })
+	if log := h.log.String(); strings.Count(log, gone) != 1 || strings.Count(log, back) != 1 {
+		t.Errorf("want each said once:\n%s", log)
+	}
+}
