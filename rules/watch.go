@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -182,12 +183,57 @@ func (w *Watcher) Reload(trigger string) (version string, changed bool, err erro
 	}
 	w.status.Reloads["success"]++
 	w.statusMu.Unlock()
-	w.log.Info("rules reloaded", "trigger", trigger, "version", res.Version, "rules", w.status.Rules,
-		"took_ms", w.now().Sub(start).Milliseconds())
+	attrs := []any{"trigger", trigger, "version", res.Version, "rules", w.status.Rules, "took_ms", w.now().Sub(start).Milliseconds()}
+	if removed := removedWith(before, res); removed != "" {
+		// Removing a file is a legitimate edit, but an accidental delete
+		// or rename must not pass as an ordinary reload.
+		w.log.Warn("rules reloaded", append(attrs, "removed", removed)...)
+	} else {
+		w.log.Info("rules reloaded", attrs...)
+	}
 	if shrunk != "" {
 		w.log.Warn(shrunk, "trigger", trigger, "version", res.Version, "previous_version", before.Version())
 	}
 	return res.Version, true, nil
+}
+
+// removedWith names the rule files of before that the reload's result no
+// longer has, with the enabled rules that went with them, as
+// "keywords.yaml (11 rules), faq.yaml (1 rule)"; "" when none went. A rule
+// that moved to another file did not go.
+func removedWith(before *engine.RuleSet, after *Result) string {
+	files := make(map[string]bool, len(after.Files))
+	for _, f := range after.Files {
+		files[f] = true
+	}
+	ids := make(map[string]bool, len(after.RuleSet.Rules()))
+	for _, r := range after.RuleSet.Rules() {
+		ids[r.ID] = true
+	}
+	var gone []string // files, in the order their rules came
+	count := map[string]int{}
+	for _, r := range before.Rules() {
+		f := r.Source.File
+		if f == "" || files[f] || ids[r.ID] {
+			continue
+		}
+		if count[f] == 0 {
+			gone = append(gone, f)
+		}
+		count[f]++
+	}
+	var b strings.Builder
+	for i, f := range gone {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s (%d rule", path.Base(f), count[f])
+		if count[f] != 1 {
+			b.WriteString("s")
+		}
+		b.WriteString(")")
+	}
+	return b.String()
 }
 
 // ErrNoRulesLeft is the error of a reload refused because it would leave no
@@ -484,7 +530,7 @@ const maxLinks = 40
 // way, each as a path whose folder holds no link: changing any of them
 // changes what p leads to. When p leads to nothing, path is where it would
 // be, as far as the links could be followed.
-func resolve(p string) (path string, links []string, err error) {
+func resolve(p string) (to string, links []string, err error) {
 	if p, err = filepath.Abs(p); err != nil {
 		return "", nil, err
 	}

@@ -1200,3 +1200,52 @@ func TestWatcherMissingFolderSaidOnce(t *testing.T) {
 		t.Errorf("want each said once:\n%s", log)
 	}
 }
+
+// TestWatcherSaysRemovedFiles: a rule file deleted, or renamed so that it
+// is no longer read, takes its rules with it; that is a legitimate edit, but
+// the reload's log line warns and names the file and how many enabled rules
+// went with it, so that an accidental delete shows. A file renamed to
+// another rule file's name loses no rule and is an ordinary reload.
+func TestWatcherSaysRemovedFiles(t *testing.T) {
+	keywords := "rules:\n"
+	for i := 1; i <= 3; i++ {
+		keywords += fmt.Sprintf("  - id: extra-%d\n    keywords: [extra%d]\n    reply: { text: \"extra %d\" }\n", i, i, i)
+	}
+	keywords += "  - id: off\n    enabled: false\n    keywords: [off]\n    reply: { text: off }\n"
+	tests := []struct {
+		name   string
+		change func(t *testing.T, dir string)
+		want   []string // in the log; none says removed= when empty
+	}{
+		{"deleted", func(t *testing.T, dir string) { must(t, os.Remove(filepath.Join(dir, "keywords.yaml"))) },
+			[]string{`level=WARN msg="rules reloaded" trigger=watch`, `rules=4 `, ` removed="keywords.yaml (3 rules)"`}},
+		{"renamed to .yml", func(t *testing.T, dir string) {
+			must(t, os.Rename(filepath.Join(dir, "keywords.yaml"), filepath.Join(dir, "keywords.yml")))
+		}, []string{"keywords.yml: warning: ignored: rule files end in .yaml", `level=WARN msg="rules reloaded"`, ` removed="keywords.yaml (3 rules)"`}},
+		{"renamed to another rule file", func(t *testing.T, dir string) {
+			must(t, os.Rename(filepath.Join(dir, "keywords.yaml"), filepath.Join(dir, "more.yaml")))
+		}, []string{`level=INFO msg="rules reloaded"`, "rules=7 "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newWatched(t, map[string]string{"shop.yaml": ruleFile(1, 4), "keywords.yaml": keywords}, rules.WatcherOptions{Debounce: testDebounce, PollInterval: noPoll})
+			h.run()
+			tt.change(t, h.dir)
+			st := h.waitStatus("after the change", func(st rules.Status) bool { return st.Reloads["success"] == 1 })
+			if !st.LastReloadSuccessful || st.SourceMissing || st.Warning != "" {
+				t.Errorf("status %+v: want an ordinary successful reload", st)
+			}
+			for _, want := range tt.want {
+				h.waitLog("after the change", want)
+			}
+			log := h.log.String()
+			if len(tt.want) == 2 && strings.Contains(log, "removed=") {
+				t.Errorf("a rename that lost no rule logs removed files:\n%s", log)
+			}
+			if strings.Count(log, `msg="rules reloaded"`) != 1 {
+				t.Errorf("want one reload logged:\n%s", log)
+			}
+		})
+	}
+}
