@@ -505,7 +505,7 @@ func watchPlan(dir string) (folder string, plan map[string]watchedDir, err error
 	plan[folder] = d
 	entries, err := os.ReadDir(folder)
 	if err != nil {
-		return "", plan, err
+		return folder, plan, nil // watched still; the reload says what is wrong
 	}
 	for _, e := range entries {
 		if e.Type()&fs.ModeSymlink == 0 || !IsRuleFile(e.Name()) {
