@@ -135,6 +135,11 @@ func (w *Watcher) Reload(trigger string) (version string, changed bool, err erro
 	start := w.now()
 	snap, err := Read(w.fsys, w.dir)
 	if err != nil {
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Path == "." {
+			// The folder itself could not be listed: name it, as Load
+			// does, rather than the "." of w.fsys.
+			err = fmt.Errorf("rules folder %s: %w", w.dir, &fs.PathError{Op: pe.Op, Path: w.dir, Err: pe.Err})
+		}
 		w.failed(trigger, err, true)
 		return w.status.Version, false, err
 	}

@@ -1177,7 +1177,10 @@ func TestWatcherMissingFolderSaidOnce(t *testing.T) {
 	h := newWatched(t, map[string]string{"shop.yaml": ruleFile(1, 4)}, rules.WatcherOptions{Debounce: testDebounce, PollInterval: 200 * time.Millisecond})
 	h.run()
 	must(t, os.RemoveAll(h.dir))
-	h.waitStatus("after rm -rf", func(st rules.Status) bool { return st.SourceMissing })
+	st := h.waitStatus("after rm -rf", func(st rules.Status) bool { return st.SourceMissing })
+	if want := "rules folder " + h.dir + ": open " + h.dir + ": no such file or directory"; st.LastError == nil || st.LastError.Error() != want || !errors.Is(st.LastError, fs.ErrNotExist) {
+		t.Errorf("last error %v, want %s", st.LastError, want)
+	}
 	// The folder is looked for each second: wait for the polls of 3 s.
 	before := h.w.Status().Reloads["failure"]
 	h.waitStatus("3 s without the folder", func(st rules.Status) bool { return st.Reloads["failure"] >= before+15 })
