@@ -503,6 +503,9 @@ func watchPlan(dir string) (folder string, plan map[string]watchedDir, err error
 		note(l) // so that a link made again, or swapped, is seen
 	}
 	if err != nil {
+		if folder != "" {
+			note(folder) // gone: its parent sees it come back
+		}
 		return "", plan, err
 	}
 	d := plan[folder]
@@ -533,8 +536,8 @@ const maxLinks = 40
 // resolve follows the links in the path p, as opening it would, and returns
 // the absolute path it leads to, without links, and the links met on the
 // way, each as a path whose folder holds no link: changing any of them
-// changes what p leads to. When p leads to nothing, path is where it would
-// be, as far as the links could be followed.
+// changes what p leads to. When p leads to nothing, to is where it would
+// be, if the folder that would hold it exists.
 func resolve(p string) (to string, links []string, err error) {
 	if p, err = filepath.Abs(p); err != nil {
 		return "", nil, err

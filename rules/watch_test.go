@@ -1168,7 +1168,7 @@ func TestWatcherFollowsFileLinks(t *testing.T) {
 
 // TestWatcherMissingFolderSaidOnce: while the rules folder is gone, that it
 // cannot be watched is said once, naming it, and once that it is back; not
-// at each look for it.
+// at each look for it. Its parent is watched while it is gone, and only then.
 func TestWatcherMissingFolderSaidOnce(t *testing.T) {
 	t.Parallel()
 	h := newWatched(t, map[string]string{"shop.yaml": ruleFile(1, 4)}, rules.WatcherOptions{Debounce: testDebounce, PollInterval: 200 * time.Millisecond})
@@ -1178,7 +1178,9 @@ func TestWatcherMissingFolderSaidOnce(t *testing.T) {
 	if want := "rules folder " + h.dir + ": open " + h.dir + ": no such file or directory"; st.LastError == nil || st.LastError.Error() != want || !errors.Is(st.LastError, fs.ErrNotExist) {
 		t.Errorf("last error %v, want %s", st.LastError, want)
 	}
-	// The folder is looked for each second: wait for the polls of 3 s.
+	// Its parent is watched meanwhile, so that its return is seen at once.
+	waitWatched(t, filepath.Dir(h.dir))
+	// The folder is looked for each second too: wait for the polls of 3 s.
 	before := h.w.Status().Reloads["failure"]
 	h.waitStatus("3 s without the folder", func(st rules.Status) bool { return st.Reloads["failure"] >= before+15 })
 	const gone = `msg="cannot watch the rules folder; polling it instead"`
@@ -1198,6 +1200,9 @@ func TestWatcherMissingFolderSaidOnce(t *testing.T) {
 	h.waitStatus("3 s with the folder", func(st rules.Status) bool { return st.Reloads["unchanged"] >= before+15 })
 	if log := h.log.String(); strings.Count(log, gone) != 1 || strings.Count(log, back) != 1 {
 		t.Errorf("want each said once:\n%s", log)
+	}
+	if watchedNow(t, filepath.Dir(h.dir)) {
+		t.Errorf("the folder's parent is still watched now that the folder is back")
 	}
 }
 
