@@ -147,10 +147,11 @@ func (h *watched) run() {
 func (h *watched) path(name string) string { return filepath.Join(h.dir, name) }
 
 // waitVersion waits until the engine answers with the rule set of version
-// want, and fails with what the watcher logged if it does not.
+// want and the watcher's Status, updated just after the swap, says so; it
+// fails with what the watcher logged if that does not happen.
 func (h *watched) waitVersion(want, what string) {
 	h.t.Helper()
-	eventually(h.t, waitTimeout, func() bool { return h.eng.RuleSet().Version() == want },
+	eventually(h.t, waitTimeout, func() bool { return h.eng.RuleSet().Version() == want && h.w.Status().Version == want },
 		func() string {
 			return fmt.Sprintf("%s: version %s answers, want %s\nstatus %+v\nlog:\n%s", what, h.eng.RuleSet().Version(), want, h.w.Status(), h.log)
 		})
