@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -134,6 +135,11 @@ func (w *Watcher) Reload(trigger string) (version string, changed bool, err erro
 	start := w.now()
 	snap, err := Read(w.fsys, w.dir)
 	if err != nil {
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) && pe.Path == "." {
+			// The folder itself could not be listed: name it, as Load
+			// does, rather than the "." of w.fsys.
+			err = fmt.Errorf("rules folder %s: %w", w.dir, &fs.PathError{Op: pe.Op, Path: w.dir, Err: pe.Err})
+		}
 		w.failed(trigger, err, true)
 		return w.status.Version, false, err
 	}
@@ -182,12 +188,57 @@ func (w *Watcher) Reload(trigger string) (version string, changed bool, err erro
 	}
 	w.status.Reloads["success"]++
 	w.statusMu.Unlock()
-	w.log.Info("rules reloaded", "trigger", trigger, "version", res.Version, "rules", w.status.Rules,
-		"took_ms", w.now().Sub(start).Milliseconds())
+	attrs := []any{"trigger", trigger, "version", res.Version, "rules", w.status.Rules, "took_ms", w.now().Sub(start).Milliseconds()}
+	if removed := removedWith(before, res); removed != "" {
+		// Removing a file is a legitimate edit, but an accidental delete
+		// or rename must not pass as an ordinary reload.
+		w.log.Warn("rules reloaded", append(attrs, "removed", removed)...)
+	} else {
+		w.log.Info("rules reloaded", attrs...)
+	}
 	if shrunk != "" {
 		w.log.Warn(shrunk, "trigger", trigger, "version", res.Version, "previous_version", before.Version())
 	}
 	return res.Version, true, nil
+}
+
+// removedWith names the rule files of before that the reload's result no
+// longer has, with the enabled rules that went with them, as
+// "keywords.yaml (11 rules), faq.yaml (1 rule)"; "" when none went. A rule
+// that moved to another file did not go.
+func removedWith(before *engine.RuleSet, after *Result) string {
+	files := make(map[string]bool, len(after.Files))
+	for _, f := range after.Files {
+		files[f] = true
+	}
+	ids := make(map[string]bool, len(after.RuleSet.Rules()))
+	for _, r := range after.RuleSet.Rules() {
+		ids[r.ID] = true
+	}
+	var gone []string // files, in the order their rules came
+	count := map[string]int{}
+	for _, r := range before.Rules() {
+		f := r.Source.File
+		if f == "" || files[f] || ids[r.ID] {
+			continue
+		}
+		if count[f] == 0 {
+			gone = append(gone, f)
+		}
+		count[f]++
+	}
+	var b strings.Builder
+	for i, f := range gone {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s (%d rule", path.Base(f), count[f])
+		if count[f] != 1 {
+			b.WriteString("s")
+		}
+		b.WriteString(")")
+	}
+	return b.String()
 }
 
 // ErrNoRulesLeft is the error of a reload refused because it would leave no
@@ -252,28 +303,35 @@ func (w *Watcher) failed(trigger string, err error, missing bool) {
 }
 
 // Run watches the folder until ctx ends, reloading it a debounce after the
-// last change and every poll interval. A folder that disappears is watched
-// again when it comes back. It returns when ctx ends.
+// last change and every poll interval. Links are followed: the folder
+// watched is the one the path names now, looked up again after each change
+// and poll, and the folders of the links on the way to it, and of the
+// targets of rule files that are links, are watched too, so that swapping a
+// link or editing a file through one reloads at once. A folder that
+// disappears is watched again when it comes back. It returns when ctx ends.
 func (w *Watcher) Run(ctx context.Context) error {
 	// Without inotify (its instances are limited per user) the poll still
 	// runs; a watcher is tried again each second.
-	var fw *fsnotify.Watcher
+	ws := &watches{w: w}
 	defer func() {
-		if fw != nil {
-			fw.Close()
+		if ws.fw != nil {
+			ws.fw.Close()
 		}
 	}()
-	watching := false
-	connect := func() {
-		if fw == nil {
-			var err error
-			if fw, err = fsnotify.NewWatcher(); err != nil {
-				w.log.Warn("cannot watch for file changes; polling the rules folder instead", "every", w.pollInterval.String(), "error", err.Error())
-				fw = nil
-				return
+	noInotify := false // said that there is none
+	connect := func() bool {
+		if ws.fw == nil {
+			fw, err := fsnotify.NewWatcher()
+			if err != nil {
+				if !noInotify {
+					noInotify = true
+					w.log.Warn("cannot watch for file changes; polling the rules folder instead", "every", w.pollInterval.String(), "error", err.Error())
+				}
+				return false
 			}
+			ws.fw = fw
 		}
-		watching = w.watch(fw)
+		return ws.sync()
 	}
 	connect()
 
@@ -290,18 +348,14 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			debounce.Stop()
 			return nil
-		case ev, ok := <-events(fw):
+		case ev, ok := <-events(ws.fw):
 			if !ok {
 				return nil
 			}
-			self := filepath.Clean(ev.Name) == filepath.Clean(w.dir)
-			if self && ev.Has(fsnotify.Remove|fsnotify.Rename) {
-				watching = false // the folder itself went: its watch went with it
-			}
-			if self || concerns(filepath.Base(ev.Name)) {
+			if ws.concerns(ev) {
 				debounce.Reset(w.debounce)
 			}
-		case err, ok := <-errorsOf(fw):
+		case err, ok := <-errorsOf(ws.fw):
 			if !ok {
 				return nil
 			}
@@ -309,14 +363,18 @@ func (w *Watcher) Run(ctx context.Context) error {
 			w.log.Warn("file watch error; reloading to be sure", "error", err.Error())
 			debounce.Reset(w.debounce)
 		case <-debounce.C:
+			if ws.fw != nil {
+				ws.sync()
+			}
 			w.Reload("watch")
 		case <-poll.C:
+			if ws.fw != nil {
+				ws.sync()
+			}
 			w.Reload("poll")
 		case <-rewatch.C:
-			if !watching {
-				if connect(); watching {
-					w.Reload("watch")
-				}
+			if ws.folder == "" && connect() {
+				w.Reload("watch")
 			}
 		}
 	}
@@ -346,13 +404,173 @@ func errorsOf(fw *fsnotify.Watcher) chan error {
 	return fw.Errors
 }
 
-// watch adds the folder to fw, reporting whether it is watched. The folder,
-// not the files, is watched: editors and ConfigMaps replace files by rename,
-// which a watch on the file would not survive.
-func (w *Watcher) watch(fw *fsnotify.Watcher) bool {
-	if err := fw.Add(w.dir); err != nil {
-		w.log.Warn("cannot watch the rules folder; polling it instead", "dir", w.dir, "error", err.Error())
+// watches are the folders Run watches, kept by Run's goroutine alone. The
+// folders, not the files, are watched: editors and ConfigMaps replace files
+// by rename, which a watch on the file would not survive.
+type watches struct {
+	w       *Watcher
+	fw      *fsnotify.Watcher
+	folder  string                // the rules folder as its links resolve; "" while it is not watched
+	dirs    map[string]watchedDir // every folder watched, by the path fw was given
+	missing bool                  // said that the rules folder cannot be watched
+}
+
+// A watchedDir is a folder watched and the names in it whose changes can
+// change the rules.
+type watchedDir struct {
+	rules bool            // the rules folder: its rule files and ..links
+	names map[string]bool // links on the way to the folder or to a rule file, and the files they lead to
+}
+
+// sync watches what the folder's path leads to now, and stops watching what
+// it no longer leads to, reporting whether the rules folder is watched. That
+// the folder cannot be watched is said once, until it is watched again.
+func (ws *watches) sync() bool {
+	folder, plan, err := watchPlan(ws.w.dir)
+	for dir := range ws.dirs {
+		if _, ok := plan[dir]; !ok {
+			ws.fw.Remove(dir) // fails when the folder went, and its watch with it
+		}
+	}
+	ws.dirs = make(map[string]watchedDir, len(plan))
+	for dir, wd := range plan {
+		// Added again even when watched: the same inode keeps its watch,
+		// and a folder made anew under the name gets one.
+		if addErr := ws.fw.Add(dir); addErr != nil {
+			if dir == folder && err == nil {
+				err = fmt.Errorf("watch %s: %w", dir, addErr)
+			}
+			continue // a link's folder that went: the next change or poll looks again
+		}
+		ws.dirs[dir] = wd
+	}
+	if err != nil {
+		ws.folder = ""
+		if !ws.missing {
+			ws.missing = true
+			ws.w.log.Warn("cannot watch the rules folder; polling it instead", "dir", ws.w.dir, "error", err.Error())
+		}
 		return false
 	}
+	if ws.missing {
+		ws.missing = false
+		ws.w.log.Info("watching the rules folder again", "dir", ws.w.dir)
+	}
+	if ws.folder != "" && ws.folder != folder {
+		ws.w.log.Info("the rules folder's link points elsewhere now; watching it there", "dir", ws.w.dir, "was", ws.folder, "now", folder)
+	}
+	ws.folder = folder
 	return true
+}
+
+// concerns reports whether ev can change the rules; a watched folder that
+// went is no longer counted as watched.
+func (ws *watches) concerns(ev fsnotify.Event) bool {
+	name := filepath.Clean(ev.Name)
+	if _, ok := ws.dirs[name]; ok {
+		// A watched folder itself, or seen from its watched parent.
+		if ev.Has(fsnotify.Remove | fsnotify.Rename) {
+			ws.fw.Remove(name) // gone already, most often
+			delete(ws.dirs, name)
+			if name == ws.folder {
+				ws.folder = ""
+			}
+		}
+		return true
+	}
+	wd, ok := ws.dirs[filepath.Dir(name)]
+	if !ok {
+		return false // a folder no longer watched, its events still queued
+	}
+	base := filepath.Base(name)
+	return wd.names[base] || wd.rules && concerns(base)
+}
+
+// watchPlan is what watching dir takes now: the folder its links lead to,
+// and every folder to watch, with the names in it that count.
+func watchPlan(dir string) (folder string, plan map[string]watchedDir, err error) {
+	plan = map[string]watchedDir{}
+	note := func(p string) {
+		d := plan[filepath.Dir(p)]
+		if d.names == nil {
+			d.names = map[string]bool{}
+		}
+		d.names[filepath.Base(p)] = true
+		plan[filepath.Dir(p)] = d
+	}
+	folder, links, err := resolve(dir)
+	for _, l := range links {
+		note(l) // so that a link made again, or swapped, is seen
+	}
+	if err != nil {
+		if folder != "" {
+			note(folder) // gone: its parent sees it come back
+		}
+		return "", plan, err
+	}
+	d := plan[folder]
+	d.rules = true
+	plan[folder] = d
+	entries, err := os.ReadDir(folder)
+	if err != nil {
+		return folder, plan, nil // watched still; the reload says what is wrong
+	}
+	for _, e := range entries {
+		if e.Type()&fs.ModeSymlink == 0 || !IsRuleFile(e.Name()) {
+			continue
+		}
+		target, links, _ := resolve(filepath.Join(folder, e.Name()))
+		for _, l := range links {
+			note(l)
+		}
+		if target != "" {
+			note(target) // a link to nothing is watched for where it leads
+		}
+	}
+	return folder, plan, nil
+}
+
+// maxLinks is how many links resolve follows, as Linux's ELOOP does.
+const maxLinks = 40
+
+// resolve follows the links in the path p, as opening it would, and returns
+// the absolute path it leads to, without links, and the links met on the
+// way, each as a path whose folder holds no link: changing any of them
+// changes what p leads to. When p leads to nothing, to is where it would
+// be, if the folder that would hold it exists.
+func resolve(p string) (to string, links []string, err error) {
+	if p, err = filepath.Abs(p); err != nil {
+		return "", nil, err
+	}
+	return resolveIn(p, new(int))
+}
+
+func resolveIn(p string, hops *int) (string, []string, error) {
+	var links []string
+	for {
+		if dir := filepath.Dir(p); dir != p {
+			d, dirLinks, err := resolveIn(dir, hops)
+			links = append(links, dirLinks...)
+			if err != nil {
+				return "", links, err
+			}
+			p = filepath.Join(d, filepath.Base(p))
+		}
+		info, err := os.Lstat(p)
+		if err != nil || info.Mode()&fs.ModeSymlink == 0 {
+			return p, links, err
+		}
+		if *hops++; *hops > maxLinks {
+			return "", links, fmt.Errorf("%s: more than %d links", p, maxLinks)
+		}
+		links = append(links, p)
+		target, err := os.Readlink(p)
+		if err != nil {
+			return "", links, err
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(p), target)
+		}
+		p = target
+	}
 }

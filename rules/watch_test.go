@@ -147,10 +147,11 @@ func (h *watched) run() {
 func (h *watched) path(name string) string { return filepath.Join(h.dir, name) }
 
 // waitVersion waits until the engine answers with the rule set of version
-// want, and fails with what the watcher logged if it does not.
+// want and the watcher's Status, updated just after the swap, says so; it
+// fails with what the watcher logged if that does not happen.
 func (h *watched) waitVersion(want, what string) {
 	h.t.Helper()
-	eventually(h.t, waitTimeout, func() bool { return h.eng.RuleSet().Version() == want },
+	eventually(h.t, waitTimeout, func() bool { return h.eng.RuleSet().Version() == want && h.w.Status().Version == want },
 		func() string {
 			return fmt.Sprintf("%s: version %s answers, want %s\nstatus %+v\nlog:\n%s", what, h.eng.RuleSet().Version(), want, h.w.Status(), h.log)
 		})
@@ -469,6 +470,25 @@ func TestWatcherWriteStyles(t *testing.T) {
 			}
 		}},
 
+		// A deployment that builds the new folder aside and moves it into
+		// place: the new folder is watched at once, the old one no longer.
+		{name: "new folder moved into place", test: func(t *testing.T, h *watched) {
+			v2 := ruleFile(2, 4)
+			must(t, os.Mkdir(h.dir+".new", 0o755))
+			writeFile(t, filepath.Join(h.dir+".new", "shop.yaml"), v2)
+			must(t, os.Rename(h.dir, h.dir+".old"))
+			t.Cleanup(func() { os.RemoveAll(h.dir + ".old") })
+			must(t, os.Rename(h.dir+".new", h.dir))
+			h.waitVersion(versionOf(t, map[string]string{"shop.yaml": v2}), "after the move")
+			waitWatched(t, h.dir)
+			v3 := ruleFile(3, 4)
+			writeAtomic(t, h.path("shop.yaml"), v3)
+			h.waitVersion(versionOf(t, map[string]string{"shop.yaml": v3}), "a save in the folder moved in")
+			if watchedNow(t, h.dir+".old") {
+				t.Errorf("the moved-away folder is still watched")
+			}
+		}},
+
 		// R20: permission denied, then fixed.
 		{name: "permission denied then fixed", setup: func(t *testing.T, dir string, opts *rules.WatcherOptions) {
 			writeFile(t, filepath.Join(dir, "shop.yaml"), v1)
@@ -485,9 +505,7 @@ func TestWatcherWriteStyles(t *testing.T) {
 			if replyText(h.eng) != "v1 1" {
 				t.Errorf("reply %q while denied, want the old rules' \"v1 1\"", replyText(h.eng))
 			}
-			if !strings.Contains(h.log.String(), "permission denied") {
-				t.Errorf("the log does not say permission denied:\n%s", h.log)
-			}
+			h.waitLog("while denied", "permission denied")
 			// chmod 644: an attribute change, and the next reload applies v2.
 			deny.deny.Store(false)
 			must(t, os.Chmod(h.path("shop.yaml"), 0o644))
@@ -540,9 +558,8 @@ func TestWatcherWriteStyles(t *testing.T) {
 				if !strings.Contains(st.LastError.Error(), pos) {
 					t.Errorf("the last error lacks %s:\n%v", pos, st.LastError)
 				}
-				if !strings.Contains(h.log.String(), `level=ERROR msg="rules not reloaded: `+h.dir+"/"+strings.ReplaceAll(pos, `"`, `\"`)) {
-					t.Errorf("no error logged at %s:\n%s", pos, h.log)
-				}
+				// Logged just after the status changed.
+				h.waitLog("after a final invalid write", `level=ERROR msg="rules not reloaded: `+h.dir+"/"+strings.ReplaceAll(pos, `"`, `\"`))
 			}
 		}},
 
@@ -1072,5 +1089,169 @@ func TestWatcherCheckRefuses(t *testing.T) {
 	writeAtomic(t, h.path("shop.yaml"), ruleFile(3, 3))
 	if _, changed, err := h.w.Reload("test"); !changed || err != nil {
 		t.Errorf("Reload of a set the check accepts: changed %v, error %v", changed, err)
+	}
+}
+
+// TestWatcherFollowsFolderLink: the rules folder is a link (serve --rules
+// /srv/current, current -> v1), swapped atomically to another folder (ln -s
+// v2 tmp && mv -T tmp current). The swap is seen at once, not by the poll,
+// and the watch moves with it: saves in the live folder reload, and the old
+// one is no longer watched.
+func TestWatcherFollowsFolderLink(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	v1dir, v2dir, current := filepath.Join(base, "v1"), filepath.Join(base, "v2"), filepath.Join(base, "current")
+	must(t, os.Mkdir(v1dir, 0o755))
+	must(t, os.Mkdir(v2dir, 0o755))
+	writeFile(t, filepath.Join(v1dir, "shop.yaml"), ruleFile(1, 4))
+	v2 := ruleFile(2, 4)
+	writeFile(t, filepath.Join(v2dir, "shop.yaml"), v2)
+	must(t, os.Symlink("v1", current))
+	h := newWatchedIn(t, current, rules.WatcherOptions{Debounce: testDebounce, PollInterval: noPoll})
+	h.run()
+
+	must(t, os.Symlink("v2", filepath.Join(base, "tmp")))
+	must(t, os.Rename(filepath.Join(base, "tmp"), current))
+	h.waitVersion(versionOf(t, map[string]string{"shop.yaml": v2}), "after the link swap")
+	waitWatched(t, v2dir)
+	eventually(t, waitTimeout, func() bool { return !watchedNow(t, v1dir) },
+		func() string { return "the old folder is still watched:\n" + strings.Join(inotifyWatches(t), "\n") })
+
+	v3 := ruleFile(3, 4)
+	writeAtomic(t, filepath.Join(v2dir, "shop.yaml"), v3)
+	h.waitVersion(versionOf(t, map[string]string{"shop.yaml": v3}), "a save in the folder the link leads to now")
+	if got := replyText(h.eng); got != "v3 3" {
+		t.Errorf("reply %q, want \"v3 3\"", got)
+	}
+	if st := h.w.Status(); st.Reloads["failure"] != 0 || st.Reloads["success"] != 2 {
+		t.Errorf("reloads %v, want two successes and no failure\nlog:\n%s", st.Reloads, h.log)
+	}
+}
+
+// TestWatcherFollowsFileLinks: a rule file that is a link to a file in
+// another folder, directly or through a link to that folder, reloads when
+// the file is saved there.
+func TestWatcherFollowsFileLinks(t *testing.T) {
+	tests := []struct {
+		name string
+		// link makes dir/shop.yaml lead to shared/shop.yaml.
+		link func(t *testing.T, dir, shared string)
+	}{
+		{"link to the file", func(t *testing.T, dir, shared string) {
+			must(t, os.Symlink(filepath.Join(shared, "shop.yaml"), filepath.Join(dir, "shop.yaml")))
+		}},
+		{"link through a link to its folder", func(t *testing.T, dir, shared string) {
+			must(t, os.Symlink(shared, filepath.Join(dir, "shared")))
+			must(t, os.Symlink("shared/shop.yaml", filepath.Join(dir, "shop.yaml")))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir, shared := t.TempDir(), t.TempDir()
+			writeFile(t, filepath.Join(shared, "shop.yaml"), ruleFile(1, 4))
+			tt.link(t, dir, shared)
+			h := newWatchedIn(t, dir, rules.WatcherOptions{Debounce: testDebounce, PollInterval: noPoll})
+			h.run()
+			waitWatched(t, shared)
+			for n := 2; n <= 3; n++ { // by rename, then in place
+				src := ruleFile(n, 4)
+				if n == 2 {
+					writeAtomic(t, filepath.Join(shared, "shop.yaml"), src)
+				} else {
+					writeFile(t, filepath.Join(shared, "shop.yaml"), src)
+				}
+				h.waitVersion(versionOf(t, map[string]string{"shop.yaml": src}), fmt.Sprintf("save %d through the link", n-1))
+			}
+		})
+	}
+}
+
+// TestWatcherMissingFolderSaidOnce: while the rules folder is gone, that it
+// cannot be watched is said once, naming it, and once that it is back; not
+// at each look for it. Its parent is watched while it is gone, and only then.
+func TestWatcherMissingFolderSaidOnce(t *testing.T) {
+	t.Parallel()
+	h := newWatched(t, map[string]string{"shop.yaml": ruleFile(1, 4)}, rules.WatcherOptions{Debounce: testDebounce, PollInterval: 200 * time.Millisecond})
+	h.run()
+	must(t, os.RemoveAll(h.dir))
+	st := h.waitStatus("after rm -rf", func(st rules.Status) bool { return st.SourceMissing })
+	if want := "rules folder " + h.dir + ": open " + h.dir + ": no such file or directory"; st.LastError == nil || st.LastError.Error() != want || !errors.Is(st.LastError, fs.ErrNotExist) {
+		t.Errorf("last error %v, want %s", st.LastError, want)
+	}
+	// Its parent is watched meanwhile, so that its return is seen at once.
+	waitWatched(t, filepath.Dir(h.dir))
+	// The folder is looked for each second too: wait for the polls of 3 s.
+	before := h.w.Status().Reloads["failure"]
+	h.waitStatus("3 s without the folder", func(st rules.Status) bool { return st.Reloads["failure"] >= before+15 })
+	const gone = `msg="cannot watch the rules folder; polling it instead"`
+	if n := strings.Count(h.log.String(), gone); n != 1 {
+		t.Errorf("said %d times that the folder cannot be watched, want once:\n%s", n, h.log)
+	}
+	if want := gone + " dir=" + h.dir + ` error="lstat ` + h.dir + ": no such file or directory"; !strings.Contains(h.log.String(), want) {
+		t.Errorf("the log does not say %s:\n%s", want, h.log)
+	}
+	must(t, os.Mkdir(h.dir, 0o755))
+	v2 := ruleFile(2, 4)
+	writeFile(t, h.path("shop.yaml"), v2)
+	h.waitVersion(versionOf(t, map[string]string{"shop.yaml": v2}), "after the folder came back")
+	const back = `msg="watching the rules folder again" dir=`
+	h.waitLog("after the folder came back", back+h.dir)
+	before = h.w.Status().Reloads["unchanged"]
+	h.waitStatus("3 s with the folder", func(st rules.Status) bool { return st.Reloads["unchanged"] >= before+15 })
+	if log := h.log.String(); strings.Count(log, gone) != 1 || strings.Count(log, back) != 1 {
+		t.Errorf("want each said once:\n%s", log)
+	}
+	if watchedNow(t, filepath.Dir(h.dir)) {
+		t.Errorf("the folder's parent is still watched now that the folder is back")
+	}
+}
+
+// TestWatcherSaysRemovedFiles: a rule file deleted, or renamed so that it
+// is no longer read, takes its rules with it; that is a legitimate edit, but
+// the reload's log line warns and names the file and how many enabled rules
+// went with it, so that an accidental delete shows. A file renamed to
+// another rule file's name loses no rule and is an ordinary reload.
+func TestWatcherSaysRemovedFiles(t *testing.T) {
+	keywords := "rules:\n"
+	for i := 1; i <= 3; i++ {
+		keywords += fmt.Sprintf("  - id: extra-%d\n    keywords: [extra%d]\n    reply: { text: \"extra %d\" }\n", i, i, i)
+	}
+	keywords += "  - id: off\n    enabled: false\n    keywords: [off]\n    reply: { text: off }\n"
+	tests := []struct {
+		name   string
+		change func(t *testing.T, dir string)
+		want   []string // in the log; none says removed= when empty
+	}{
+		{"deleted", func(t *testing.T, dir string) { must(t, os.Remove(filepath.Join(dir, "keywords.yaml"))) },
+			[]string{`level=WARN msg="rules reloaded" trigger=watch`, `rules=4 `, ` removed="keywords.yaml (3 rules)"`}},
+		{"renamed to .yml", func(t *testing.T, dir string) {
+			must(t, os.Rename(filepath.Join(dir, "keywords.yaml"), filepath.Join(dir, "keywords.yml")))
+		}, []string{"keywords.yml: warning: ignored: rule files end in .yaml", `level=WARN msg="rules reloaded"`, ` removed="keywords.yaml (3 rules)"`}},
+		{"renamed to another rule file", func(t *testing.T, dir string) {
+			must(t, os.Rename(filepath.Join(dir, "keywords.yaml"), filepath.Join(dir, "more.yaml")))
+		}, []string{`level=INFO msg="rules reloaded"`, "rules=7 "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newWatched(t, map[string]string{"shop.yaml": ruleFile(1, 4), "keywords.yaml": keywords}, rules.WatcherOptions{Debounce: testDebounce, PollInterval: noPoll})
+			h.run()
+			tt.change(t, h.dir)
+			st := h.waitStatus("after the change", func(st rules.Status) bool { return st.Reloads["success"] == 1 })
+			if !st.LastReloadSuccessful || st.SourceMissing || st.Warning != "" {
+				t.Errorf("status %+v: want an ordinary successful reload", st)
+			}
+			for _, want := range tt.want {
+				h.waitLog("after the change", want)
+			}
+			log := h.log.String()
+			if len(tt.want) == 2 && strings.Contains(log, "removed=") {
+				t.Errorf("a rename that lost no rule logs removed files:\n%s", log)
+			}
+			if strings.Count(log, `msg="rules reloaded"`) != 1 {
+				t.Errorf("want one reload logged:\n%s", log)
+			}
+		})
 	}
 }
