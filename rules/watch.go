@@ -173,8 +173,11 @@ func (w *Watcher) Reload(trigger string) (version string, changed bool, err erro
 	for _, warning := range res.Warnings {
 		w.log.Warn(warning.Warning())
 	}
-	w.engine.Swap(res.RuleSet)
+	// The swap and the status change under one lock: whoever sees the new
+	// rules answering and then asks Status (/readyz, /metrics, a test
+	// waiting for the reload) sees this reload counted, not the last one.
 	w.statusMu.Lock()
+	w.engine.Swap(res.RuleSet)
 	w.status.Version = res.Version
 	w.status.Rules = len(res.RuleSet.Rules())
 	w.status.LastSuccess = w.now()
