@@ -129,7 +129,7 @@ func (s *Server) refuseRebinding(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		if s.opts.AdminToken == "" && fromLoopback(r) && !localHost(r.Host) {
-			return refuse("admin_refused", fmt.Errorf("Host %.60q: the admin listener answers requests naming this machine (127.0.0.1, localhost)", r.Host))
+			return refuse("admin_refused", fmt.Errorf("the request names the Host %.60q: the admin listener answers requests naming this machine (127.0.0.1, localhost)", r.Host))
 		}
 		return next(c)
 	}
