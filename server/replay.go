@@ -82,18 +82,23 @@ func queryKey(signature string) (k fifo.Key) {
 }
 
 // seen records the query with the body and reports whether the query came
-// before with another body (replayed), or with this one (again). The same
-// query with the same body is WeChat's retry, or a copy of it.
-func (c *replayCache) seen(query fifo.Key, body []byte, now time.Time) (replayed, again bool) {
+// before with another body (replayed), or how long ago it first came with
+// this one (0 the first time). The same query with the same body is
+// WeChat's retry, or a copy of it.
+func (c *replayCache) seen(query fifo.Key, body []byte, now time.Time) (replayed bool, since time.Duration) {
 	sum := c.bodySum(body)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v, added := c.entries.Add(query, now.UnixNano())
 	if !added {
-		return *v != sum, *v == sum
+		if *v != sum {
+			return true, 0
+		}
+		first, _ := c.entries.AddedAt(query)
+		return false, time.Duration(now.UnixNano() - first)
 	}
 	*v = sum
-	return false, false
+	return false, 0
 }
 
 func (c *replayCache) stats() (entries int, evicted uint64) {

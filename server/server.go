@@ -443,9 +443,10 @@ type push struct {
 	// localState is set when the rules read the sender's state from this
 	// process alone, the shared store being down.
 	localState bool
-	// again is set when this process saw the signed query with this body
-	// before: WeChat's retry, or a copy of it.
-	again bool
+	// lateCopy is set when this process saw the signed query with this
+	// body first longer ago than WeChat retries (wechatRetryWindow): a
+	// copy of the push, not WeChat's retry.
+	lateCopy bool
 }
 
 // callback answers one push. The checks come in the order G1 asks: the
@@ -462,7 +463,7 @@ func (s *Server) callback(c echo.Context) error {
 	if err := s.checkEncryption(q); err != nil {
 		return err
 	}
-	if p.body, p.again, err = s.readBody(c, q, p.start); err != nil {
+	if p.body, p.lateCopy, err = s.readBody(c, q, p.start); err != nil {
 		return err
 	}
 	if err := s.open(q, &p); err != nil {
@@ -492,7 +493,8 @@ func (s *Server) checkEncryption(q query) error {
 const exactBody = 4 << 10
 
 // readBody reads the body, up to BodyLimit, and refuses a signed query seen
-// before with another body; again reports one seen with this body.
+// before with another body; lateCopy reports one that came with this body
+// longer ago than WeChat retries.
 //
 // A body of known length up to exactBody, as WeChat's nearly all are, is
 // read into a buffer of that size: net/http stops its reader there. A
@@ -503,7 +505,7 @@ const exactBody = 4 << 10
 // also has net/http close the connection after the 413, rather than read
 // the rest of an oversized body, and its error is told apart from a failed
 // read here, so that both come out as refusals with their reasons.
-func (s *Server) readBody(c echo.Context, q query, now time.Time) (body []byte, again bool, err error) {
+func (s *Server) readBody(c echo.Context, q query, now time.Time) (body []byte, lateCopy bool, err error) {
 	req := c.Request()
 	if req.ContentLength > s.opts.BodyLimit {
 		return nil, false, refuse("body_too_large", fmt.Errorf("Content-Length %d", req.ContentLength))
@@ -521,12 +523,17 @@ func (s *Server) readBody(c echo.Context, q query, now time.Time) (body []byte, 
 		}
 		return nil, false, refuse("read_failed", err)
 	}
-	replayed, again := s.replay.seen(queryKey(q.signature), body, now)
+	replayed, since := s.replay.seen(queryKey(q.signature), body, now)
 	if replayed {
 		return nil, false, refuse("replayed_query", errors.New("this signed query came before with another body"))
 	}
-	return body, again, nil
+	return body, since > wechatRetryWindow, nil
 }
+
+// wechatRetryWindow bounds when WeChat's retries of a push come: three,
+// each after 5 s without an answer. A copy of a push that comes later is
+// not WeChat's.
+const wechatRetryWindow = 20 * time.Second
 
 // open finds the push's plaintext XML, decrypting it in compat and safe
 // mode.
@@ -685,11 +692,14 @@ func (s *Server) answer(ctx context.Context, ev *engine.Event, p *push) (reply [
 		ctx, cancel := s.untilStopped(ctx, s.opts.Deadline)
 		reply, _ = s.store.Wait(ctx, key)
 		cancel()
-	case p.again:
+	case p.lateCopy:
 		// The store has let the push go (its TTL, its cap) while this
-		// process still knows its query and body: a copy of a push
-		// answered, sent again later than WeChat retries. Answering it
-		// afresh would do again what the push did. (outcome "retry")
+		// process still knows its query and body from longer ago than
+		// WeChat retries: a copy of a push answered, not WeChat's retry.
+		// Answering it afresh would do again what the push did. (A retry
+		// within the window, whose push the store lost to its cap or to
+		// a Redis outage, is answered afresh: the user gets a reply.)
+		// (outcome "retry")
 	case s.stopping.Err() != nil:
 		outcome = "shutdown"
 	default:

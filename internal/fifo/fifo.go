@@ -115,6 +115,15 @@ func (s *Set[V]) Get(key Key) (v *V, ok bool) {
 	return &s.ring[s.index[i]-1].val, true
 }
 
+// AddedAt returns when key was added, expired or not, as Get finds it.
+func (s *Set[V]) AddedAt(key Key) (now int64, ok bool) {
+	i, ok := s.find(key)
+	if !ok {
+		return 0, false
+	}
+	return s.ring[s.index[i]-1].expires - s.ttl, true
+}
+
 // Evict drops key out of turn, as an eviction, if the set holds it.
 func (s *Set[V]) Evict(key Key) {
 	if i, ok := s.find(key); ok {
