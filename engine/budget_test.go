@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,8 @@ func TestCompileCondition_refusesWhatCannotBeBounded(t *testing.T) {
 		{`toJSON(Vars) != ""`, "toJSON is not available in wxreply conditions"},
 		{`fromJSON(Text) != nil`, "fromJSON is not available"},
 		{`len(flatten([[1], [2]])) == 2`, "flatten is not available"},
+		{`len(sortBy(map(0..30000, {Text[#:]}), #)) > 0`, "sortBy is not available"},
+		{`len(groupBy(1..10, # % 2)) == 2`, "groupBy is not available"},
 		{`Text matches "` + strings.Repeat("a|", 600) + `a"`, "a pattern may have at most 1024"},
 		{`Text matches "(x{1,1000}){1,1000}"`, "invalid repeat count"},
 		{`Text matches "` + strings.Repeat("[a-z]{1000}", 5) + `"`, "a rule's patterns may have at most 4096 together"},
@@ -44,7 +47,17 @@ func TestCompileCondition_refusesWhatCannotBeBounded(t *testing.T) {
 }
 
 func TestCondition_budget(t *testing.T) {
-	vars := map[string]any{"words": []any{"a", "b"}}
+	// Lists and maps as large as a rule file may hold: reading them whole
+	// or comparing with each item fits a rule's budget.
+	vips, nums, faq := make([]any, 35_000), make([]any, 35_000), map[string]any{}
+	for i := range vips {
+		vips[i] = fmt.Sprintf("oWx7Tb2LkQ9mZr5pYc3N%08d", i)
+		nums[i] = i
+	}
+	for i := range 5_000 {
+		faq[fmt.Sprintf("question %d", i)] = strings.Repeat("答", 100)
+	}
+	vars := map[string]any{"words": []any{"a", "b"}, "vips": vips, "nums": nums, "faq": faq}
 	tests := []struct {
 		src    string
 		budget string // the budget it goes over with a 60 KB text; "" when it holds
@@ -79,6 +92,9 @@ func TestCondition_budget(t *testing.T) {
 		{`any(Vars.words, {Text contains #})`, "", false},
 		{`sum(map(1..100, {# * 2})) == 10100`, "", true},
 		{`len(string(Raw)) > len(Text)`, "", true},
+		{`FromUserName in Vars.vips`, "", false},
+		{`Scene in Vars.nums`, "", false},
+		{`len(Vars.faq) > 0 and not (Text in keys(Vars.faq)) and len(take(values(Vars.faq), 10)) == 10`, "", true},
 		{`Text[0:9] + Text[9:] in map(1..20000, {Text[1:]})`, "", false},
 		{`string(1.5) == "1.5" && string(Vars.words) == "[a b]"`, "", true},
 		{`Content + "!" == Text + "!"`, "", true},

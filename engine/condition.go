@@ -44,7 +44,7 @@ type Condition struct {
 // exprbudget.go for how). What would certainly go over DefaultBudget, or
 // cannot be bounded, is refused here: a constant range longer than the
 // memory budget allows, a constant pattern too long or too large, toJSON,
-// fromJSON and flatten.
+// fromJSON, flatten, sortBy and groupBy (unavailableBuiltins).
 func CompileCondition(src string, vars map[string]any) (*Condition, error) {
 	patterns, err := checkBudgetable(src, DefaultBudget)
 	if err != nil {

@@ -62,21 +62,34 @@ var meteredBuiltins = map[string]func(args []any) int64{
 	"string": func(args []any) int64 { return int64(deepSize(args[0], math.MaxInt)) },
 }
 
+// readsInFull are the metered builtins that read every item of a list to
+// its end: they compare, hash or print the items. The others read a list's
+// items as they are held (len, take, keys, reverse, concat, ...), and a
+// text in full anyway.
+var readsInFull = []string{"max", "min", "uniq", "sort", "fromPairs", "join", "string"}
+
 // fixedCostBuiltins are expr's builtins that are kept as they are: what
 // they cost does not grow with what they are given.
 var fixedCostBuiltins = []string{"type", "abs", "ceil", "floor", "round", "now", "timezone",
 	"first", "last", "get", "bitand", "bitor", "bitxor", "bitnand", "bitshl", "bitshr", "bitushr", "bitnot"}
 
+// sortingPredicates loop over a closure, which the patcher meters, and then
+// sort or group what it gave in Go, which nothing meters: a sort of 30,000
+// long keys takes most of a second.
+var sortingPredicates = []string{"sortBy", "groupBy"}
+
 // unavailableBuiltins are refused in conditions: every builtin that is not
 // metered, of fixed cost, or a loop over a closure (which the patcher
-// meters an iteration at a time). toJSON, fromJSON and flatten are among
-// them: their cost cannot be told before they run, and a reply rule has no
-// use for them. A builtin a later expr adds is refused until it is sorted
-// into one of those lists.
+// meters an iteration at a time) that does no more. toJSON, fromJSON and
+// flatten are among them, and sortBy and groupBy: their cost cannot be
+// told before they run, and a reply rule has no use for them. A builtin a
+// later expr adds is refused until it is sorted into one of those lists.
 var unavailableBuiltins = func() []string {
 	var names []string
 	for _, b := range builtin.Builtins {
-		if _, metered := meteredBuiltins[b.Name]; !metered && !b.Predicate && !slices.Contains(fixedCostBuiltins, b.Name) {
+		_, metered := meteredBuiltins[b.Name]
+		loop := b.Predicate && !slices.Contains(sortingPredicates, b.Name)
+		if !metered && !loop && !slices.Contains(fixedCostBuiltins, b.Name) {
 			names = append(names, b.Name)
 		}
 	}
@@ -99,7 +112,7 @@ const (
 var budgetOptions = sync.OnceValue(func() []expr.Option {
 	metered := map[string]*builtin.Function{}
 	for name, size := range meteredBuiltins {
-		metered[name] = meteredBuiltin(builtin.Builtins[builtin.Index[name]], size)
+		metered[name] = meteredBuiltin(builtin.Builtins[builtin.Index[name]], size, slices.Contains(readsInFull, name))
 	}
 	opts := []expr.Option{func(c *conf.Config) {
 		maps.Copy(c.Functions, metered)
@@ -126,13 +139,18 @@ var anyType = reflect.TypeOf((*any)(nil)).Elem()
 // meteredBuiltin wraps b into a function that takes the *Env first and
 // charges its meter before calling b. It accepts the calls as written too,
 // so that the type check before patching sees the types the user meant.
-func meteredBuiltin(b *builtin.Function, size func([]any) int64) *builtin.Function {
+func meteredBuiltin(b *builtin.Function, size func([]any) int64, inFull bool) *builtin.Function {
 	call := func(args ...any) (any, error) {
 		m, args := meterOf(args[0]), args[1:]
 		held := 0
 		for _, a := range args {
-			m.chargeRead(a)
 			held += sizeOf(a)
+			if inFull {
+				m.chargeRead(a)
+			}
+		}
+		if !inFull {
+			m.chargeBytes(held)
 		}
 		if size == nil {
 			m.alloc(int64(held))
@@ -392,28 +410,42 @@ func meteredCompare(args ...any) (any, error) {
 	return nil, fmt.Errorf("invalid operation: %T %s %T", a, op, b)
 }
 
+// stepBytes is how much of two texts a comparison reads within the unit
+// of a loop's step: a few nanoseconds of the step's hundred.
+const stepBytes = 64
+
 func meteredIn(args ...any) (any, error) {
 	m, needle, haystack := meterOf(args[0]), args[1], args[2]
 	m.chargeRead(needle)
 	if v := reflect.ValueOf(haystack); v.Kind() == reflect.Slice || v.Kind() == reflect.Array {
-		// The needle is compared with every item: a text in full with
-		// each of its length, anything else as deep as it goes.
+		// The needle is compared with every item: a text with the items
+		// of its length (others differ at once), a list or map as deep as
+		// it goes, a number or bool at once. The unit an item covers
+		// comparing the first stepBytes of a text.
 		m.charge(int64(v.Len()))
 		s, isText := needle.(string)
-		size := len(s)
-		if !isText {
+		size := 0
+		switch nv := reflect.ValueOf(needle); nv.Kind() {
+		case reflect.Slice, reflect.Array, reflect.Map, reflect.Struct, reflect.Pointer, reflect.Interface:
 			size = deepSize(needle, m.readable())
 		}
+		read := 0
 		for i := range v.Len() {
 			item := v.Index(i)
 			if item.Kind() == reflect.Interface {
 				item = item.Elem()
 			}
-			// Texts of another length differ at once.
-			if !isText || item.Kind() == reflect.String && item.Len() == len(s) {
-				m.chargeBytes(size)
+			switch {
+			case isText && item.Kind() == reflect.String && item.Len() == len(s):
+				read += max(len(s)-stepBytes, 0)
+			case !isText:
+				read += size
+			}
+			if read > m.readable() {
+				break
 			}
 		}
+		m.chargeBytes(read)
 	}
 	return runtime.In(needle, haystack), nil
 }
