@@ -95,26 +95,35 @@ func (l *Listener) Accept() (net.Conn, error) {
 	return tc, nil
 }
 
-// doingNothing is the connection idle longest, or connected longest
-// without a request past NewGrace. When there is none, wait is how long
-// until a new connection's grace ends, or 0 when every connection is busy.
-func (l *Listener) doingNothing() (oldest *conn, wait time.Duration) {
+// doingNothing is the connection to close: the one connected longest
+// without a request past NewGrace, else the one idle longest (a client
+// that sent nothing is more likely a stranger than one between requests).
+// When there is none, wait is how long until a new connection's grace
+// ends, or 0 when every connection is busy.
+func (l *Listener) doingNothing() (victim *conn, wait time.Duration) {
 	now := l.now()
+	var silent, idle *conn
 	for c := range l.conns {
-		if c.busy {
-			continue
-		}
-		if left := NewGrace - now.Sub(c.since); !c.idle && left > 0 {
-			if wait == 0 || left < wait {
+		switch {
+		case c.busy:
+		case c.idle:
+			if idle == nil || c.since.Before(idle.since) {
+				idle = c
+			}
+		case now.Sub(c.since) < NewGrace:
+			if left := NewGrace - now.Sub(c.since); wait == 0 || left < wait {
 				wait = left
 			}
-			continue
-		}
-		if oldest == nil || c.since.Before(oldest.since) {
-			oldest = c
+		default:
+			if silent == nil || c.since.Before(silent.since) {
+				silent = c
+			}
 		}
 	}
-	return oldest, wait
+	if silent != nil {
+		return silent, 0
+	}
+	return idle, wait
 }
 
 // ConnState is the http.Server's ConnState hook.

@@ -217,6 +217,24 @@ func TestSilentNewcomers(t *testing.T) {
 	}
 }
 
+// TestSilentBeforeIdle: a connection that never sent a request is closed
+// before one idle between requests, even one idle longer.
+func TestSilentBeforeIdle(t *testing.T) {
+	s := serve(t, 2, ok)
+	between := dial(t, s.addr)
+	between.roundTrip(t)
+	s.waitIdle(t, 1)
+	silent := dial(t, s.addr)
+	waitFor(t, func() bool { open, _ := s.l.Stats(); return open == 2 })
+	s.advance(time.Hour)
+
+	dial(t, s.addr).roundTrip(t)
+	if !silent.closedByServer() {
+		t.Error("the silent connection is still open")
+	}
+	between.roundTrip(t)
+}
+
 // TestCloseEndsWaitingAccept: closing the listener ends an Accept waiting at
 // the cap, so that a server shuts down.
 func TestCloseEndsWaitingAccept(t *testing.T) {
@@ -225,35 +243,36 @@ func TestCloseEndsWaitingAccept(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := New(ln, 1)
-	go func() {
-		c, _ := net.Dial("tcp", ln.Addr().String())
-		if c != nil {
-			defer c.Close()
-			c2, _ := net.Dial("tcp", ln.Addr().String())
-			if c2 != nil {
-				defer c2.Close()
-			}
-			time.Sleep(time.Second)
+	for range 2 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
 		}
-	}()
+		defer c.Close()
+	}
 	first, err := l.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer first.Close()
+	// Busy, the first is never closed to make room, and no timer wakes
+	// the Accept that waits for it: only Close may.
+	l.ConnState(first, http.StateActive)
 	accepted := make(chan error)
 	go func() {
-		_, err := l.Accept() // at the cap, the first is new and busy to the limiter
+		_, err := l.Accept()
 		accepted <- err
 	}()
-	waitFor(t, func() bool {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return len(l.conns) == 1
-	})
+	// Nothing tells when Accept waits; a Close before it does passes too.
+	time.Sleep(100 * time.Millisecond)
 	l.Close()
-	if err := <-accepted; !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Accept after Close = %v, want net.ErrClosed", err)
+	select {
+	case err := <-accepted:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Accept after Close = %v, want net.ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Accept still waits 10 s after Close")
 	}
 }
 
