@@ -102,14 +102,17 @@ type Memory struct {
 	// secret keys the hash that names a push (see retryKey).
 	secret [32]byte
 
-	mu        sync.Mutex
-	retries   *fifo.Set[retryEntry]
-	replies   replyRing
-	waiting   map[fifo.Key]*retryWaiter // the retries waiting for their first delivery's reply
-	users     map[string]*memoryUser
-	oldest    *memoryUser // the user changed longest ago; newest is its prev
-	usersOut  uint64
-	userBytes int // of all the users' session values (memoryUser.size)
+	mu       sync.Mutex
+	retries  *fifo.Set[retryEntry]
+	replies  replyRing
+	waiting  map[fifo.Key]*retryWaiter // the retries waiting for their first delivery's reply
+	users    map[string]*memoryUser
+	oldest   *memoryUser // the user changed longest ago; newest is its prev
+	usersOut uint64
+	// repliesOut counts the replies forgotten to make room, their pushes
+	// kept.
+	repliesOut uint64
+	userBytes  int // of all the users' session values (memoryUser.size)
 
 	// The access_token and its lock, as wxapi's own memory store keeps
 	// them.
@@ -271,6 +274,7 @@ func (s *Memory) dropRetry(k fifo.Key, e *retryEntry, _ bool) {
 func (s *Memory) dropReply(k fifo.Key, off uint64) {
 	if e, ok := s.retries.Get(k); ok && e.state == retryAnswered && e.reply == off {
 		e.state = retryEmpty
+		s.repliesOut++
 	}
 }
 
@@ -302,6 +306,7 @@ func (s *Memory) Finish(_ context.Context, key string, reply []byte) error {
 	off, ok := s.replies.add(k, reply, s.dropReply)
 	if !ok {
 		e.state = retryEmpty // a reply larger than all the replies' room
+		s.repliesOut++
 		return nil
 	}
 	e.reply, e.size, e.state = off, uint32(len(reply)), retryAnswered
@@ -471,8 +476,8 @@ func (s *Memory) Close() error { return nil }
 // MemoryStats is how full a Memory is.
 type MemoryStats struct {
 	// Retries is how many pushes are remembered, and RetryEvictions how
-	// many were forgotten before their TTL to make room, for a push or for
-	// a reply.
+	// many were forgotten, or had their reply forgotten, before their TTL
+	// to make room, for a push or for a reply.
 	Retries        int
 	RetryEvictions uint64
 	// Users is how many users' state is kept, and UserEvictions how many
@@ -485,5 +490,5 @@ type MemoryStats struct {
 func (s *Memory) Stats() MemoryStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return MemoryStats{Retries: s.retries.Len(), RetryEvictions: s.retries.Evictions(), Users: len(s.users), UserEvictions: s.usersOut}
+	return MemoryStats{Retries: s.retries.Len(), RetryEvictions: s.retries.Evictions() + s.repliesOut, Users: len(s.users), UserEvictions: s.usersOut}
 }
