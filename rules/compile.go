@@ -658,6 +658,10 @@ func (c *compiler) reply(f *parsedFile, rule, field string, n *yaml.Node) *engin
 		fail(n, "want a mapping of one reply kind (%s), got %s", strings.Join(kindNames, ", "), yamlpos.KindOf(n))
 		return nil
 	}
+	if again, first := yamlpos.Repeated(n); again != nil {
+		fail(again, "%q is given twice (first at line %d): a reply has exactly one kind; use replies for alternatives", again.Value, first.Line)
+		return nil
+	}
 	var kinds []engine.Kind
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
@@ -728,6 +732,9 @@ func (c *compiler) fields(f *parsedFile, rule, sub string, s *engine.KindSchema,
 	if n.Kind != yaml.MappingNode && !isNull(n) {
 		fail(n, "want a mapping of %s, got %s", strings.Join(s.FieldNames(), ", "), yamlpos.KindOf(n))
 		return nil
+	}
+	if again, first := yamlpos.Repeated(n); again != nil {
+		fail(again, "%q is given twice (first at line %d): which one should be sent?", again.Value, first.Line)
 	}
 	out := make([]*engine.Template, len(s.Fields))
 	given := make([]bool, len(s.Fields)) // with text, compiled or not

@@ -104,3 +104,26 @@ func TestReplyKindNotIndented(t *testing.T) {
 		t.Errorf("error:\n%v\nwant one line:\n%s", err, want)
 	}
 }
+
+// TestReplyKeyGivenTwice: a key given twice inside a reply, which a YAML
+// node keeps both of, is an error at the second.
+func TestReplyKeyGivenTwice(t *testing.T) {
+	fsys := fstest.MapFS{"a.yaml": {Data: []byte(`rules:
+  - id: a
+    keywords: [x]
+    reply: {text: a, text: b}
+  - id: b
+    keywords: [y]
+    reply:
+      image: {media_id: a, media_id: b}
+`)}}
+	_, err := rules.LoadFS(fsys, "rules")
+	for _, want := range []string{
+		`rules/a.yaml:4:22: rule "a": reply: "text" is given twice (first at line 4): a reply has exactly one kind; use replies for alternatives`,
+		`rules/a.yaml:8:28: rule "b": reply: image: "media_id" is given twice (first at line 8): which one should be sent?`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error:\n%v\nwant a line:\n%s", err, want)
+		}
+	}
+}

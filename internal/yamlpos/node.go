@@ -80,3 +80,21 @@ func NameAt(list *yaml.Node, line int, key string) string {
 	}
 	return name
 }
+
+// Repeated returns the first key that mapping n gives a second time, and
+// the key's first place; nil when n gives none twice. A yaml.Node keeps
+// both, where decoding into a struct or map refuses them.
+func Repeated(n *yaml.Node) (again, first *yaml.Node) {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if f, ok := seen[k.Value]; ok {
+			return k, f
+		}
+		seen[k.Value] = k
+	}
+	return nil, nil
+}
