@@ -127,3 +127,14 @@ func TestReplyKeyGivenTwice(t *testing.T) {
 		}
 	}
 }
+
+// TestReplyWithFullWidthColon: a reply's kind typed with a full-width colon
+// is text, not a mapping; the error says which character it is.
+func TestReplyWithFullWidthColon(t *testing.T) {
+	fsys := fstest.MapFS{"a.yaml": {Data: []byte("rules:\n  - id: a\n    keywords: [x]\n    reply:\n      text： hi\n")}}
+	_, err := rules.LoadFS(fsys, "rules")
+	want := `rules/a.yaml:5:7: rule "a": reply: want a mapping of one reply kind (text, image, voice, video, music, news, transfer_customer_service), got text: "：" is a full-width colon: YAML needs the ASCII ":" (switch the input method to English punctuation)`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error:\n%v\nwant:\n%s", err, want)
+	}
+}

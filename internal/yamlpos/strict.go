@@ -222,7 +222,8 @@ func (d *document) goKind(name string) string {
 func exported(name string) bool { return name != "" && unicode.IsUpper(rune(name[0])) }
 
 // KindOf says in words what n is, for "want ..., got ..." messages: "a
-// list", "a mapping", "text". An alias is what it points to.
+// list", "a mapping", "text". An alias is what it points to. Text with a
+// full-width colon in it was most likely meant as a mapping, and says so.
 func KindOf(n *yaml.Node) string {
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
@@ -233,6 +234,9 @@ func KindOf(n *yaml.Node) string {
 	case yaml.MappingNode:
 		return "a mapping"
 	case yaml.ScalarNode:
+		if n.Tag == "!!str" && strings.ContainsRune(n.Value, '：') {
+			return "text: " + fullWidthHint('：')
+		}
 		return "text"
 	}
 	return "something else"
