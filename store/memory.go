@@ -81,7 +81,8 @@ type MemoryOptions struct {
 // called). Expired pushes are dropped as new ones come, oldest
 // first, so their count follows the traffic of the last TTL. A push costs
 // about 50 bytes, and its reply 20 bytes more than its length in a ring
-// that doubles as it fills, up to its cap (measured by
+// that doubles as the replies of the pushes remembered fill it, up to its
+// cap (measured by
 // TestMemoryRetryEntryCost: about 90 bytes a push answered "success"; a
 // short text reply is some 230 bytes more). None of it holds a pointer, so
 // the garbage collector never scans it. The default caps bound the retries
@@ -268,9 +269,15 @@ func (s *Memory) dropRetry(k fifo.Key, e *retryEntry, _ bool) {
 	}
 }
 
-// dropReply is called with each reply the replies' ring overwrites: its
-// push, if it is still the push answered with it (not one claimed again
-// since, with the same key), is left with no reply.
+// replyNeeded reports whether the reply at off is still its push's: the
+// push is remembered, and not claimed again since with the same key.
+func (s *Memory) replyNeeded(k fifo.Key, off uint64) bool {
+	e, ok := s.retries.Get(k)
+	return ok && e.state == retryAnswered && e.reply == off
+}
+
+// dropReply is called with each reply still needed that the replies' ring
+// overwrites: its push is left with no reply.
 func (s *Memory) dropReply(k fifo.Key, off uint64) {
 	if e, ok := s.retries.Get(k); ok && e.state == retryAnswered && e.reply == off {
 		e.state = retryEmpty
@@ -303,7 +310,7 @@ func (s *Memory) Finish(_ context.Context, key string, reply []byte) error {
 	}
 	// Overwriting older replies evicts their pushes, not this one, which
 	// has no record yet; e stays where it is.
-	off, ok := s.replies.add(k, reply, s.dropReply)
+	off, ok := s.replies.add(k, reply, s.replyNeeded, s.dropReply)
 	if !ok {
 		e.state = retryEmpty // a reply larger than all the replies' room
 		s.repliesOut++

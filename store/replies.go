@@ -10,11 +10,13 @@ import (
 // max bytes, overwriting the oldest first: the replies cost their bytes and
 // a header, with no slice, string or allocation of their own for the
 // garbage collector to track, and their total is bounded whatever their
-// sizes. It grows by doubling up to max, with the traffic.
+// sizes. It grows by doubling up to max, with the replies still needed:
+// before it grows, the oldest records whose retries are gone (expired,
+// evicted, claimed again) make room.
 //
 // A record is the key of its retry, the reply's length and the reply. Each
-// record dropped to make room is handed back by key, so that the retry
-// whose reply it was goes too: it then has no reply to give.
+// record still needed that is dropped to make room is handed back by key,
+// so that its retry knows it has no reply to give.
 type replyRing struct {
 	buf []byte
 	max int
@@ -34,23 +36,33 @@ func newReplyRing(maxBytes int) replyRing {
 }
 
 // add keeps reply as key's, first dropping the oldest records whose room it
-// needs: drop gets the key and offset of each. It returns the new record's
-// offset, or false when the record is larger than the whole ring.
-func (r *replyRing) add(key fifo.Key, reply []byte, drop func(key fifo.Key, off uint64)) (off uint64, ok bool) {
+// needs: those no longer needed (needed reports it by key and offset) before
+// the ring grows, and those still needed once it is at max, each handed to
+// drop. It returns the new record's offset, or false when the record is
+// larger than the whole ring.
+func (r *replyRing) add(key fifo.Key, reply []byte, needed func(key fifo.Key, off uint64) bool, drop func(key fifo.Key, off uint64)) (off uint64, ok bool) {
 	need := uint64(recordHeader + len(reply))
 	if need > uint64(r.max) {
 		return 0, false
 	}
 	for uint64(len(r.buf))-(r.head-r.tail) < need {
-		if len(r.buf) < r.max {
-			r.grow()
-			continue
+		var oldest fifo.Key
+		var size uint64
+		if r.head > r.tail {
+			var h [recordHeader]byte
+			r.read(r.tail, h[:])
+			oldest, size = fifo.Key(h[:len(key)]), uint64(recordHeader)+uint64(binary.LittleEndian.Uint32(h[len(key):]))
 		}
-		var h [recordHeader]byte
-		r.read(r.tail, h[:])
 		at := r.tail
-		r.tail += uint64(recordHeader) + uint64(binary.LittleEndian.Uint32(h[len(key):]))
-		drop(fifo.Key(h[:len(key)]), at)
+		switch {
+		case size > 0 && !needed(oldest, at):
+			r.tail += size
+		case len(r.buf) < r.max:
+			r.grow()
+		default:
+			r.tail += size
+			drop(oldest, at)
+		}
 	}
 	var h [recordHeader]byte
 	copy(h[:], key[:])
@@ -88,7 +100,14 @@ func (r *replyRing) read(off uint64, p []byte) {
 // is at max, so until then it has never wrapped: what it keeps is
 // buf[:head], where it stays.
 func (r *replyRing) grow() {
-	buf := make([]byte, min(max(4096, 2*len(r.buf)), r.max))
-	copy(buf, r.buf[:r.head])
-	r.buf = buf
+	old := r.buf
+	r.buf = make([]byte, min(max(4096, 2*len(old)), r.max))
+	// The records kept may wrap around the old buffer: the tail has moved
+	// past records no longer needed.
+	for o := r.tail; o < r.head; {
+		chunk := old[o%uint64(len(old)):]
+		chunk = chunk[:min(uint64(len(chunk)), r.head-o)]
+		r.write(o, chunk)
+		o += uint64(len(chunk))
+	}
 }
