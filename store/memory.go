@@ -20,17 +20,18 @@ const DefaultRetryTTL = time.Minute
 // DefaultRetryEntries caps a Memory's retries: at DefaultRetryTTL it
 // remembers every push of a steady 80 a second, while WeChat's retries,
 // which come within 15 s, stay covered up to 330 a second (a busy account
-// gets tens). See Memory for what an entry costs: about 5.6 MB at the cap,
-// replies included.
+// gets tens). See Memory for what an entry costs: about 1.5 MB at the cap.
 const DefaultRetryEntries = 5_000
 
 // DefaultRetryReplyBytes is what a retry's reply may take on average in a
 // Memory whose RetryBytes is not set: the replies' bytes are capped at
-// RetryEntries times this. Half of WeChat's longest text (2,048 bytes), so
-// that the cap in entries is what binds unless most replies are long; at
-// the default caps the replies take at most 5.1 MB, and only as traffic
-// fills them.
-const DefaultRetryReplyBytes = 1024
+// RetryEntries times this. It is a short text reply (some 230 bytes) with
+// its record's 20, so that the cap in entries is what binds until replies
+// grow longer; at the default caps the replies take at most 1.3 MB. Past
+// it, the oldest replies still needed go, and their retries are answered
+// "success": a larger cap would cost every busy process its megabytes for
+// the rare retry of a long reply.
+const DefaultRetryReplyBytes = 256
 
 // DefaultUserEntries caps the users a Memory keeps state for. See Memory for
 // what a user costs.
@@ -86,7 +87,7 @@ type MemoryOptions struct {
 // TestMemoryRetryEntryCost: about 90 bytes a push answered "success"; a
 // short text reply is some 230 bytes more). None of it holds a pointer, so
 // the garbage collector never scans it. The default caps bound the retries
-// near 0.5 MB plus 5.1 MB of replies.
+// near 0.5 MB plus 1.3 MB of replies.
 //
 // It holds the state of at most its cap of users: when full, the user
 // changed longest ago is dropped. A user whose state has all expired is
