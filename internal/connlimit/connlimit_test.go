@@ -286,3 +286,24 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// BenchmarkConnState: what the listener adds to a request on a kept-alive
+// connection, its two state changes.
+func BenchmarkConnState(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := New(ln, 1024)
+	defer l.Close()
+	c := &conn{l: l, since: time.Now()}
+	for range 64 {
+		l.conns[&conn{l: l}] = struct{}{}
+	}
+	l.conns[c] = struct{}{}
+	b.ReportAllocs()
+	for b.Loop() {
+		l.ConnState(c, http.StateActive)
+		l.ConnState(c, http.StateIdle)
+	}
+}
