@@ -102,6 +102,11 @@ var templateFuncs = template.FuncMap{
 		meterFor(env).alloc(replaceSize([]any{s, old, new}))
 		return strings.ReplaceAll(s, old, new)
 	},
+	// index is text/template's, but a key that a map of values of any kind
+	// (Vars) does not have is an error (ErrNoEntry), as a missing
+	// .Vars.name is, not a nil that prints "<no value>". A map of text
+	// (Raw) gives "" for a key it lacks, as before.
+	"index": strictIndex,
 	// default returns fallback when value is empty: {{ .Scene | default "none" }}.
 	"default": func(fallback string, value any) any {
 		if s, ok := value.(string); ok && s == "" || value == nil {
@@ -126,6 +131,52 @@ var templateFuncs = template.FuncMap{
 		meterFor(env).charge(rangeIterationUnits)
 		return ""
 	},
+}
+
+// ErrNoEntry is index's error for a key its map does not have. It depends
+// on the push ({{ index .Vars.prices .Content }}), so that a rule whose
+// lookup misses fails for that push and the next rule answers.
+var ErrNoEntry = errors.New("no entry for the key")
+
+// strictIndex is text/template's index, item[k1][k2]..., with ErrNoEntry
+// for a key missing from a map of any. It reads no more than its keys say.
+func strictIndex(item any, keys ...any) (any, error) {
+	v := reflect.ValueOf(item)
+	for _, k := range keys {
+		for v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer {
+			v = v.Elem()
+		}
+		switch v.Kind() {
+		case reflect.Map:
+			kv := reflect.ValueOf(k)
+			if !kv.IsValid() || !kv.Type().AssignableTo(v.Type().Key()) {
+				return nil, fmt.Errorf("index: a key of type %T for a map of %s keys", k, v.Type().Key())
+			}
+			e := v.MapIndex(kv)
+			switch {
+			case e.IsValid():
+			case v.Type().Elem().Kind() == reflect.Interface:
+				// A value of any kind, as Vars holds: nothing to print.
+				return nil, fmt.Errorf("index: %w %.40q", ErrNoEntry, fmt.Sprint(k))
+			default:
+				// Text, as Raw holds: empty, for an element some pushes lack.
+				e = reflect.Zero(v.Type().Elem())
+			}
+			v = e
+		case reflect.Slice, reflect.Array, reflect.String:
+			i, ok := k.(int)
+			if !ok || i < 0 || i >= v.Len() {
+				return nil, fmt.Errorf("index out of range: %v (of %d)", k, v.Len())
+			}
+			v = v.Index(i)
+		default:
+			return nil, fmt.Errorf("index: cannot index %s", v.Kind())
+		}
+	}
+	if !v.IsValid() {
+		return nil, nil
+	}
+	return v.Interface(), nil
 }
 
 // rangeIterationUnits is what an iteration of a range costs: text/template

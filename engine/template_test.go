@@ -88,10 +88,36 @@ func TestTemplate_Render_missingKey(t *testing.T) {
 	}
 }
 
+// TestTemplate_Render_indexMissing: index into a map with a key it does not
+// have is an error (the rule fails and the next answers), never the
+// "<no value>" text/template's own index prints.
+func TestTemplate_Render_indexMissing(t *testing.T) {
+	vars := map[string]any{"drinks": map[string]any{"latte": "32 元"}, "sizes": []any{"S", "M"}}
+	tmpl := mustTemplate(t, `{{ index .Vars.drinks .Content }}`)
+	got, err := tmpl.Render(engine.NewEnv(textMsg(t, "mocha"), vars, testNow))
+	if !errors.Is(err, engine.ErrNoEntry) || strings.Contains(got, "<no value>") || !strings.Contains(err.Error(), `"mocha"`) {
+		t.Errorf("Render = %q, %v; want ErrNoEntry naming the key", got, err)
+	}
+	got, err = tmpl.Render(engine.NewEnv(textMsg(t, "latte"), vars, testNow))
+	if err != nil || got != "32 元" {
+		t.Errorf("Render = %q, %v; want the latte's price", got, err)
+	}
+	got, err = mustTemplate(t, `{{ index .Vars.sizes 1 }}`).Render(engine.NewEnv(textMsg(t, "x"), vars, testNow))
+	if err != nil || got != "M" {
+		t.Errorf("Render = %q, %v; want the second size", got, err)
+	}
+	// Raw holds text: an element some pushes lack reads as empty.
+	got, err = mustTemplate(t, `[{{ index .Raw "bizmsgmenuid" }}]`).Render(engine.NewEnv(textMsg(t, "x"), vars, testNow))
+	if err != nil || got != "[]" {
+		t.Errorf("Render = %q, %v; want an empty element", got, err)
+	}
+}
+
 func TestTemplate_Render_funcErrors(t *testing.T) {
 	tests := []struct{ src, want string }{
 		{`{{ join "," .Content }}`, "join: want a list, got string"},
-		{`{{ index .SendPicsInfo.PicList 5 }}`, "index out of range: 5"},
+		{`{{ index .SendPicsInfo.PicList 5 }}`, "index out of range: 5 (of 0)"},
+		{`{{ index .Content "x" }}`, "index out of range: x (of 2)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {

@@ -907,7 +907,9 @@ func (c *compiler) dryRun(set *engine.RuleSet) {
 				env := c.trialEnv(s.event, set.Vars())
 				reply, err := rt.Render(env)
 				var te *engine.TemplateError
-				if errors.As(err, &te) {
+				if errors.As(err, &te) && !errors.Is(te.Err, engine.ErrNoEntry) {
+					// (A lookup that misses for a sample may hit for a
+					// push: it is not a mistake of the file.)
 					if !failed[te.Template] {
 						failed[te.Template] = true
 						context := fmt.Sprintf(" (rendering a sample %s)", s.name)
