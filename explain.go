@@ -18,7 +18,6 @@ import (
 func runExplain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	rulesDir := fs.String("rules", "", "rule folder (default "+defaultRulesDir+", or the bundled examples)")
 	text := fs.String("text", "", "a text message saying `TEXT`")
 	event := fs.String("event", "", "an event such as subscribe, SCAN or CLICK")
 	key := fs.String("key", "", "the event's EventKey: a menu key, or qrscene_X for a QR-code follow")
@@ -29,11 +28,13 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	fs.Var(session, "session", "a value in the user's session, as `NAME=VALUE` (repeatable)")
 	cooling := pairFlag{}
 	fs.Var(cooling, "cooling", "a rule cooling down for the user, as `RULE` or RULE=TIME LEFT, e.g. fallback=20m (repeatable)")
-	// The rules' limits as serve reads them, so that a rule over them
-	// here is one serve skips too.
+	// The rules and their limits as serve reads them, so that what is
+	// explained is what serve answers with (the image sets WXREPLY_RULES),
+	// and a rule over them here is one serve skips too.
 	limits := newSettings(fs)
 	limits.shared = true
-	limits.add("config", "", "serve's config file, for the rules' limits below")
+	limits.add("config", "", "serve's config file, for the rule folder and the rules' limits below")
+	limits.add("rules", "", "rule folder (default "+defaultRulesDir+", or the bundled examples)")
 	addBudgetSettings(limits)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: wxreply explain [--rules DIR | DIR] (--text S | --event E [--key K] | --file MSG.xml)\n       [--session NAME=VALUE]... [--cooling RULE[=TIME LEFT]]...\n\nShows the rule that answers the message, its reply, what it changes in the\nuser's session, and why each rule before it did not match.\n\n")
@@ -48,12 +49,15 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wxreply explain: %v\n", err)
 		return exitUsage
 	}
+	rulesDir := limits.get("rules")
+	rulesFlag := false
+	fs.Visit(func(f *flag.Flag) { rulesFlag = rulesFlag || f.Name == "rules" })
 	switch {
-	case len(dirs) > 1 || len(dirs) == 1 && *rulesDir != "":
+	case len(dirs) > 1 || len(dirs) == 1 && rulesFlag:
 		fmt.Fprintln(stderr, "wxreply explain: give one rule folder, as DIR or --rules DIR")
 		return exitUsage
 	case len(dirs) == 1:
-		*rulesDir = dirs[0]
+		rulesDir = dirs[0]
 	}
 	given := 0
 	for _, s := range []string{*text, *event, *xmlFile} {
@@ -95,7 +99,7 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 
-	res, err := loadRules(*rulesDir)
+	res, err := loadRules(rulesDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "wxreply explain: %v\n", err)
 		return exitFailure

@@ -333,3 +333,30 @@ func TestExplainBudget(t *testing.T) {
 		t.Errorf("a bad --push-time: exit %d, %q", code, errOut)
 	}
 }
+
+// TestExplainReadsServeRules: explain explains the folder serve would
+// answer from: WXREPLY_RULES, or the config file's rules, as the container
+// image sets them; a folder given on the command line comes first.
+func TestExplainReadsServeRules(t *testing.T) {
+	dir := writeRules(t, shopRules)
+	want := "rule: price (" + filepath.ToSlash(dir) + "/shop.yaml:7:5)"
+	config := filepath.Join(t.TempDir(), "wxreply.yaml")
+	if err := os.WriteFile(config, []byte("rules: "+dir+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("environment", func(t *testing.T) {
+		t.Setenv("WXREPLY_RULES", dir)
+		if code, stdout, stderr := runCLI(t, "explain", "--text", "price"); code != exitOK || !strings.Contains(stdout, want) {
+			t.Errorf("exit %d\n%s%s\nwant %s", code, stdout, stderr, want)
+		}
+		// The command line's folder comes first.
+		if _, stdout, _ := runCLI(t, "explain", "examples/rules", "--text", "price"); strings.Contains(stdout, want) {
+			t.Errorf("the folder given was not explained:\n%s", stdout)
+		}
+	})
+	t.Run("config file", func(t *testing.T) {
+		if code, stdout, stderr := runCLI(t, "explain", "--config", config, "--text", "price"); code != exitOK || !strings.Contains(stdout, want) {
+			t.Errorf("exit %d\n%s%s\nwant %s", code, stdout, stderr, want)
+		}
+	})
+}
