@@ -130,3 +130,17 @@ func TestTestFlagsAfterPaths(t *testing.T) {
 		t.Errorf("--min-coverage NaN: exit %d, want %d", code, exitUsage)
 	}
 }
+
+// TestTestMisnamedFile: a test file named *_test.yml would not run, and
+// its folder would pass without its cases: it is an error naming it.
+func TestTestMisnamedFile(t *testing.T) {
+	dir := writeRules(t, shopRules)
+	if err := os.WriteFile(filepath.Join(dir, "shop_test.yml"), []byte("tests: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "test", dir)
+	want := filepath.ToSlash(dir) + "/shop_test.yml: test files end in _test.yaml: rename it shop_test.yaml"
+	if code != exitInvalid || !strings.Contains(stdout+stderr, want) {
+		t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s\nwant:\n%s", code, exitInvalid, stdout, stderr, want)
+	}
+}

@@ -285,6 +285,8 @@ func ignored(fsys fs.FS, entry fs.DirEntry, display string) Errors {
 			}
 		}
 		return out
+	case ext == ".yml" && strings.HasSuffix(strings.ToLower(base), "_test.yml"):
+		return warn(display, "ignored: test files end in _test.yaml")
 	case ext == ".yml":
 		return warn(display, "ignored: rule files end in .yaml")
 	case ext == ".yaml" && !strings.HasSuffix(strings.ToLower(base), "_test.yaml"):

@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/rules"
@@ -32,6 +33,11 @@ func fsFolder(fsys fs.FS, name string) *folder {
 	for _, e := range entries {
 		if IsTestFile(e.Name()) && !e.IsDir() {
 			f.files = append(f.files, e.Name())
+		}
+		if base, ok := strings.CutSuffix(e.Name(), "_test.yml"); ok && !e.IsDir() {
+			// Its cases would not run, and the folder pass without them.
+			f.err = fmt.Errorf("%s/%s: test files end in _test.yaml: rename it %s_test.yaml", name, e.Name(), base)
+			return f
 		}
 	}
 	if len(f.files) == 0 {
