@@ -213,9 +213,9 @@ func writeExplanation(w io.Writer, ev *engine.Event, d engine.Decision, cooldown
 		switch {
 		case d.Reply == nil:
 			// A backend rule with no reply of its own.
-			fmt.Fprintf(w, "reply: what the backend at %s answers; none (\"success\") if it is late\n", d.Rule.Backend.URL)
+			fmt.Fprintf(w, "reply: what the backend at %s answers; none (\"success\") if it is late\n", engine.ShownBackendURL(d.Rule.Backend.URL))
 		case d.Rule.Backend != nil:
-			fmt.Fprintf(w, "reply: what the backend at %s answers; this if it is late:\n", d.Rule.Backend.URL)
+			fmt.Fprintf(w, "reply: what the backend at %s answers; this if it is late:\n", engine.ShownBackendURL(d.Rule.Backend.URL))
 		case d.Rule.Pick == engine.PickAll:
 			fmt.Fprintf(w, "reply 1 of %d (pick: all):\n", len(d.Rule.Replies))
 		case len(d.Rule.Replies) > 1:

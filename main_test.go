@@ -360,3 +360,18 @@ func TestExplainReadsServeRules(t *testing.T) {
 		}
 	})
 }
+
+// TestExplainHidesBackendKeys: explain names a backend without the
+// password or the query a URL may carry, as the logs and the admin page do.
+func TestExplainHidesBackendKeys(t *testing.T) {
+	dir := writeRules(t, `rules:
+  - id: order
+    keywords: [order]
+    backend: { url: "https://user:PASSWORD1@api.example.com/x?api_key=QUERYKEY1" }
+    reply: { text: "Looking it up" }
+`)
+	code, stdout, stderr := runCLI(t, "explain", dir, "--text", "order")
+	if code != exitOK || !strings.Contains(stdout, "the backend at https://api.example.com/x answers") || strings.Contains(stdout+stderr, "PASSWORD1") || strings.Contains(stdout+stderr, "QUERYKEY1") {
+		t.Errorf("exit %d\n%s%s", code, stdout, stderr)
+	}
+}

@@ -42,7 +42,19 @@ type Client struct {
 	MaxResponseBytes int64
 }
 
-var defaultHTTP = &http.Client{}
+// defaultHTTP is Go's client, but with a backend's headers held to
+// maxHeaderBytes: the body is capped by MaxResponseBytes, and Go's 10 MB
+// of headers an answer let a backend that stalls after its headers hold
+// gigabytes across the calls in flight.
+var defaultHTTP = &http.Client{Transport: func() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxResponseHeaderBytes = maxHeaderBytes
+	return t
+}()}
+
+// maxHeaderBytes bounds a backend answer's headers: a few hundred bytes
+// are usual.
+const maxHeaderBytes = 16 << 10
 
 // Call posts the push ev, answered by the rule ruleID, to the backend b and
 // returns its replies: none when it answered 204 or an empty list. The call,
@@ -87,7 +99,7 @@ func (c *Client) Call(ctx context.Context, b *engine.Backend, ruleID string, ev 
 	req.Header.Set(TimestampHeader, timestamp)
 	req.Header.Set(SignatureHeader, Sign(c.Secret, timestamp, body))
 
-	resp, err := c.client(u.Host).Do(req)
+	resp, err := c.client(u.Scheme, u.Host).Do(req)
 	if err != nil {
 		return nil, k.ended(err)
 	}
@@ -183,10 +195,12 @@ func (c *Client) now() time.Time {
 	return time.Now()
 }
 
-// client is c.HTTP, or the default, with redirects kept to host. A redirect
-// to another host could carry the signed push to someone the rule does not
-// name; 301, 302 and 303 would turn the POST into a GET without the push.
-func (c *Client) client(host string) *http.Client {
+// client is c.HTTP, or the default, with redirects kept to the scheme and
+// host of the backend's URL. A redirect to another host could carry the
+// signed push to someone the rule does not name, and one from https to
+// http would send it in the clear; 301, 302 and 303 would turn the POST
+// into a GET without the push.
+func (c *Client) client(scheme, host string) *http.Client {
 	hc := defaultHTTP
 	if c.HTTP != nil {
 		hc = c.HTTP
@@ -195,7 +209,7 @@ func (c *Client) client(host string) *http.Client {
 	theirs := hc.CheckRedirect
 	copied.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		code := req.Response.StatusCode
-		if req.URL.Host != host || (code != http.StatusTemporaryRedirect && code != http.StatusPermanentRedirect) || len(via) > maxRedirects {
+		if req.URL.Host != host || req.URL.Scheme != scheme || (code != http.StatusTemporaryRedirect && code != http.StatusPermanentRedirect) || len(via) > maxRedirects {
 			// The 3xx itself becomes the answer, and a Status error.
 			return http.ErrUseLastResponse
 		}

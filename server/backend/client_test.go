@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -187,6 +189,8 @@ func TestCallRedirect(t *testing.T) {
 			http.Redirect(w, r, "/loop", http.StatusTemporaryRedirect)
 		case "/moved":
 			http.Redirect(w, r, "/final", http.StatusPermanentRedirect)
+		case "/keyed":
+			http.Redirect(w, r, "/final?key=SECRET-KEY-1", http.StatusMovedPermanently)
 		case "/final":
 			if _, err := backend.Verify(secret, r, time.Hour, now); err != nil {
 				http.Error(w, err.Error(), http.StatusUnauthorized)
@@ -201,12 +205,57 @@ func TestCallRedirect(t *testing.T) {
 	if err != nil || len(replies) != 1 || replies[0].Text() != "final" {
 		t.Errorf("308 on the same host: %v, %v; want the final answer, signed body kept", replies, err)
 	}
-	for _, path := range []string{"/away", "/found", "/loop"} {
+	for _, path := range []string{"/away", "/found", "/loop", "/keyed"} {
 		_, err := call(t, client(), srv.URL+path)
 		var e *backend.Error
 		if !errors.As(err, &e) || e.Outcome != backend.Status || e.Location == "" || !strings.Contains(err.Error(), "set backend.url to the final address") {
 			t.Errorf("%s: err = %v; want a Status error naming the redirect", path, err)
 		}
+		// A key in the address goes to no log.
+		if err != nil && strings.Contains(err.Error(), "SECRET-KEY-1") {
+			t.Errorf("%s: the error shows the redirect's query: %v", path, err)
+		}
+	}
+
+	// From https to http, on the same host (ports 443 and 80, which a URL
+	// leaves out): the signed push would go in the clear.
+	var plain atomic.Bool
+	plainSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { plain.Store(true) }))
+	t.Cleanup(plainSrv.Close)
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://api.example.com/plain", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(tlsSrv.Close)
+	transport := tlsSrv.Client().Transport.(*http.Transport).Clone()
+	transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		to := plainSrv.Listener.Addr().String()
+		if addr == "api.example.com:443" {
+			to = tlsSrv.Listener.Addr().String()
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, to)
+	}
+	c := client()
+	c.HTTP = &http.Client{Transport: transport}
+	_, err = call(t, c, "https://api.example.com/down")
+	var e *backend.Error
+	if !errors.As(err, &e) || e.Outcome != backend.Status || plain.Load() {
+		t.Errorf("307 from https to http: err = %v, sent in the clear: %v; want a Status error, nothing sent", err, plain.Load())
+	}
+}
+
+// TestCallLargeHeaders: a backend's headers are held to 16 KiB, as its body
+// is to its cap: a backend stalling after megabytes of headers would hold
+// them for each call in flight.
+func TestCallLargeHeaders(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := range 40 {
+			w.Header().Set(fmt.Sprintf("X-Filler-%d", i), strings.Repeat("x", 1000))
+		}
+		io.WriteString(w, `{"text": "hi"}`)
+	}))
+	t.Cleanup(srv.Close)
+	if replies, err := call(t, client(), srv.URL); err == nil {
+		t.Errorf("40 KB of headers: %v, want an error", replies)
 	}
 }
 

@@ -3,6 +3,7 @@ package backend
 import (
 	"errors"
 	"fmt"
+	"github.com/wxreply/wxreply/engine"
 	"net/http"
 	"strings"
 	"time"
@@ -90,7 +91,7 @@ func (e *Error) Error() string {
 	case Status:
 		fmt.Fprintf(&b, "answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
 		if e.StatusCode >= 300 && e.StatusCode < 400 {
-			fmt.Fprintf(&b, ", a redirect to %.200q: wxreply follows redirects only to the same host, only with 307 or 308, which keep the POST and its body, and at most %d times; set backend.url to the final address", e.Location, maxRedirects)
+			fmt.Fprintf(&b, ", a redirect to %.200q: wxreply follows redirects only to the same scheme and host, only with 307 or 308, which keep the POST and its body, and at most %d times; set backend.url to the final address", engine.ShownBackendURL(e.Location), maxRedirects)
 		} else {
 			if e.Body != "" {
 				fmt.Fprintf(&b, ": %q", e.Body)
