@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -273,4 +274,73 @@ func TestE2EBackendInTimeAndLate(t *testing.T) {
 	}
 	s.waitMetric(t, `wxreply_backend_requests_total{outcome="passive",rule="order"}`, 1)
 	s.waitMetric(t, `wxreply_backend_requests_total{outcome="late",rule="order"}`, 1)
+}
+
+// TestE2ESIGTERMWaitsForBackends: a backend's late answer in flight when
+// SIGTERM comes is sent before the process exits, within the shutdown
+// timeout; one that would come after it is cut, counted and logged as
+// canceled, and its on_error sent instead.
+func TestE2ESIGTERMWaitsForBackends(t *testing.T) {
+	skipShort(t)
+	t.Parallel()
+	secret := "e2e-backend-secret-0123456789"
+	be := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Read first: the server notices a closed connection, and cancels
+		// r.Context(), only once it has.
+		io.Copy(io.Discard, r.Body)
+		delay := time.Second
+		if r.URL.Path == "/slow" {
+			delay = time.Minute
+		}
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"text": "It ships today."}`)
+	}))
+	t.Cleanup(be.Close)
+	dir := t.TempDir()
+	saveRules(t, dir, `rules:
+  - id: order
+    keywords: [order]
+    backend: {url: "`+be.URL+`/order", passive_wait: 200ms}
+    reply: {text: "Looking it up…"}
+  - id: slow
+    keywords: [slow]
+    backend: {url: "`+be.URL+`/slow", passive_wait: 200ms, timeout: 2m}
+    reply: {text: "Looking it up…"}
+    on_error: {text: "Sorry, try again later."}
+`)
+	_, api := startFakeAPI(t)
+	p := launch(t, "", []string{"WXREPLY_APPSECRET=" + e2eAPISecret}, "serve", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+		"--rules", dir, "--appid", e2eAPIAppID, "--api-base", api, "--backend-secret", secret, "--shutdown-timeout", "4s")
+	s := &e2eServer{proc: p, URL: p.waitServing(t)}
+	const orderer, waiter = "oE2ESigtermBackend000000001", "oE2ESigtermBackend000000002"
+	for user, text := range map[string]string{orderer: "order", waiter: "slow"} {
+		if r := s.send(t, "--text", text, "--from", user); r.code != 0 || r.stdout != "text:\n  Looking it up…\n" {
+			t.Fatalf("send %s:\n%s", text, r)
+		}
+	}
+	if err := s.process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(4*time.Second + stopTimeout):
+		t.Fatalf("no exit within the shutdown timeout and %s of SIGTERM\n%s", stopTimeout, s.output())
+	}
+	if code := s.exitCode(); code != 0 {
+		t.Errorf("exit %d\n%s", code, s.output())
+	}
+	if got := sentTo(t, api, orderer); len(got) != 1 || !strings.Contains(string(got[0]), "It ships today.") {
+		t.Errorf("the late answer in flight at SIGTERM: sent %s, want it\n%s", got, s.output())
+	}
+	if got := sentTo(t, api, waiter); len(got) != 1 || !strings.Contains(string(got[0]), "Sorry, try again later.") {
+		t.Errorf("the call cut at the timeout: sent %s, want its on_error\n%s", got, s.output())
+	}
+	if !strings.Contains(s.stderr.String(), `msg="backend failed" rule=slow`) || !strings.Contains(s.stderr.String(), "canceled") {
+		t.Errorf("the cut call was not logged as canceled\n%s", s.output())
+	}
 }

@@ -565,15 +565,24 @@ func shutdown(logger *slog.Logger, srv *server.Server, servers []*http.Server, s
 		}
 		logger.Error("shutdown: requests still running after the timeout were cut", "timeout", timeout.String())
 	}
+	// A backend's late answer goes out through the sender: the calls
+	// come before it closes. At the timeout's margin (answerAll), the
+	// calls still running are cut, counted and logged.
+	srv.WaitBackends(ctx)
 	if sender != nil {
 		// After the pushes, which may still queue messages; Close logs
 		// what it drops.
 		sender.Close(ctx)
 	}
+	// A reload done by now is no warning, though ctx may have ended too.
 	select {
 	case <-watched:
-	case <-ctx.Done():
-		logger.Warn("shutdown: a rule reload is still running; exiting without it, the rules in use are unchanged")
+	default:
+		select {
+		case <-watched:
+		case <-ctx.Done():
+			logger.Warn("shutdown: a rule reload is still running; exiting without it, the rules in use are unchanged")
+		}
 	}
 	logger.Info("stopped")
 	return code

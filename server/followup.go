@@ -142,10 +142,13 @@ func (s *Server) askBackend(ctx context.Context, ev *engine.Event, d engine.Deci
 		d.Reply = d.OnError
 		return d
 	}
+	// The token is given back once the answer is handled, passive or
+	// late, so that WaitBackends knows when every answer is in the
+	// Sender's hands.
+	release := func() { <-s.backendCalls }
 	done := make(chan backendResult, 1)
 	called := time.Now()
 	go func() {
-		defer func() { <-s.backendCalls }()
 		// The call outlives the push, so that a late answer is still sent,
 		// but not the server: a stop cuts it.
 		cctx, cancel := s.untilStopped(context.WithoutCancel(ctx), b.Timeout)
@@ -161,6 +164,7 @@ func (s *Server) askBackend(ctx context.Context, ev *engine.Event, d engine.Deci
 	defer timer.Stop()
 	select {
 	case r := <-done:
+		release()
 		if r.err != nil {
 			s.backendFailed(rule, r.err, called)
 			d.Reply = d.OnError
@@ -179,6 +183,7 @@ func (s *Server) askBackend(ctx context.Context, ev *engine.Event, d engine.Deci
 	s.opts.Sender.Typing(ev.FromUserName, rule, wxapi.Typing)
 	onError := d.OnError
 	go func() {
+		defer release()
 		r := <-done
 		if r.err != nil {
 			s.backendFailed(rule, r.err, called)

@@ -305,6 +305,19 @@ func (s *Server) newEcho() *echo.Echo {
 // timeout, so that pushes are answered rather than cut.
 func (s *Server) Stop() { s.stop() }
 
+// WaitBackends waits for the backend calls in flight, and for their late
+// answers to be handed to the Sender, until ctx ends; then it stops the
+// server (Stop), which cuts the calls, and waits for them to be counted and
+// logged as canceled (and their on_error handed over). A graceful shutdown
+// calls it once the listeners are closed, before it closes the Sender. No
+// call starts after it.
+func (s *Server) WaitBackends(ctx context.Context) {
+	defer context.AfterFunc(ctx, s.Stop)()
+	for range cap(s.backendCalls) {
+		s.backendCalls <- struct{}{}
+	}
+}
+
 // Handler serves the callback listener: the callback path, /healthz, and
 // /readyz as a bare status code for load balancers.
 func (s *Server) Handler() http.Handler { return s.echo }
