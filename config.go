@@ -5,9 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/wxreply/wxreply/internal/text"
 )
 
 // settings are a command's string options, each settable by flag, by
@@ -118,3 +121,39 @@ func (s *settings) fileKeys() []string {
 }
 
 func (s *settings) get(name string) string { return *s.values[name] }
+
+// otherPrefixes start the variables of other commands and of the tests,
+// which share the WXREPLY_ prefix.
+var otherPrefixes = []string{"WXREPLY_FAKEAPI_", "WXREPLY_TEST_"}
+
+// unknownEnv names, with what each may be a typo of, the environment
+// variables of the settings' prefix that are none of their variables: a
+// misspelt WXREPLY_REDIS_URL would leave a server sharing nothing, without
+// a word. Values are not shown: they may be secrets.
+func (s *settings) unknownEnv() []string {
+	var known []string
+	for _, name := range s.order {
+		known = append(known, s.envName(name))
+	}
+	var out []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, s.envPrefix) || slices.Contains(known, name) ||
+			slices.ContainsFunc(otherPrefixes, func(p string) bool { return p != s.envPrefix && strings.HasPrefix(name, p) }) {
+			continue
+		}
+		msg := name + " is not a setting, and is ignored"
+		guess := text.Suggest(name, known)
+		for _, k := range known {
+			if guess == "" && strings.HasPrefix(name, k+"_") { // WXREPLY_REDIS_URL
+				guess = k
+			}
+		}
+		if guess != "" {
+			msg += ": did you mean " + guess + "?"
+		}
+		out = append(out, msg)
+	}
+	slices.Sort(out)
+	return out
+}

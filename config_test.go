@@ -91,3 +91,28 @@ func TestServeRefusesMalformedRedisURL(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownEnv: a WXREPLY_ variable that is no setting is named, with
+// what it may be a typo of, and never its value; other commands' and the
+// tests' variables are not.
+func TestUnknownEnv(t *testing.T) {
+	t.Setenv("WXREPLY_REDIS_URL", "redis://:s3cret@host/0")
+	t.Setenv("WXREPLY_LOG_FORMT", "json")
+	t.Setenv("WXREPLY_FAKEAPI_LISTEN", "127.0.0.1:0")
+	t.Setenv("WXREPLY_TEST_REDIS", "redis://127.0.0.1:1/0")
+	t.Setenv("WXREPLY_TOKEN", "a-token")
+	set := serveFlags(flag.NewFlagSet("serve", flag.ContinueOnError))
+	var mine []string // the environment may hold others of the caller's
+	for _, msg := range set.unknownEnv() {
+		if strings.HasPrefix(msg, "WXREPLY_LOG_FORMT ") || strings.HasPrefix(msg, "WXREPLY_REDIS_URL ") ||
+			strings.Contains(msg, "FAKEAPI") || strings.Contains(msg, "WXREPLY_TEST_") || strings.Contains(msg, "WXREPLY_TOKEN ") {
+			mine = append(mine, msg)
+		}
+	}
+	got := strings.Join(mine, "\n")
+	want := "WXREPLY_LOG_FORMT is not a setting, and is ignored: did you mean WXREPLY_LOG_FORMAT?\n" +
+		"WXREPLY_REDIS_URL is not a setting, and is ignored: did you mean WXREPLY_REDIS?"
+	if got != want {
+		t.Errorf("unknownEnv:\n%s\nwant:\n%s", got, want)
+	}
+}

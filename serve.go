@@ -191,6 +191,9 @@ func loadSettings(args []string, stderr io.Writer) (serveSettings, error) {
 		Logger:     slog.New(ss.logHandler),
 		Build:      build(),
 	}
+	for _, msg := range set.unknownEnv() {
+		ss.opts.Logger.Warn(msg)
+	}
 	ss.watch = rules.WatcherOptions{Logger: ss.opts.Logger}
 	for _, step := range []func(*settings) error{ss.parseLimits, ss.parseNetwork, ss.parseBudget, ss.parseKeys, ss.parseAPI, ss.checkDevMode} {
 		if err := step(set); err != nil {
