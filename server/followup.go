@@ -134,10 +134,9 @@ func (s *Server) askBackend(ctx context.Context, ev *engine.Event, d engine.Deci
 		d.Reply = d.OnError
 		return d
 	}
-	select {
-	case s.backendCalls <- struct{}{}:
-	default:
-		s.log.Warn("backend not called: too many calls in flight; answered with on_error", "rule", rule, "limit", cap(s.backendCalls))
+	user := ev.FromUserName
+	if !s.takeCall(user) {
+		s.log.Warn("backend not called: too many calls in flight; answered with on_error", "rule", rule, "limit", cap(s.backendCalls), "per_user", MaxBackendCallsPerUser)
 		s.countBackend(rule, "busy", 0)
 		d.Reply = d.OnError
 		return d
@@ -145,7 +144,7 @@ func (s *Server) askBackend(ctx context.Context, ev *engine.Event, d engine.Deci
 	// The token is given back once the answer is handled, passive or
 	// late, so that WaitBackends knows when every answer is in the
 	// Sender's hands.
-	release := func() { <-s.backendCalls }
+	release := func() { s.giveCall(user) }
 	done := make(chan backendResult, 1)
 	called := time.Now()
 	go func() {
@@ -202,6 +201,39 @@ func (s *Server) askBackend(ctx context.Context, ev *engine.Event, d engine.Deci
 	}()
 	d.Reply = lateReply
 	return d
+}
+
+// MaxBackendCallsPerUser bounds the backend calls in flight for one
+// sender: a user whose messages keep a slow backend busy (up to its
+// timeout each) would otherwise take every call of MaxBackendCalls, and
+// the backend rules would answer everyone with on_error.
+const MaxBackendCallsPerUser = 4
+
+// takeCall takes a token of backendCalls for user, within user's share;
+// false when either is spent.
+func (s *Server) takeCall(user string) bool {
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
+	if s.callsBy[user] >= MaxBackendCallsPerUser {
+		return false
+	}
+	select {
+	case s.backendCalls <- struct{}{}:
+	default:
+		return false
+	}
+	s.callsBy[user]++
+	return true
+}
+
+// giveCall gives back user's token.
+func (s *Server) giveCall(user string) {
+	s.callsMu.Lock()
+	defer s.callsMu.Unlock()
+	<-s.backendCalls
+	if s.callsBy[user]--; s.callsBy[user] <= 0 {
+		delete(s.callsBy, user)
+	}
 }
 
 func (s *Server) backendFailed(rule string, err error, called time.Time) {

@@ -255,6 +255,29 @@ func TestBackend(t *testing.T) {
 			t.Fatal("the backend call ran on after the server stopped")
 		}
 	})
+	t.Run("one user's calls in flight are capped, not everyone's", func(t *testing.T) {
+		release := make(chan struct{})
+		fs := newFollowServer(t, backendFunc(func(ctx context.Context, b *engine.Backend, rule string, ev *engine.Event) ([]*engine.Reply, error) {
+			<-release
+			return nil, nil
+		}))
+		defer close(release)
+		for i := range server.MaxBackendCallsPerUser {
+			if rec := fs.post(pushXML("Content", "<![CDATA[order 42]]>", "MsgId", fmt.Sprint(100+i))); !strings.Contains(rec.Body.String(), "Looking it up…") {
+				t.Fatalf("call %d of the user: %s, want the rule's reply while the backend works", i+1, rec.Body)
+			}
+		}
+		if rec := fs.post(pushXML("Content", "<![CDATA[order 42]]>", "MsgId", "200")); !strings.Contains(rec.Body.String(), "Sorry, try later.") {
+			t.Errorf("a call past the user's share: %s, want on_error", rec.Body)
+		}
+		other := pushXML("Content", "<![CDATA[order 42]]>", "MsgId", "300", "FromUserName", "<![CDATA[oAnotherUser0000000000000001]]>")
+		if rec := fs.post(other); !strings.Contains(rec.Body.String(), "Looking it up…") {
+			t.Errorf("another user's call: %s, want the rule's reply", rec.Body)
+		}
+		if n := fs.count(t, "wxreply_backend_requests_total", "busy"); n != 1 {
+			t.Errorf("%v busy backend calls counted, want 1", n)
+		}
+	})
 	t.Run("error: on_error", func(t *testing.T) {
 		fs := newFollowServer(t, answering(0, errors.New("backend https://backend.example/order: HTTP 500")))
 		rec := fs.post(order)

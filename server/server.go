@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -160,6 +161,10 @@ type Server struct {
 	// backendCalls holds a token per backend call in flight: a semaphore
 	// of MaxBackendCalls.
 	backendCalls chan struct{}
+	// callsBy counts each sender's backend calls in flight, so that one
+	// user cannot take every token (MaxBackendCallsPerUser).
+	callsMu sync.Mutex
+	callsBy map[string]int
 	// stopping ends when Stop is called.
 	stopping context.Context
 	stop     context.CancelFunc
@@ -241,6 +246,7 @@ func New(opts Options, eng *engine.Engine) (*Server, error) {
 		replay:       replay,
 		inflight:     make(chan struct{}, opts.MaxInflight),
 		backendCalls: make(chan struct{}, opts.MaxBackendCalls),
+		callsBy:      map[string]int{},
 		metrics:      newMetrics(opts.Registry, eng, opts.Watcher, cacheCollector{opts.Store, replay}, opts.Build, opts.Now),
 	}
 	s.stopping, s.stop = context.WithCancel(context.Background())
