@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/internal/text"
@@ -44,26 +43,31 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		}
 		sets[i] = res.RuleSet
 	}
-	pushes, skipped := diffPushes(append(dirs, cases...))
+	pushes, skipped := diffCases(append(dirs, cases...))
 	for _, s := range skipped {
 		fmt.Fprintf(stderr, "wxreply diff: %s\n", s)
 	}
 
-	changed := 0
-	for _, p := range pushes {
-		before, after := answer(sets[0], p), answer(sets[1], p)
-		if before == after {
-			continue
+	changed, total := 0, 0
+	for _, c := range pushes {
+		// Each folder plays the case with the state its own answers leave:
+		// a step's answer may differ only because one before it did.
+		before, after := play(sets[0], c), play(sets[1], c)
+		for i := range before {
+			total++
+			if before[i].answer == after[i].answer {
+				continue
+			}
+			changed++
+			fmt.Fprintf(stdout, "%s: %s\n  before: %s  after:  %s", before[i].pos, before[i].label, text.Indent(before[i].answer, "    ")[4:], text.Indent(after[i].answer, "    ")[4:])
 		}
-		changed++
-		fmt.Fprintf(stdout, "%s: %q\n  before: %s  after:  %s", p.pos, p.name, text.Indent(before, "    ")[4:], text.Indent(after, "    ")[4:])
 	}
 	ruleChanges := compareRules(sets[0], sets[1])
 	for _, line := range ruleChanges {
 		fmt.Fprintln(stdout, line)
 	}
 	fmt.Fprintf(stdout, "%d of %d %s answered otherwise; %d %s added, removed or changed\n",
-		changed, len(pushes), text.Plural(len(pushes), "push", "pushes"), len(ruleChanges), text.Plural(len(ruleChanges), "rule", "rules"))
+		changed, total, text.Plural(total, "push", "pushes"), len(ruleChanges), text.Plural(len(ruleChanges), "rule", "rules"))
 	if changed > 0 {
 		return exitFailure
 	}
@@ -76,18 +80,10 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
-// diffPush is one push of a test file, to answer with both rule sets.
-type diffPush struct {
-	name string
-	pos  rules.Pos
-	ev   *engine.Event
-	now  time.Time
-}
-
-// diffPushes gathers the pushes of the test files of paths, each once
-// (the same push in both folders' files is answered once); skipped says
-// which files could not be read.
-func diffPushes(paths []string) (pushes []diffPush, skipped []string) {
+// diffCases gathers the cases of the test files of paths, each once (the
+// same case in both folders' files is played once); skipped says which
+// files could not be read.
+func diffCases(paths []string) (cases []*ruletest.Case, skipped []string) {
 	seen := map[string]bool{}
 	for _, f := range ruletest.Load(paths...) {
 		if f.Err != nil {
@@ -100,17 +96,46 @@ func diffPushes(paths []string) (pushes []diffPush, skipped []string) {
 				continue
 			}
 			for _, c := range s.Cases {
-				ev, now := c.Push()
-				key := fmt.Sprint(now.Unix(), sortedFields(ev.Raw))
-				if seen[key] {
-					continue
+				if key := caseKey(c); !seen[key] {
+					seen[key] = true
+					cases = append(cases, c)
 				}
-				seen[key] = true
-				pushes = append(pushes, diffPush{name: c.Name, pos: c.Pos(), ev: ev, now: now})
 			}
 		}
 	}
-	return pushes, skipped
+	return cases, skipped
+}
+
+// caseKey is what a case sends: its pushes, their times, and the session
+// it starts from.
+func caseKey(c *ruletest.Case) string {
+	var b strings.Builder
+	c.Play(func(st ruletest.Step) engine.Decision {
+		if b.Len() == 0 {
+			fmt.Fprint(&b, sortedFields(st.Options.Session))
+		}
+		fmt.Fprint(&b, st.Options.Now.Unix(), sortedFields(st.Event.Raw))
+		return engine.Decision{}
+	})
+	return b.String()
+}
+
+// stepAnswer is how one rule set answered one step of a case.
+type stepAnswer struct {
+	label  string
+	pos    rules.Pos
+	answer string
+}
+
+// play answers each step of c with rs.
+func play(rs *engine.RuleSet, c *ruletest.Case) []stepAnswer {
+	var out []stepAnswer
+	c.Play(func(st ruletest.Step) engine.Decision {
+		text, d := answer(rs, st.Event, st.Options)
+		out = append(out, stepAnswer{label: st.Label, pos: st.Pos, answer: text})
+		return d
+	})
+	return out
 }
 
 func sortedFields(m map[string]string) []string {
@@ -126,11 +151,11 @@ func sortedFields(m map[string]string) []string {
 // folder twice never differs by the draw; pick: all sends them all), the
 // replies a backend is called for, and what the answer changes in the
 // user's state.
-func answer(rs *engine.RuleSet, p diffPush) string {
-	opts := engine.MatchOptions{Now: p.now, Rand: func(int) int { return 0 }}
-	d := rs.Match(p.ev, opts)
+func answer(rs *engine.RuleSet, ev *engine.Event, opts engine.MatchOptions) (string, engine.Decision) {
+	opts.Rand = func(int) int { return 0 }
+	d := rs.Match(ev, opts)
 	if d.Rule == nil {
-		return "no reply\n"
+		return "no reply\n", d
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "rule %s\n", d.Rule.ID)
@@ -142,7 +167,7 @@ func answer(rs *engine.RuleSet, p diffPush) string {
 		for i := 1; i < len(d.Rule.Replies); i++ {
 			each := opts
 			each.Rand = func(int) int { return i }
-			if alt := rs.Match(p.ev, each); alt.Rule == d.Rule {
+			if alt := rs.Match(ev, each); alt.Rule == d.Rule {
 				replies = append(replies, alt.Reply)
 			} else {
 				replies = append(replies, nil) // it does not render
@@ -160,7 +185,7 @@ func answer(rs *engine.RuleSet, p diffPush) string {
 	for _, c := range d.Change.Describe() {
 		fmt.Fprintf(&b, "then %s\n", c)
 	}
-	return b.String()
+	return b.String(), d
 }
 
 // compareRules lists the rules only one set has, and those whose definition

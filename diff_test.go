@@ -108,6 +108,49 @@ func TestDiffSeesStateAndPickAll(t *testing.T) {
 	}
 }
 
+// TestDiffPlaysConversations: a case of steps is played whole, from the
+// session it starts with, each folder's answers leaving their own state:
+// a change that shows only at a later step, or only from a session, is a
+// change.
+func TestDiffPlaysConversations(t *testing.T) {
+	folder := func(confirm string) string {
+		dir := t.TempDir()
+		src := `rules:
+  - id: start
+    keywords: [book]
+    set: {step: party}
+    reply: {text: "How many?"}
+  - id: party
+    when: Session.step == "party"
+    unset: [step]
+    reply: {text: "` + confirm + `"}
+`
+		tests := `tests:
+  - name: a booking
+    steps:
+      - {text: book, want: {rule: start}}
+      - {text: "2", want: {rule: party}}
+  - name: from a session
+    session: {step: party}
+    text: "3"
+    want: {rule: party}
+`
+		for name, data := range map[string]string{"shop.yaml": src, "shop_test.yaml": tests} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	old, new := folder("Booked."), folder("Booked, see you.")
+	code, out, errOut := runCLI(t, "diff", old, new)
+	for _, want := range []string{`"a booking" step 2 of 2`, `"from a session"`, "Booked, see you.", "2 of 3 pushes answered otherwise"} {
+		if code != exitFailure || !strings.Contains(out, want) {
+			t.Errorf("exit %d, want 1 and %q\n%s%s", code, want, out, errOut)
+		}
+	}
+}
+
 // TestDiffHidesBackendKeys: a backend's address is shown as the logs show
 // it, without the user info or query that may hold its keys.
 func TestDiffHidesBackendKeys(t *testing.T) {

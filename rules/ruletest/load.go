@@ -2,7 +2,6 @@ package ruletest
 
 import (
 	"io/fs"
-	"time"
 
 	"github.com/wxreply/wxreply/engine"
 	"github.com/wxreply/wxreply/rules"
@@ -38,11 +37,24 @@ type Case struct {
 	rs   *engine.RuleSet
 }
 
-// Push is the push the case sends, and Now the time its rules see: what
-// wxreply diff answers with two rule folders. For a case of steps, it is
-// the first step's.
-func (c *Case) Push() (ev *engine.Event, now time.Time) {
-	return c.tc.steps[0].event, c.tc.steps[0].now
+// Step is one push of a case as Play sends it: where it stands, and the
+// options to match it with (its time, and the user's state the steps
+// before it left).
+type Step struct {
+	Label   string // "name", or "name" step 2 of 3
+	Pos     rules.Pos
+	Event   *engine.Event
+	Options engine.MatchOptions
+}
+
+// Play sends the case's pushes in turn to answer, which matches each with
+// rules of its choosing: wxreply diff plays a case with two rule folders.
+// The decision answer returns changes the user's state for the next step,
+// from the session the case starts with.
+func (c *Case) Play(answer func(Step) engine.Decision) {
+	c.tc.play(func(s *step, opts engine.MatchOptions) (engine.Decision, bool) {
+		return answer(Step{Label: s.label(), Pos: s.pos, Event: s.event, Options: opts}), true
+	})
 }
 
 // Pos is where the case stands in its test file.

@@ -130,17 +130,8 @@ func (c *testCase) run(rs *engine.RuleSet, seed uint64) (*CaseResult, []*engine.
 	h.Write([]byte(c.name))
 	rng := rand.New(rand.NewPCG(seed, h.Sum64()))
 	res := &CaseResult{Name: c.name, Pos: c.pos}
-	users := store.NewMemory(store.MemoryOptions{})
-	ctx := context.Background()
-	const user = "test"
-	if len(c.session) > 0 {
-		// The session a case starts from lives as long as the case may.
-		users.SaveUser(ctx, user, store.UserChange{Now: c.steps[0].now, Set: c.session, SessionTTL: 100 * 365 * 24 * time.Hour})
-	}
 	var answered []*engine.Rule
-	for _, s := range c.steps {
-		state, _ := users.LoadUser(ctx, user, s.now)
-		opts := engine.MatchOptions{Now: s.now, Session: state.Session, Cooldowns: state.Cooldowns}
+	c.play(func(s *step, opts engine.MatchOptions) (engine.Decision, bool) {
 		d, failure := s.run(rs, opts, func(n int) int { return rng.IntN(n) })
 		if d.Rule != nil {
 			res.Rule = d.Rule.ID
@@ -148,14 +139,32 @@ func (c *testCase) run(rs *engine.RuleSet, seed uint64) (*CaseResult, []*engine.
 		} else {
 			res.Rule = ""
 		}
-		if failure != "" {
-			res.Failure = failure
-			break
+		res.Failure = failure
+		return d, failure == ""
+	})
+	res.Duration = time.Since(start)
+	return res, answered
+}
+
+// play sends the case's steps in turn, each with the user's state as the
+// steps before it left it, from the case's starting session: each answers
+// a step given its options, and says whether to go on.
+func (c *testCase) play(each func(s *step, opts engine.MatchOptions) (d engine.Decision, more bool)) {
+	users := store.NewMemory(store.MemoryOptions{})
+	ctx := context.Background()
+	const user = "test"
+	if len(c.session) > 0 {
+		// The session a case starts from lives as long as the case may.
+		users.SaveUser(ctx, user, store.UserChange{Now: c.steps[0].now, Set: c.session, SessionTTL: 100 * 365 * 24 * time.Hour})
+	}
+	for _, s := range c.steps {
+		state, _ := users.LoadUser(ctx, user, s.now)
+		d, more := each(s, engine.MatchOptions{Now: s.now, Session: state.Session, Cooldowns: state.Cooldowns})
+		if !more {
+			return
 		}
 		users.SaveUser(ctx, user, store.ChangeOf(d, s.now))
 	}
-	res.Duration = time.Since(start)
-	return res, answered
 }
 
 // run matches the step's push with opts and compares the decision with
