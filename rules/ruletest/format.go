@@ -613,8 +613,14 @@ func (p *parser) wantField(name string, wd wantDef, rf wantKey, vn *yaml.Node, k
 		}
 	case rf.key == "text_regex":
 		re, err := regexp.Compile(wd.TextRegex)
-		if err != nil {
+		switch {
+		case err != nil:
 			p.fail(vn, name, "want.text_regex: not a regular expression: %v", err)
+		case re.MatchString(""):
+			// A reply's text is never empty, so one that matches "" is
+			// in every text it is tried on: the case would pass whatever
+			// the rule says.
+			p.fail(vn, name, "want.text_regex: %q matches the empty text, so any text: give what the text must hold", wd.TextRegex)
 		}
 		w.fields = append(w.fields, fieldWant{key: rf.key, value: wd.TextRegex, re: re, pos: kpos})
 	case rf.list != nil:
