@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -21,7 +22,8 @@ type settings struct {
 	values map[string]*string
 	defs   map[string]string
 	order  []string
-	given  map[string]bool // set by a flag, the environment or the file
+	given  map[string]bool   // set by a flag, the environment or the file
+	from   map[string]string // where a value not from a flag or default came from
 	// shared: the config file is another command's too (serve's), and
 	// may hold settings this one does not read.
 	shared bool
@@ -32,7 +34,7 @@ type settings struct {
 }
 
 func newSettings(fs *flag.FlagSet) *settings {
-	return &settings{fs: fs, values: map[string]*string{}, defs: map[string]string{}, given: map[string]bool{}, envPrefix: "WXREPLY_"}
+	return &settings{fs: fs, values: map[string]*string{}, defs: map[string]string{}, given: map[string]bool{}, from: map[string]string{}, envPrefix: "WXREPLY_"}
 }
 
 // add declares a setting; its value is read with get after resolve.
@@ -96,8 +98,10 @@ func (s *settings) resolve(configFile string) error {
 		}
 		if v := os.Getenv(s.envName(name)); v != "" {
 			*s.values[name] = v
+			s.from[name] = "from " + s.envName(name)
 		} else if v, ok := file[name]; ok {
 			*s.values[name] = v
+			s.from[name] = fmt.Sprintf("from %s in the config file %s", strings.ReplaceAll(name, "-", "_"), configFile)
 		} else {
 			*s.values[name] = s.defs[name]
 			s.given[name] = false
@@ -121,6 +125,19 @@ func (s *settings) fileKeys() []string {
 }
 
 func (s *settings) get(name string) string { return *s.values[name] }
+
+var settingError = regexp.MustCompile(`^--([a-z][a-z-]*)`)
+
+// locate says, in err about a setting (--name ...), where its value came
+// from when that is not the command line: an error naming --deadline for
+// deadline: 5 in the config file would send the reader looking for a flag.
+func (s *settings) locate(err error) error {
+	m := settingError.FindStringSubmatch(err.Error())
+	if m == nil || s.from[m[1]] == "" {
+		return err
+	}
+	return fmt.Errorf("%w (%s)", err, s.from[m[1]])
+}
 
 // otherPrefixes start the variables of other commands and of the tests,
 // which share the WXREPLY_ prefix.

@@ -116,3 +116,21 @@ func TestUnknownEnv(t *testing.T) {
 		t.Errorf("unknownEnv:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestSettingErrorsSayWhere: a bad value from the config file or the
+// environment is named where it came from, not only by its flag.
+func TestSettingErrorsSayWhere(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "wxreply.yaml")
+	if err := os.WriteFile(cfg, []byte("deadline: 5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadSettings([]string{"--config", cfg}, io.Discard)
+	if want := `--deadline: time: missing unit in duration "5" (from deadline in the config file ` + cfg + `)`; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+	t.Setenv("WXREPLY_MAX_CONNS", "many")
+	_, err = loadSettings(nil, io.Discard)
+	if want := `--max-conns "many": give a whole number above 0 (from WXREPLY_MAX_CONNS)`; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+}

@@ -170,7 +170,7 @@ func loadSettings(args []string, stderr io.Writer) (serveSettings, error) {
 	}
 	if ss.redisURL != "" {
 		if _, err := store.ParseRedisURL(ss.redisURL); err != nil {
-			return ss, fmt.Errorf("--redis: %w", err)
+			return ss, set.locate(fmt.Errorf("--redis: %w", err))
 		}
 	}
 	switch set.get("log-format") {
@@ -179,7 +179,7 @@ func loadSettings(args []string, stderr io.Writer) (serveSettings, error) {
 	case "text":
 		ss.logHandler = logbuf.Handler(slog.NewTextHandler(stderr, nil), stderr)
 	default:
-		return ss, fmt.Errorf("--log-format %q: use text or json", set.get("log-format"))
+		return ss, set.locate(fmt.Errorf("--log-format %q: use text or json", set.get("log-format")))
 	}
 	ss.opts = server.Options{
 		Path:       set.get("path"),
@@ -197,7 +197,7 @@ func loadSettings(args []string, stderr io.Writer) (serveSettings, error) {
 	ss.watch = rules.WatcherOptions{Logger: ss.opts.Logger}
 	for _, step := range []func(*settings) error{ss.parseLimits, ss.parseNetwork, ss.parseBudget, ss.parseKeys, ss.parseAPI, ss.checkDevMode} {
 		if err := step(set); err != nil {
-			return ss, err
+			return ss, set.locate(err)
 		}
 	}
 	return ss, nil
