@@ -29,7 +29,7 @@ func TestTestCommand(t *testing.T) {
 			`(?m)^rules/ruletest/testdata/invalid/want_test.yaml:2:5: test "no want": want is required`, ""},
 		{"an invalid rule folder", []string{ruletestData + "badrules"}, exitInvalid,
 			`(?m)^rules/ruletest/testdata/badrules/shop.yaml:4:17: rule "welcome": when: unexpected token`, ""},
-		{"invalid beats failing", []string{ruletestData + "shop/fail_test.yaml", ruletestData + "badrules"}, exitInvalid, `16 failed, 1 file not run`, ""},
+		{"invalid beats failing", []string{ruletestData + "shop/fail_test.yaml", ruletestData + "badrules"}, exitInvalid, `17 failed, 1 file not run`, ""},
 		{"no such folder", []string{"nope"}, exitInvalid, `(?m)^nope: no such file or directory$`, ""},
 		{"--run", []string{"--run", "^(menu photo|song)$", "-v", ruletestData + "shop"}, exitOK,
 			`\Arules/ruletest/testdata/shop/pass_test.yaml:28:5: "menu photo": ok \(menu\)\nrules/ruletest/testdata/shop/pass_test.yaml:36:5: "song": ok \(song\)\n2 passed, 0 failed\n`, ""},
@@ -99,8 +99,8 @@ func TestTestCommandJUnit(t *testing.T) {
 	if err := xml.Unmarshal(src, &doc); err != nil {
 		t.Fatalf("not XML: %v\n%s", err, src)
 	}
-	if doc.Tests != 29 || doc.Failures != 16 || len(doc.Suites) != 2 || doc.Suites[1].Name != ruletestData+"shop/fail_test.yaml" {
-		t.Errorf("tests %d, failures %d, suites %d; want 29, 16, 2\n%s", doc.Tests, doc.Failures, len(doc.Suites), src)
+	if doc.Tests != 30 || doc.Failures != 17 || len(doc.Suites) != 2 || doc.Suites[1].Name != ruletestData+"shop/fail_test.yaml" {
+		t.Errorf("tests %d, failures %d, suites %d; want 30, 17, 2\n%s", doc.Tests, doc.Failures, len(doc.Suites), src)
 	}
 
 	code, _, stderr = runCLI(t, "test", "--junit", filepath.Join(t.TempDir(), "no", "such", "dir.xml"), ruletestData+"shop/pass_test.yaml")

@@ -143,8 +143,16 @@ func differs(pos rules.Pos, key, want, got string) problem {
 	if short(want) && short(got) {
 		return problem{pos: pos, msg: fmt.Sprintf("%s: want %q, got %q", key, want, got)}
 	}
-	return problem{pos: pos, msg: fmt.Sprintf("%s: not the text wanted (diff below)", key), diff: &[2]string{want, got}}
+	msg := fmt.Sprintf("%s: not the text wanted (diff below)", key)
+	// The usual cause, which a diff of lines barely shows: text: | in
+	// YAML keeps the block's last newline.
+	if strings.TrimRight(want, "\n") == strings.TrimRight(got, "\n") {
+		msg = fmt.Sprintf("%s: the texts differ only in newlines at the end: the wanted ends with %d, the reply with %d (a YAML block written | keeps its last newline; |- drops it)", key, trailingNewlines(want), trailingNewlines(got))
+	}
+	return problem{pos: pos, msg: msg, diff: &[2]string{want, got}}
 }
+
+func trailingNewlines(s string) int { return len(s) - len(strings.TrimRight(s, "\n")) }
 
 func short(s string) bool {
 	return !strings.Contains(s, "\n") && len([]rune(s)) <= 60
