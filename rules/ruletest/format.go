@@ -359,6 +359,8 @@ func (p *parser) event(seq int, name string, cd caseDef, n *yaml.Node, now time.
 		}
 		if mt, ok := fields["MsgType"]; ok && mt != "text" {
 			p.fail(tn, name, "text: is a text message, and the event has MsgType %s", mt)
+		} else if e, ok := fields["Event"]; ok {
+			p.fail(tn, name, "text: is a text message, and the event has Event %s: give one of them", e)
 		}
 		fields["Content"] = cd.Text
 		fields["MsgType"] = "text"
