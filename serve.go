@@ -499,7 +499,7 @@ func watchUntil(ctx context.Context, logger *slog.Logger, watcher *rules.Watcher
 		})
 		reloading.Go(func() {
 			for range reloads {
-				w.Reload("sighup") // logs its outcome
+				w.Reload(rules.TriggerSignal) // logs its outcome
 			}
 		})
 	}

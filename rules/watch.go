@@ -121,6 +121,9 @@ func (w *Watcher) Status() Status {
 	return s
 }
 
+// TriggerSignal is the trigger of a reload asked for with SIGHUP.
+const TriggerSignal = "sighup"
+
 // Reload reads the folder and, if a rule file changed since the last
 // reload, compiles it and swaps it in. It returns the rule set's version and
 // whether it changed; an error (Errors, with positions, when the files are
@@ -147,6 +150,15 @@ func (w *Watcher) Reload(trigger string) (version string, changed bool, err erro
 		w.statusMu.Lock()
 		w.status.Reloads["unchanged"]++
 		w.statusMu.Unlock()
+		if trigger == TriggerSignal {
+			// Someone asked (systemctl reload): say what came of it,
+			// which a save or a poll need not.
+			if w.status.LastError != nil {
+				w.log.Warn("rules unchanged since the last reload, which failed; the previous rules keep answering", "trigger", trigger, "version", w.status.Version, "error", w.status.LastError.Error())
+			} else {
+				w.log.Info("rules unchanged; nothing to reload", "trigger", trigger, "version", w.status.Version)
+			}
+		}
 		if w.status.LastError != nil {
 			return w.status.Version, false, w.status.LastError
 		}

@@ -1255,3 +1255,24 @@ func TestWatcherSaysRemovedFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestWatcherSignalSaysUnchanged: a reload someone asked for with SIGHUP
+// says what came of it when nothing changed, and when the folder still
+// holds the error of the last reload; a watch's or a poll's says nothing.
+func TestWatcherSignalSaysUnchanged(t *testing.T) {
+	h := newWatched(t, map[string]string{"shop.yaml": ruleFile(1, 1)}, rules.WatcherOptions{})
+	h.w.Reload("poll")
+	if strings.Contains(h.log.String(), "unchanged") {
+		t.Errorf("a poll of an unchanged folder logged:\n%s", h.log)
+	}
+	h.w.Reload(rules.TriggerSignal)
+	if !strings.Contains(h.log.String(), `msg="rules unchanged; nothing to reload" trigger=sighup`) {
+		t.Errorf("SIGHUP on an unchanged folder logged nothing:\n%s", h.log)
+	}
+	writeFile(t, h.path("shop.yaml"), "rules: [")
+	h.w.Reload("watch")
+	h.w.Reload(rules.TriggerSignal)
+	if !strings.Contains(h.log.String(), `msg="rules unchanged since the last reload, which failed; the previous rules keep answering" trigger=sighup`) {
+		t.Errorf("SIGHUP on a folder still broken logged nothing:\n%s", h.log)
+	}
+}
