@@ -7,16 +7,19 @@ import (
 	"testing"
 )
 
-func TestDiff(t *testing.T) {
-	folder := func(files map[string]string) string {
-		dir := t.TempDir()
-		for name, src := range files {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
-				t.Fatal(err)
-			}
+// ruleFolder makes a rule folder holding files, by name.
+func ruleFolder(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
 		}
-		return dir
 	}
+	return dir
+}
+
+func TestDiff(t *testing.T) {
 	const tests = `tests:
   - name: a follower is welcomed
     event: {MsgType: event, Event: subscribe}
@@ -28,7 +31,7 @@ func TestDiff(t *testing.T) {
     text: bye
     want: {rule: bye}
 `
-	old := folder(map[string]string{"shop.yaml": `rules:
+	old := ruleFolder(t, map[string]string{"shop.yaml": `rules:
   - id: welcome
     event: subscribe
     reply: {text: Welcome!}
@@ -39,7 +42,7 @@ func TestDiff(t *testing.T) {
     keywords: [bye]
     reply: {text: Bye!}
 `, "shop_test.yaml": tests})
-	edited := folder(map[string]string{"shop.yaml": `rules:
+	edited := ruleFolder(t, map[string]string{"shop.yaml": `rules:
   - id: welcome
     event: subscribe
     reply: {text: Welcome to the new shop!}
@@ -76,7 +79,7 @@ func TestDiff(t *testing.T) {
 	if code, _, errOut := runCLI(t, "diff", old); code != exitUsage || !strings.Contains(errOut, "Usage: wxreply diff OLD NEW") {
 		t.Errorf("one folder: exit %d, %q", code, errOut)
 	}
-	broken := folder(map[string]string{"shop.yaml": "rules:\n  - id: x\n    wehn: true\n"})
+	broken := ruleFolder(t, map[string]string{"shop.yaml": "rules:\n  - id: x\n    wehn: true\n"})
 	if code, _, errOut := runCLI(t, "diff", old, broken); code != exitFailure || !strings.Contains(errOut, "does not load") {
 		t.Errorf("a broken folder: exit %d, %q", code, errOut)
 	}
@@ -86,15 +89,9 @@ func TestDiff(t *testing.T) {
 // or to what a rule keeps of the user, is a change.
 func TestDiffSeesStateAndPickAll(t *testing.T) {
 	folder := func(second, cooldown string) string {
-		dir := t.TempDir()
 		src := "rules:\n  - id: hello\n    keywords: [hello]\n    pick: all\n    replies:\n      - text: one\n      - text: " + second + "\n    cooldown: " + cooldown + "\n"
 		tests := "tests:\n  - name: hello\n    text: hello\n    want: {rule: hello}\n"
-		for name, data := range map[string]string{"shop.yaml": src, "shop_test.yaml": tests} {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return dir
+		return ruleFolder(t, map[string]string{"shop.yaml": src, "shop_test.yaml": tests})
 	}
 	old := folder("two", "1h")
 	for _, tc := range []struct{ name, new, shows string }{
@@ -114,7 +111,6 @@ func TestDiffSeesStateAndPickAll(t *testing.T) {
 // change.
 func TestDiffPlaysConversations(t *testing.T) {
 	folder := func(confirm string) string {
-		dir := t.TempDir()
 		src := `rules:
   - id: start
     keywords: [book]
@@ -135,12 +131,7 @@ func TestDiffPlaysConversations(t *testing.T) {
     text: "3"
     want: {rule: party}
 `
-		for name, data := range map[string]string{"shop.yaml": src, "shop_test.yaml": tests} {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return dir
+		return ruleFolder(t, map[string]string{"shop.yaml": src, "shop_test.yaml": tests})
 	}
 	old, new := folder("Booked."), folder("Booked, see you.")
 	code, out, errOut := runCLI(t, "diff", old, new)
@@ -155,15 +146,9 @@ func TestDiffPlaysConversations(t *testing.T) {
 // it, without the user info or query that may hold its keys.
 func TestDiffHidesBackendKeys(t *testing.T) {
 	folder := func(url string) string {
-		dir := t.TempDir()
 		src := "rules:\n  - id: order\n    keywords: [order]\n    backend: {url: \"" + url + "\"}\n    on_error: {text: later}\n"
 		tests := "tests:\n  - name: order\n    text: order 42\n    want: {rule: order}\n"
-		for name, data := range map[string]string{"shop.yaml": src, "shop_test.yaml": tests} {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return dir
+		return ruleFolder(t, map[string]string{"shop.yaml": src, "shop_test.yaml": tests})
 	}
 	old, edited := folder("https://bot:pw1@api.example.com/order?key=k1"), folder("https://bot:pw2@api.example.com/orders?key=k2")
 	code, out, errOut := runCLI(t, "diff", old, edited)
