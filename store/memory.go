@@ -280,7 +280,8 @@ func (s *Memory) replyNeeded(k fifo.Key, off uint64) bool {
 // dropReply is called with each reply still needed that the replies' ring
 // overwrites: its push is left with no reply.
 func (s *Memory) dropReply(k fifo.Key, off uint64) {
-	if e, ok := s.retries.Get(k); ok && e.state == retryAnswered && e.reply == off {
+	if s.replyNeeded(k, off) {
+		e, _ := s.retries.Get(k)
 		e.state = retryEmpty
 		s.repliesOut++
 	}
